@@ -1,0 +1,1 @@
+"""qled-bench: procedures."""
