@@ -1,0 +1,570 @@
+"""Keithley source-measure units (2400, 2450) and the 6485 picoammeter.
+
+The drivers extend PyMeasure's stock ``Keithley2400`` / ``Keithley2450`` only where they lack
+something we need: compliance validated at the real limits (the stock 2450 silently *truncates*
+an out-of-range compliance), one-message exchanges (``:SOUR:VOLT 1;:READ?``) and hardware list
+sweeps. :class:`Keithley2400SourceMeter` / :class:`Keithley2450SourceMeter` implement the
+:class:`~instruments.roles.SourceMeter` role on top of them, with the safety contract (no output
+without compliance, output off on close / exit) and reconnection (:mod:`instruments.resilience`).
+
+References
+----------
+Keithley, *Model 2400 Series SourceMeter User's Manual*, 2400S-900-01 Rev. G (2011):
+§18 (SCPI reference: ``:SOURce``, ``:SENSe``, ``:FORMat:ELEMents``), App. C (status word,
+bit 3 = compliance), §10 (source-memory / list sweeps, ≤ 100 list points, trigger count ≤ 2500).
+Keithley, *Model 2450 Reference Manual*, 2450-901-01 Rev. D (2015): ``:SOURce[1]:<function>:ILIMit``,
+``:READ? "defbuffer1", SOURce, READing, RELative``, ``:SOURce:SWEep:VOLTage:LIST``.
+Keithley, *Model 6485 Picoammeter Instruction Manual*, 6485-900-01: ``:SYSTem:ZCHeck``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+from pymeasure.instruments import Instrument, SCPIMixin
+from pymeasure.instruments.keithley import Keithley2400 as _StockKeithley2400
+from pymeasure.instruments.keithley import Keithley2450 as _StockKeithley2450
+from pymeasure.instruments.validators import strict_discrete_set, strict_range
+
+from . import safety
+from .resilience import EventCallback, ResilientLink
+from .roles import ComplianceNotSetError, InstrumentError, Reading, SweepResult
+from .validation import check_range, parse_floats
+
+log = logging.getLogger(__name__)
+
+#: :READ? returns 9.91e37 for "not a number" (2400 manual §18).
+_NAN_CODE = 9.91e37
+#: Status-word bit flagging a reading limited by compliance (2400 manual App. C).
+COMPLIANCE_BIT = 1 << 3
+
+LIST_CHUNK_2400 = 100
+MAX_POINTS = 2500
+
+
+def _nan(value: float) -> float:
+    return math.nan if value >= _NAN_CODE * 0.999 else value
+
+
+# ----------------------------------------------------------------------------------- drivers
+
+class Keithley2400(_StockKeithley2400):
+    """Keithley 2400 SourceMeter: PyMeasure's stock driver, with validated compliance limits,
+    one-message source-and-read, and list sweeps.
+
+    ``:READ?`` returns the elements set at connect by the stock driver:
+    voltage, current, resistance, time, status (5 values per reading).
+    """
+
+    #: Source limits [V], [A] of the 2400 (±210 V, ±1.05 A).
+    voltage_limits_V = (-210.0, 210.0)
+    current_limits_A = (-1.05, 1.05)
+    #: Compliance limits (magnitudes).
+    compliance_current_limits_A = (1e-9, 1.05)
+    compliance_voltage_limits_V = (2e-4, 210.0)
+
+    def __init__(self, adapter, name="Keithley 2400 SourceMeter", **kwargs):
+        kwargs.setdefault("read_termination", "\n")
+        kwargs.setdefault("write_termination", "\n")
+        kwargs.setdefault("timeout", 5000)
+        super().__init__(adapter, name, **kwargs)
+
+    compliance_current = Instrument.control(
+        ":SENSE:CURRENT:PROTECTION?", ":SENSE:CURRENT:PROTECTION %g",
+        """Control the current compliance in A (float, strictly 1e-9 … 1.05).""",
+        validator=strict_range, values=compliance_current_limits_A,
+    )
+
+    compliance_voltage = Instrument.control(
+        ":SENSE:VOLTAGE:PROTECTION?", ":SENSE:VOLTAGE:PROTECTION %g",
+        """Control the voltage compliance in V (float, strictly 2e-4 … 210).""",
+        validator=strict_range, values=compliance_voltage_limits_V,
+    )
+
+    def source_and_read(self, function: str, level: float) -> list[float]:
+        """Set the source level and take one reading in a single message.
+
+        One message (``:SOUR:VOLT 1.5;:READ?``) avoids the write-then-query round trip that
+        stalls on Nagle + delayed ACK. Returns the 5 format elements.
+        """
+        function = strict_discrete_set(function, ("VOLT", "CURR"))
+        limits = self.voltage_limits_V if function == "VOLT" else self.current_limits_A
+        level = strict_range(level, limits)
+        reply = self.ask(f":SOUR:{function} {level:.7g};:READ?")
+        return parse_floats(reply, what=self.name, multiple_of=5)
+
+    def read_elements(self) -> list[float]:
+        """One ``:READ?`` (all points of a configured sweep), 5 values per point."""
+        return parse_floats(self.ask(":READ?"), what=self.name, multiple_of=5)
+
+    def configure_list_sweep(self, voltages_V: Sequence[float], delay_s: float) -> None:
+        """Program a voltage list sweep of ≤ 100 points (2400 source memory list)."""
+        if not 1 <= len(voltages_V) <= LIST_CHUNK_2400:
+            raise ValueError(f"len(voltages_V) = {len(voltages_V)} is out of range: "
+                             f"allowed 1 … {LIST_CHUNK_2400} per list")
+        points = ",".join(f"{strict_range(v, self.voltage_limits_V):.7g}" for v in voltages_V)
+        delay_s = strict_range(delay_s, (0, 999.9999))
+        self.write(f":SOUR:VOLT:MODE LIST;:SOUR:LIST:VOLT {points};"
+                   f":TRIG:COUN {len(voltages_V)};:SOUR:DEL {delay_s:g}")
+
+    def end_sweep(self, level_V: float) -> None:
+        """Return to a fixed source level after a list sweep."""
+        level_V = strict_range(level_V, self.voltage_limits_V)
+        self.write(f":SOUR:VOLT:MODE FIX;:TRIG:COUN 1;:SOUR:VOLT {level_V:.7g}")
+
+
+class Keithley2450(_StockKeithley2450):
+    """Keithley 2450 SourceMeter (SCPI command set): the stock driver with *strict* compliance
+    limits (stock truncates), an explicit output control, and buffer reads of source + reading.
+    """
+
+    voltage_limits_V = (-210.0, 210.0)
+    current_limits_A = (-1.05, 1.05)
+    compliance_current_limits_A = (1e-9, 1.05)
+    compliance_voltage_limits_V = (0.02, 210.0)
+
+    def __init__(self, adapter, name="Keithley 2450 SourceMeter", **kwargs):
+        kwargs.setdefault("read_termination", "\n")
+        kwargs.setdefault("write_termination", "\n")
+        kwargs.setdefault("timeout", 5000)
+        super().__init__(adapter, name, **kwargs)
+
+    output_enabled = Instrument.control(
+        ":OUTP?", ":OUTP %s",
+        """Control the output relay (bool).""",
+        validator=strict_discrete_set, values={True: "ON", False: "OFF"}, map_values=True,
+        get_process=lambda v: "ON" if str(v).strip() in ("1", "ON") else "OFF",
+    )
+
+    compliance_current = Instrument.control(
+        ":SOUR:VOLT:ILIM?", ":SOUR:VOLT:ILIM %g",
+        """Control the current limit while sourcing voltage, in A (strictly 1e-9 … 1.05).""",
+        validator=strict_range, values=compliance_current_limits_A,
+    )
+
+    compliance_voltage = Instrument.control(
+        ":SOUR:CURR:VLIM?", ":SOUR:CURR:VLIM %g",
+        """Control the voltage limit while sourcing current, in V (strictly 0.02 … 210).""",
+        validator=strict_range, values=compliance_voltage_limits_V,
+    )
+
+    def source_and_read(self, function: str, level: float) -> list[float]:
+        """Set the level and read (source value, reading, relative time) in one message."""
+        function = strict_discrete_set(function, ("VOLT", "CURR"))
+        limits = self.voltage_limits_V if function == "VOLT" else self.current_limits_A
+        level = strict_range(level, limits)
+        reply = self.ask(f':SOUR:{function} {level:.7g};:READ? "defbuffer1", SOUR, READ, REL')
+        return parse_floats(reply, what=self.name, multiple_of=3)
+
+    def read_elements(self) -> list[float]:
+        return parse_floats(self.ask(':READ? "defbuffer1", SOUR, READ, REL'),
+                            what=self.name, multiple_of=3)
+
+    def run_list_sweep(self, voltages_V: Sequence[float], delay_s: float) -> list[float]:
+        """Run a voltage list sweep and return (source, reading, time) per point."""
+        if not 1 <= len(voltages_V) <= MAX_POINTS:
+            raise ValueError(f"len(voltages_V) = {len(voltages_V)} is out of range: "
+                             f"allowed 1 … {MAX_POINTS}")
+        points = ",".join(f"{strict_range(v, self.voltage_limits_V):.7g}" for v in voltages_V)
+        delay_s = strict_range(delay_s, (0, 10000))
+        self.write(f':TRAC:CLE "defbuffer1";:SOUR:LIST:VOLT {points};'
+                   f":SOUR:SWE:VOLT:LIST 1, {delay_s:g}")
+        n = len(voltages_V)
+        reply = self.ask(f':INIT;*WAI;:TRAC:DATA? 1, {n}, "defbuffer1", SOUR, READ, REL')
+        return parse_floats(reply, what=self.name, multiple_of=3)
+
+
+class Keithley6485(SCPIMixin, Instrument):
+    """Keithley 6485 picoammeter: zero check off, auto range, one reading per ``:READ?``.
+
+    The reading format is restricted to the reading alone (``:FORM:ELEM READ``); a unit suffix
+    (``-1.2E-09A``) is tolerated.
+    """
+
+    def __init__(self, adapter, name="Keithley 6485 Picoammeter", **kwargs):
+        kwargs.setdefault("read_termination", "\n")
+        kwargs.setdefault("write_termination", "\n")
+        kwargs.setdefault("timeout", 5000)
+        super().__init__(adapter, name, **kwargs)
+
+    zero_check_enabled = Instrument.control(
+        ":SYST:ZCH?", ":SYST:ZCH %s",
+        """Control zero check (bool); must be off to measure.""",
+        validator=strict_discrete_set, values={True: "ON", False: "OFF"}, map_values=True,
+        get_process=lambda v: "ON" if str(v).strip() in ("1", "ON") else "OFF",
+    )
+
+    current_range_auto_enabled = Instrument.control(
+        ":SENS:CURR:RANG:AUTO?", ":SENS:CURR:RANG:AUTO %s",
+        """Control current auto-ranging (bool).""",
+        validator=strict_discrete_set, values={True: "ON", False: "OFF"}, map_values=True,
+        get_process=lambda v: "ON" if str(v).strip() in ("1", "ON") else "OFF",
+    )
+
+    nplc = Instrument.control(
+        ":SENS:CURR:NPLC?", ":SENS:CURR:NPLC %g",
+        """Control the integration time in power-line cycles (float, strictly 0.01 … 6).""",
+        validator=strict_range, values=(0.01, 6),
+    )
+
+    def configure(self, nplc: float = 1.0) -> None:
+        """Format reading-only, zero check off, auto range, NPLC."""
+        self.write(":FORM:ELEM READ")
+        self.zero_check_enabled = False
+        self.current_range_auto_enabled = True
+        self.nplc = nplc
+
+    def read_current_A(self) -> float:
+        """One ``:READ?`` → current [A]."""
+        reply = self.ask(":READ?").strip()
+        first = reply.split(",")[0].strip().rstrip("Aa")
+        return parse_floats(first, what=self.name)[0]
+
+
+# ------------------------------------------------------------------------------ role adapters
+
+class _KeithleySourceMeter:
+    """Shared SourceMeter role logic; subclasses say how a reply maps to a Reading."""
+
+    driver_class: type = Keithley2400
+    name_default = "smu"
+
+    def __init__(self, driver, *, reopen: Optional[Callable[[], object]] = None,
+                 name: Optional[str] = None, on_event: Optional[EventCallback] = None,
+                 retries: int = 3, backoff_s: float = 0.05,
+                 sleep: Optional[Callable[[float], None]] = None):
+        self.name = name or self.name_default
+        kwargs = {} if sleep is None else {"sleep": sleep}
+        self._link = ResilientLink(self.name, driver, reopen=reopen, restore=self._restore,
+                                   retries=retries, backoff_s=backoff_s, on_event=on_event,
+                                   **kwargs)
+        self.function: Optional[str] = None       # "VOLT" or "CURR"
+        self.compliance: Optional[float] = None   # A (VOLT) or V (CURR)
+        self.level: float = 0.0
+        self.nplc: float = 1.0
+        self.output: bool = False
+        self._closed = False
+        self.idn = self._link.call(lambda d: d.id)
+        safety.register_source(self)
+
+    @classmethod
+    def open(cls, resource: str, *, name: Optional[str] = None,
+             on_event: Optional[EventCallback] = None, retries: int = 3,
+             backoff_s: float = 0.05, **adapter_options):
+        """Connect to ``resource`` (see :func:`instruments.transport.open_adapter` options)."""
+        from .transport import open_adapter
+
+        def reopen():
+            return cls.driver_class(open_adapter(resource, **adapter_options))
+
+        return cls(reopen(), reopen=reopen, name=name, on_event=on_event, retries=retries,
+                   backoff_s=backoff_s)
+
+    @property
+    def driver(self):
+        return self._link.driver
+
+    # -- configuration --------------------------------------------------------------------
+    def configure_voltage_source(self, compliance_A: float, *, nplc: float = 1.0,
+                                 current_range_A: Optional[float] = None) -> None:
+        """Source voltage and measure current, limited to ``compliance_A`` [A]."""
+        lo, hi = self.driver_class.compliance_current_limits_A
+        compliance_A = check_range("compliance_A", compliance_A, lo, hi, "A")
+        nplc = check_range("nplc", nplc, 0.01, 10)
+        if current_range_A is not None:
+            current_range_A = check_range("current_range_A", current_range_A, 1e-9, 1.05, "A")
+        if self.output and self.function != "VOLT":
+            raise RuntimeError(f"{self.name}: switch the output off before changing the source "
+                               "function")
+        self.function, self.compliance, self.nplc = "VOLT", compliance_A, nplc
+        self._range = current_range_A
+        self._link.call(self._apply_configuration)
+
+    def configure_current_source(self, compliance_V: float, *, nplc: float = 1.0) -> None:
+        """Source current and measure voltage, limited to ``compliance_V`` [V]."""
+        lo, hi = self.driver_class.compliance_voltage_limits_V
+        compliance_V = check_range("compliance_V", compliance_V, lo, hi, "V")
+        nplc = check_range("nplc", nplc, 0.01, 10)
+        if self.output and self.function != "CURR":
+            raise RuntimeError(f"{self.name}: switch the output off before changing the source "
+                               "function")
+        self.function, self.compliance, self.nplc = "CURR", compliance_V, nplc
+        self._range = None
+        self._link.call(self._apply_configuration)
+
+    def _apply_configuration(self, driver) -> None:
+        raise NotImplementedError
+
+    def _check_errors(self, driver) -> None:
+        errors = driver.check_errors()
+        if errors:
+            text = "; ".join(f"{int(e[0])}, {e[1]}" for e in errors)
+            raise InstrumentError(f"{self.name}: instrument reported: {text}")
+
+    def _restore(self, driver) -> None:
+        """Re-apply function, compliance, NPLC, level and output state after a reconnect."""
+        if self.function is not None:
+            self._apply_configuration(driver)
+            self._write_level(driver, self.level)
+        if self.output:
+            self._write_output(driver, True)
+
+    # -- levels and output ----------------------------------------------------------------
+    def _limits(self, function: str):
+        return (self.driver_class.voltage_limits_V if function == "VOLT"
+                else self.driver_class.current_limits_A)
+
+    def _require(self, function: str, what: str) -> None:
+        if self.function != function:
+            call = ("configure_voltage_source(compliance_A=…)" if function == "VOLT"
+                    else "configure_current_source(compliance_V=…)")
+            raise ComplianceNotSetError(f"{self.name}: {what} needs {call} first")
+
+    def set_voltage(self, voltage_V: float) -> None:
+        voltage_V = check_range("voltage_V", voltage_V, *self._limits("VOLT"), "V")
+        self._require("VOLT", "set_voltage")
+        self._link.call(lambda d: self._write_level(d, voltage_V))
+        self.level = voltage_V
+
+    def set_current(self, current_A: float) -> None:
+        current_A = check_range("current_A", current_A, *self._limits("CURR"), "A")
+        self._require("CURR", "set_current")
+        self._link.call(lambda d: self._write_level(d, current_A))
+        self.level = current_A
+
+    def _write_level(self, driver, level: float) -> None:
+        if self.function == "VOLT":
+            driver.source_voltage = level
+        else:
+            driver.source_current = level
+
+    def output_on(self) -> None:
+        """Switch the output on; refused unless a compliance limit has been configured."""
+        if self.compliance is None:
+            raise ComplianceNotSetError(
+                f"{self.name}: refusing to switch the output on: no compliance set; call "
+                "configure_voltage_source(compliance_A=…) or "
+                "configure_current_source(compliance_V=…) first")
+        self._link.call(lambda d: self._write_output(d, True))
+        self.output = True
+
+    def output_off(self) -> None:
+        self._link.call(lambda d: self._write_output(d, False))
+        self.output = False
+
+    def _write_output(self, driver, on: bool) -> None:
+        driver.source_enabled = on
+
+    # -- measurements ---------------------------------------------------------------------
+    def _require_output(self, what: str) -> None:
+        if not self.output:
+            raise RuntimeError(f"{self.name}: {what} needs the output on: call output_on() first")
+
+    def source_voltage_and_measure(self, voltage_V: float) -> Reading:
+        """Set ``voltage_V`` [V] and read V, I in one exchange."""
+        voltage_V = check_range("voltage_V", voltage_V, *self._limits("VOLT"), "V")
+        self._require("VOLT", "source_voltage_and_measure")
+        self._require_output("source_voltage_and_measure")
+        values = self._link.call(lambda d: d.source_and_read("VOLT", voltage_V))
+        self.level = voltage_V
+        return self._readings(values)[0]
+
+    def source_current_and_measure(self, current_A: float) -> Reading:
+        """Set ``current_A`` [A] and read V, I in one exchange."""
+        current_A = check_range("current_A", current_A, *self._limits("CURR"), "A")
+        self._require("CURR", "source_current_and_measure")
+        self._require_output("source_current_and_measure")
+        values = self._link.call(lambda d: d.source_and_read("CURR", current_A))
+        self.level = current_A
+        return self._readings(values)[0]
+
+    def measure(self) -> Reading:
+        self._require_output("measure")
+        return self._readings(self._link.call(lambda d: d.read_elements()))[0]
+
+    def _readings(self, values: list[float]) -> SweepResult:
+        raise NotImplementedError
+
+    def _check_sweep(self, voltages_V, delay_s):
+        voltages = np.asarray(voltages_V, dtype=float).ravel()
+        if not 1 <= voltages.size <= MAX_POINTS:
+            raise ValueError(f"len(voltages_V) = {voltages.size} is out of range: "
+                             f"allowed 1 … {MAX_POINTS}")
+        lo, hi = self._limits("VOLT")
+        bad = voltages[~((voltages >= lo) & (voltages <= hi))]
+        if bad.size:
+            raise ValueError(f"voltages_V contains {bad[0]!r}, out of range: allowed "
+                             f"{lo:g} … {hi:g} V")
+        delay_s = check_range("delay_s", delay_s, 0, 999.9999, "s")
+        self._require("VOLT", "sweep_voltage")
+        self._require_output("sweep_voltage")
+        return voltages, delay_s
+
+    def _sweep_timeout_ms(self, n: int, delay_s: float) -> float:
+        # Per point: the delay, the integration (NPLC at 50 Hz) and some settling; ×2 margin.
+        return 2000 + 2 * 1000 * n * (delay_s + self.nplc / 50 + 0.005)
+
+    def close(self) -> None:
+        """Output off (best effort), then close the connection. Idempotent."""
+        if self._closed:
+            return
+        try:
+            if self.output or self.compliance is not None:
+                self.output_off()
+        except Exception as exc:  # noqa: BLE001 - still close the link
+            log.error("%s: output off failed on close: %s", self.name, exc)
+        finally:
+            self._closed = True
+            safety.unregister_source(self)
+            self._link.close_driver()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+        return None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} {self.idn!r}>"
+
+
+class _Timeout:
+    """Temporarily raise a VISA/serial read timeout for a long sweep read."""
+
+    def __init__(self, driver, timeout_ms: float):
+        self.connection = getattr(driver.adapter, "connection", None)
+        self.timeout_ms = timeout_ms
+        self.saved = None
+
+    def __enter__(self):
+        conn = self.connection
+        if conn is not None and isinstance(getattr(conn, "timeout", None), (int, float)):
+            self.saved = conn.timeout
+            if hasattr(conn, "visalib"):     # pyvisa: milliseconds
+                conn.timeout = max(conn.timeout, self.timeout_ms)
+            else:                            # pyserial: seconds
+                conn.timeout = max(conn.timeout, self.timeout_ms / 1000)
+        return self
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
+            try:
+                self.connection.timeout = self.saved
+            except Exception:  # noqa: BLE001 - connection may be gone
+                pass
+
+
+class Keithley2400SourceMeter(_KeithleySourceMeter):
+    """:class:`~instruments.roles.SourceMeter` on a Keithley 2400.
+
+    Examples
+    --------
+    >>> with Keithley2400SourceMeter.open("TCPIP::127.0.0.1::5025::SOCKET") as smu:  # doctest: +SKIP
+    ...     smu.configure_voltage_source(compliance_A=0.01)
+    ...     smu.output_on()
+    ...     r = smu.source_voltage_and_measure(3.0)
+    """
+
+    driver_class = Keithley2400
+
+    def _apply_configuration(self, driver) -> None:
+        if self.function == "VOLT":
+            driver.source_mode = "voltage"
+            driver.compliance_current = self.compliance
+            driver.current_nplc = self.nplc
+            if self._range is None:
+                driver.current_range_auto_enabled = True
+            else:
+                driver.current_range = self._range
+        else:
+            driver.source_mode = "current"
+            driver.compliance_voltage = self.compliance
+            driver.voltage_nplc = self.nplc
+            driver.voltage_range_auto_enabled = True
+        self._check_errors(driver)
+
+    def _readings(self, values: list[float]) -> SweepResult:
+        a = np.asarray(values, dtype=float).reshape(-1, 5)
+        v = np.where(a[:, 0] >= _NAN_CODE * 0.999, np.nan, a[:, 0])
+        i = np.where(a[:, 1] >= _NAN_CODE * 0.999, np.nan, a[:, 1])
+        status = a[:, 4].astype(np.int64)
+        return SweepResult(v, i, (status & COMPLIANCE_BIT) != 0, a[:, 3])
+
+    def sweep_voltage(self, voltages_V: Sequence[float], delay_s: float) -> SweepResult:
+        """Hardware list sweep: ≤ 100 points per instrument list, one ``:READ?`` per list.
+
+        The fixed source level returns to its value before the sweep when it ends.
+        """
+        voltages, delay_s = self._check_sweep(voltages_V, delay_s)
+
+        def run(driver):
+            parts = []
+            try:
+                for start in range(0, voltages.size, LIST_CHUNK_2400):
+                    chunk = voltages[start:start + LIST_CHUNK_2400]
+                    driver.configure_list_sweep(chunk.tolist(), delay_s)
+                    with _Timeout(driver, self._sweep_timeout_ms(chunk.size, delay_s)):
+                        parts.extend(driver.read_elements())
+            finally:
+                driver.end_sweep(self.level)
+            return parts
+
+        return self._readings(self._link.call(run))
+
+
+class Keithley2450SourceMeter(_KeithleySourceMeter):
+    """:class:`~instruments.roles.SourceMeter` on a Keithley 2450 (SCPI command set).
+
+    The 2450's buffer reading carries no compliance flag; a reading is flagged ``in_compliance``
+    when its measured magnitude reaches 99.5 % of the limit (the 2450 clamps at the limit).
+    """
+
+    driver_class = Keithley2450
+
+    def _apply_configuration(self, driver) -> None:
+        if self.function == "VOLT":
+            driver.source_mode = "voltage"
+            driver.write(':SENS:FUNC "CURR"')
+            driver.compliance_current = self.compliance
+            driver.current_nplc = self.nplc
+            if self._range is None:
+                driver.write(":SENS:CURR:RANG:AUTO ON")
+            else:
+                driver.current_range = self._range
+        else:
+            driver.source_mode = "current"
+            driver.write(':SENS:FUNC "VOLT"')
+            driver.compliance_voltage = self.compliance
+            driver.voltage_nplc = self.nplc
+            driver.write(":SENS:VOLT:RANG:AUTO ON")
+        self._check_errors(driver)
+
+    def _write_output(self, driver, on: bool) -> None:
+        driver.output_enabled = on
+
+    def _readings(self, values: list[float]) -> SweepResult:
+        a = np.asarray(values, dtype=float).reshape(-1, 3)
+        if self.function == "CURR":
+            i, v = a[:, 0], a[:, 1]
+            limited = np.abs(v) >= 0.995 * self.compliance
+        else:
+            v, i = a[:, 0], a[:, 1]
+            limited = np.abs(i) >= 0.995 * (self.compliance or np.inf)
+        return SweepResult(v, i, limited, a[:, 2])
+
+    def sweep_voltage(self, voltages_V: Sequence[float], delay_s: float) -> SweepResult:
+        """Hardware list sweep (``:SOUR:SWE:VOLT:LIST``), read back from ``defbuffer1``."""
+        voltages, delay_s = self._check_sweep(voltages_V, delay_s)
+
+        def run(driver):
+            try:
+                with _Timeout(driver, self._sweep_timeout_ms(voltages.size, delay_s)):
+                    return driver.run_list_sweep(voltages.tolist(), delay_s)
+            finally:
+                driver.source_voltage = self.level
+
+        return self._readings(self._link.call(run))

@@ -1,0 +1,138 @@
+"""Reconnect on a broken or silent link: bounded retries, exponential back-off, restored state.
+
+A :class:`ResilientLink` owns one driver. Every exchange goes through :meth:`ResilientLink.call`;
+on a transport error (VISA timeout, connection reset, serial failure, garbled reply) it closes
+the resource, waits ``backoff_s · 2^k`` (capped), reopens it, lets the role adapter restore its
+settings (source function, compliance, level, NPLC, output state …) and repeats the exchange.
+Each attempt is reported through ``on_event(level, message)`` so a procedure can log it in the
+run's ``/events``. After ``retries`` failed attempts it raises :class:`InstrumentConnectionError`.
+
+Only exchanges that are safe to repeat are routed through ``call`` (setting a level, reading a
+point, fetching a spectrum); validation errors (``ValueError``) are never retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, Generic, Optional, TypeVar
+
+from .transport import TRANSPORT_ERRORS
+
+log = logging.getLogger(__name__)
+
+D = TypeVar("D")
+T = TypeVar("T")
+
+EventCallback = Callable[[str, str], None]
+
+
+class InstrumentConnectionError(ConnectionError):
+    """The link to an instrument could not be restored within the retry bound."""
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class ResilientLink(Generic[D]):
+    """Run exchanges on a driver, reconnecting on transport errors.
+
+    Parameters
+    ----------
+    name : str
+        Role name used in messages (``"smu"``, ``"light_meter"`` …).
+    driver : object
+        The connected driver.
+    reopen : callable, optional
+        ``reopen() -> driver``; opens the resource again. Without it a transport error is not
+        retried (e.g. a driver on a test ``ProtocolAdapter``).
+    restore : callable, optional
+        ``restore(driver)``; re-applies the settings after a reconnect.
+    retries : int
+        Reconnect attempts before giving up (≥ 0).
+    backoff_s : float
+        First wait before reconnecting [s]; doubles per attempt up to ``max_backoff_s``.
+    on_event : callable, optional
+        ``on_event(level, message)`` with level ``"warning"`` per attempt, ``"info"`` on
+        success and ``"error"`` when giving up.
+    sleep : callable
+        Wait function (tests pass a fake; the station passes its clock's real sleep).
+    """
+
+    def __init__(self, name: str, driver: D, *, reopen: Optional[Callable[[], D]] = None,
+                 restore: Optional[Callable[[D], None]] = None, retries: int = 3,
+                 backoff_s: float = 0.05, max_backoff_s: float = 2.0,
+                 on_event: Optional[EventCallback] = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        if not 0 <= retries <= 100:
+            raise ValueError(f"retries = {retries} is out of range: allowed 0 … 100")
+        if not 0 <= backoff_s <= 60:
+            raise ValueError(f"backoff_s = {backoff_s} is out of range: allowed 0 … 60 s")
+        self.name = name
+        self._reopen = reopen
+        self.restore = restore
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.on_event = on_event
+        self._sleep = sleep
+        self.reconnects = 0
+        self.driver: D = driver
+
+    def _emit(self, level: str, message: str) -> None:
+        getattr(log, level if level in ("info", "warning", "error") else "info")(message)
+        if self.on_event is not None:
+            try:
+                self.on_event(level, message)
+            except Exception:  # noqa: BLE001 - a faulty logger must not break recovery
+                log.exception("on_event callback failed")
+
+    def call(self, fn: Callable[[D], T]) -> T:
+        """Return ``fn(driver)``, reconnecting and repeating it on transport errors."""
+        attempt = 0
+        while True:
+            try:
+                return fn(self.driver)
+            except TRANSPORT_ERRORS as exc:
+                last = exc
+            if self._reopen is None:
+                message = f"{self.name}: {_describe(last)} (no reconnect configured)"
+                self._emit("error", message)
+                raise InstrumentConnectionError(message) from last
+            while True:
+                attempt += 1
+                if attempt > self.retries:
+                    message = (f"{self.name}: gave up after {self.retries} reconnect attempts "
+                               f"(last error: {_describe(last)})")
+                    self._emit("error", message)
+                    raise InstrumentConnectionError(message) from last
+                wait = min(self.backoff_s * 2 ** (attempt - 1), self.max_backoff_s)
+                self._emit("warning", f"{self.name}: {_describe(last)}; reconnect attempt "
+                                      f"{attempt}/{self.retries} in {wait:.3g} s")
+                self._sleep(wait)
+                try:
+                    self.reconnect()
+                    break
+                except Exception as exc:  # noqa: BLE001 - pyvisa-py raises bare Exception on refusal
+                    last = exc
+            self._emit("info", f"{self.name}: reconnected and settings restored "
+                               f"(attempt {attempt}/{self.retries})")
+
+    def reconnect(self) -> None:
+        """Close the resource, open it again and restore the settings."""
+        self.close_driver()
+        self.driver = self._reopen()
+        self.reconnects += 1
+        if self.restore is not None:
+            self.restore(self.driver)
+
+    def close_driver(self) -> None:
+        """Close the driver's connection, ignoring errors of an already broken link."""
+        adapter = getattr(self.driver, "adapter", None)
+        try:
+            if adapter is not None:
+                adapter.close()
+        except Exception:  # noqa: BLE001 - the link may already be gone
+            pass

@@ -1,0 +1,210 @@
+"""Role interfaces: what a procedure may ask of an instrument, independent of its model.
+
+Procedures import this module only. Each role is a :class:`typing.Protocol`; the adapters in
+``keithley.py``, ``keysight.py``, ``hp.py``, ``konica_minolta.py``, ``photo_research.py`` and
+``photodiode.py`` implement them on top of PyMeasure drivers, and the simulated bench is reached
+through the very same adapters over its real transports.
+
+Units ride in the names (``voltage_V``, ``level_Vrms``, ``luminance_cd_m2`` …).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Literal, Optional, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+
+class InstrumentError(RuntimeError):
+    """The instrument reported an error (error queue entry, error code, bad quality code)."""
+
+
+class ComplianceNotSetError(RuntimeError):
+    """An output was asked to turn on before a compliance limit was configured."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One source-measure point.
+
+    Attributes
+    ----------
+    voltage_V, current_A : float
+        Measured voltage [V] and current [A] (NaN where the instrument returned 9.91e37).
+    in_compliance : bool
+        True if the instrument flagged the reading as limited by the compliance setting.
+    time_s : float
+        The instrument's time stamp of the reading [s] (NaN if it has none).
+    """
+
+    voltage_V: float
+    current_A: float
+    in_compliance: bool
+    time_s: float
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Readings of a hardware sweep, one array element per point (same fields as Reading)."""
+
+    voltage_V: np.ndarray
+    current_A: np.ndarray
+    in_compliance: np.ndarray
+    time_s: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.voltage_V)
+
+    def __getitem__(self, i: int) -> Reading:
+        return Reading(float(self.voltage_V[i]), float(self.current_A[i]),
+                       bool(self.in_compliance[i]), float(self.time_s[i]))
+
+
+@dataclass(frozen=True)
+class LightReading:
+    """A spectroradiometer measurement.
+
+    Attributes
+    ----------
+    luminance_cd_m2 : float
+        Photometric luminance L_v [cd m⁻²].
+    x, y : float
+        CIE 1931 2° chromaticity coordinates.
+    wavelength_nm : numpy.ndarray
+        Wavelength axis of the spectrum [nm] (empty if only colorimetric data were read).
+    spectral_radiance_W_sr_m2_nm : numpy.ndarray
+        Spectral radiance L_e,λ on ``wavelength_nm`` [W sr⁻¹ m⁻² nm⁻¹].
+    """
+
+    luminance_cd_m2: float
+    x: float
+    y: float
+    wavelength_nm: np.ndarray = field(default_factory=lambda: np.empty(0))
+    spectral_radiance_W_sr_m2_nm: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+
+@dataclass(frozen=True)
+class ImpedanceReading:
+    """One LCR reading in a parallel-capacitance function; unpacks as ``C_F, second``.
+
+    ``second`` is the parallel conductance G [S] for function ``"CPG"`` and the dimensionless
+    dissipation factor D for ``"CPD"``; ``status`` is the meter's measurement status (0 = normal).
+    """
+
+    capacitance_F: float
+    second: float
+    function: Literal["CPG", "CPD"]
+    status: int = 0
+
+    def __iter__(self) -> Iterator[float]:
+        yield self.capacitance_F
+        yield self.second
+
+    @property
+    def conductance_S(self) -> float:
+        """Parallel conductance G [S] (function CPG only)."""
+        if self.function != "CPG":
+            raise ValueError(f"conductance_S is only measured in function CPG, not {self.function}")
+        return self.second
+
+    @property
+    def dissipation(self) -> float:
+        """Dissipation factor D = G/(ωC) (function CPD only)."""
+        if self.function != "CPD":
+            raise ValueError(f"dissipation is only measured in function CPD, not {self.function}")
+        return self.second
+
+
+@runtime_checkable
+class SourceMeter(Protocol):
+    """A source-measure unit channel.
+
+    Safety contract: a compliance limit must be configured (``configure_voltage_source`` or
+    ``configure_current_source``) before ``output_on``; levels are validated against the
+    instrument's range before anything is sent; the output is switched off on ``close``.
+    """
+
+    idn: str
+
+    def configure_voltage_source(self, compliance_A: float, *, nplc: float = 1.0,
+                                 current_range_A: Optional[float] = None) -> None:
+        """Source voltage, measure current, with current compliance ``compliance_A`` [A]."""
+
+    def configure_current_source(self, compliance_V: float, *, nplc: float = 1.0) -> None:
+        """Source current, measure voltage, with voltage compliance ``compliance_V`` [V]."""
+
+    def set_voltage(self, voltage_V: float) -> None: ...
+
+    def set_current(self, current_A: float) -> None: ...
+
+    def output_on(self) -> None: ...
+
+    def output_off(self) -> None: ...
+
+    def source_voltage_and_measure(self, voltage_V: float) -> Reading:
+        """Set the voltage and read back V and I in one exchange."""
+
+    def source_current_and_measure(self, current_A: float) -> Reading:
+        """Set the current and read back V and I in one exchange."""
+
+    def measure(self) -> Reading: ...
+
+    def sweep_voltage(self, voltages_V: Sequence[float], delay_s: float) -> SweepResult:
+        """Hardware list sweep: the instrument steps through ``voltages_V`` by itself, waiting
+        ``delay_s`` [s] after each step before measuring; one read returns all points."""
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class LightMeter(Protocol):
+    """A spectroradiometer: luminance, chromaticity and spectral radiance."""
+
+    idn: str
+
+    def measure(self) -> LightReading: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class PhotodiodeMeter(Protocol):
+    """The photodiode route: a calibrated Si photodiode read as a photocurrent.
+
+    ``calibration`` is an :class:`instruments.photodiode.PhotodiodeCalibration` (responsivity
+    table and geometry) that converts photocurrent to luminance / photon flux.
+    """
+
+    idn: str
+    calibration: "object"
+
+    def read_photocurrent_A(self) -> float: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class LCRMeter(Protocol):
+    """An LCR meter in a parallel-capacitance function.
+
+    The oscillator level is an rms voltage (``level_Vrms``), as the meters define it; a
+    drive-level analysis that needs the peak-to-peak swing uses δV_pp = 2√2·V_rms.
+    """
+
+    idn: str
+    bias_source: Literal["internal", "external"]
+
+    def configure(self, *, function: Literal["CPG", "CPD"] = "CPG", frequency_Hz: float = 1e4,
+                  level_Vrms: float = 0.03, aperture: Literal["SHOR", "MED", "LONG"] = "MED",
+                  averages: int = 1) -> None: ...
+
+    def set_bias(self, bias_V: float) -> None:
+        """Apply a DC bias [V] across the device (internal source, or the station's SMU through
+        a bias tee when ``bias_source == "external"``)."""
+
+    def bias_off(self) -> None: ...
+
+    def measure(self) -> ImpedanceReading: ...
+
+    def close(self) -> None: ...

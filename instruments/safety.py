@@ -1,0 +1,55 @@
+"""Outputs off at interpreter exit: a weak registry of every open source.
+
+Role adapters that can drive a device (SMU outputs, LCR DC bias) register themselves on
+creation; :func:`all_outputs_off` is installed with :mod:`atexit` and switches each one off,
+so a script that dies on an unhandled exception or simply returns does not leave a pixel
+biased. Weak references keep the registry from holding closed instruments alive.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import weakref
+
+log = logging.getLogger(__name__)
+
+_open_sources: "weakref.WeakSet" = weakref.WeakSet()
+_lock = threading.Lock()
+
+
+def register_source(source) -> None:
+    """Remember ``source`` (an object with ``output_off()``) until it is closed or collected."""
+    with _lock:
+        _open_sources.add(source)
+
+
+def unregister_source(source) -> None:
+    with _lock:
+        _open_sources.discard(source)
+
+
+def open_sources() -> list:
+    """The sources currently registered (a snapshot)."""
+    with _lock:
+        return list(_open_sources)
+
+
+def all_outputs_off() -> int:
+    """Call ``output_off()`` on every registered source; return how many succeeded.
+
+    Errors are logged, never raised: this runs at exit, when one dead link must not stop the
+    other outputs from being switched off.
+    """
+    done = 0
+    for source in open_sources():
+        try:
+            source.output_off()
+            done += 1
+        except Exception as exc:  # noqa: BLE001 - best effort at exit, logged
+            log.error("could not switch off %r at exit: %s", source, exc)
+    return done
+
+
+atexit.register(all_outputs_off)

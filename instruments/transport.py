@@ -1,0 +1,111 @@
+"""Opening connections: VISA resource strings and serial ports, with TCP_NODELAY.
+
+pyvisa-py sends a command and the following query as two TCP segments; with Nagle's algorithm
+on the client and delayed ACK on the instrument each write+query pair stalls ~40 ms
+(../shared/reference/instruments.md). pyvisa-py 0.8 does not implement
+``VI_ATTR_TCPIP_NODELAY`` (setting it raises ``UnknownAttribute``), so
+:func:`enable_tcp_nodelay` sets the option on the socket the session holds
+(``visalib.sessions[session].interface``, see ``pyvisa_py/tcpip.py::TCPIPSocketSession``).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from typing import Any, Optional
+
+import pyvisa
+import pyvisa.rname
+from pymeasure.adapters import SerialAdapter, VISAAdapter
+
+#: Errors that mean "the link to the instrument is broken or silent" (resilience retries these).
+import serial
+
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
+    pyvisa.errors.VisaIOError, ConnectionError, OSError, serial.SerialException, EOFError,
+)
+
+_SERIAL_PATH = re.compile(r"^(/dev/\S+|COM\d+)$")
+
+
+class GarbledReplyError(OSError):
+    """A reply arrived but could not be parsed (line noise, framing error, half a message)."""
+
+
+def is_serial_path(resource: str) -> bool:
+    """True for a bare serial device path (``/dev/ttyUSB0``, ``/dev/pts/7``, ``COM3``)."""
+    return bool(_SERIAL_PATH.match(resource))
+
+
+def check_resource(resource: str, *, parameter: str = "resource") -> str:
+    """Validate a resource string without connecting; return its interface kind.
+
+    Returns ``"tcpip"``, ``"serial"``, ``"gpib"``, ``"usb"`` … as named by pyvisa.
+
+    Raises
+    ------
+    ValueError
+        One line naming the parameter and the accepted forms.
+    """
+    if not isinstance(resource, str) or not resource.strip():
+        raise ValueError(f"{parameter} = {resource!r} is not a resource string: expected a VISA "
+                         "resource (e.g. 'GPIB0::24::INSTR', 'TCPIP::10.0.0.5::5025::SOCKET') "
+                         "or a serial path ('/dev/ttyUSB0', 'COM3')")
+    if is_serial_path(resource):
+        return "serial"
+    try:
+        parsed = pyvisa.rname.parse_resource_name(resource)
+    except pyvisa.rname.InvalidResourceName as exc:
+        reason = str(exc).splitlines()[0]
+        raise ValueError(f"{parameter} = {resource!r} is not a valid resource string ({reason}): "
+                         "expected e.g. 'GPIB0::24::INSTR', 'TCPIP::10.0.0.5::5025::SOCKET', "
+                         "'ASRL/dev/ttyUSB0::INSTR' or '/dev/ttyUSB0'") from None
+    kind = parsed.interface_type_const.name
+    return "serial" if kind == "asrl" else kind
+
+
+def open_adapter(resource: str, *, timeout_ms: int = 5000, read_termination: str = "\n",
+                 write_termination: str = "\n", baud_rate: Optional[int] = None,
+                 rtscts: bool = False, nodelay: bool = True):
+    """Open a PyMeasure adapter for ``resource`` (VISA string or bare serial path).
+
+    VISA resources go through pyvisa-py (``@py``); TCP sockets get TCP_NODELAY (see module
+    docstring). Bare serial paths go through pyserial with 8N1 framing.
+    """
+    kind = check_resource(resource)
+    if is_serial_path(resource):
+        kwargs: dict[str, Any] = dict(baudrate=baud_rate or 9600, bytesize=8, parity="N",
+                                      stopbits=1, timeout=timeout_ms / 1000.0, rtscts=rtscts)
+        return SerialAdapter(resource, write_termination=write_termination,
+                             read_termination=read_termination, **kwargs)
+    kwargs = dict(timeout=timeout_ms, read_termination=read_termination,
+                  write_termination=write_termination)
+    if kind == "serial":
+        from pyvisa.constants import ControlFlow
+        kwargs.update(baud_rate=baud_rate or 9600, data_bits=8,
+                      flow_control=ControlFlow.rts_cts if rtscts else ControlFlow.none)
+    adapter = VISAAdapter(resource, visa_library="@py", **kwargs)
+    if nodelay and kind == "tcpip":
+        enable_tcp_nodelay(adapter)
+    return adapter
+
+
+def session_socket(adapter) -> Optional[socket.socket]:
+    """The TCP socket behind a pyvisa-py ``…::SOCKET`` session, or None."""
+    connection = getattr(adapter, "connection", None)
+    visalib = getattr(connection, "visalib", None)
+    sessions = getattr(visalib, "sessions", None)
+    if not sessions:
+        return None
+    session = sessions.get(getattr(connection, "session", None))
+    sock = getattr(session, "interface", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def enable_tcp_nodelay(adapter) -> bool:
+    """Set TCP_NODELAY on the adapter's socket; return True if it now is set."""
+    sock = session_socket(adapter)
+    if sock is None:
+        return False
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
