@@ -1,0 +1,721 @@
+"""The one SCPI engine behind every simulated instrument.
+
+An instrument is a subclass of :class:`SCPIInstrument` that *declares* its command
+tree, like a PyMeasure driver declares properties:
+
+- :class:`Setting` — a stored value with a set command and a query, a parameter
+  type with the instrument's real limits, and a ``*RST`` default;
+- :func:`scpi` — a decorator that binds a method to a command or query pattern.
+
+Patterns use the long form with the short form in upper case and optional nodes
+in brackets, e.g. ``:SOURce:VOLTage[:LEVel][:IMMediate][:AMPLitude]``; a trailing
+``?`` makes a query; ``<n>`` after a keyword accepts a numeric suffix (passed to the
+handler as ``suffix``), and so does an optional ``[1]`` (e.g. ``:OUTPut[1]``). Keywords match case-insensitively in short or long form.
+
+Message rules (IEEE 488.2 / SCPI-1999 §6, §7): units separated by ``;``; a header
+without a leading ``:`` after ``;`` is relative to the path of the previous header;
+common commands (``*IDN?``) do not change the path; query replies are joined by
+``;``. Errors go to a bounded queue read by ``:SYSTem:ERRor?``; when it overflows the
+newest entry is replaced by ``-350,"Queue overflow"``. A command error (-1xx) stops
+the rest of the message; an execution error (-2xx) does not.
+
+Resolved handlers are cached per header string, so a repeated header costs one dict
+lookup (the TCP simulators must sustain ≥ 5,000 exchanges/s).
+"""
+from __future__ import annotations
+
+import inspect
+import itertools
+import math
+import re
+import threading
+from collections import deque
+from typing import Any, Callable, Iterable, Sequence
+
+__all__ = [
+    "SCPIError", "SCPIInstrument", "Setting", "scpi", "ERROR_MESSAGES",
+    "Number", "Integer", "Bool", "Choice", "QString", "NumberList", "ChoiceList", "Raw",
+    "split_units", "split_params",
+]
+
+#: Standard SCPI error messages (SCPI-1999 Vol. 2, chapter 21).
+ERROR_MESSAGES = {
+    0: "No error",
+    -100: "Command error",
+    -102: "Syntax error",
+    -104: "Data type error",
+    -108: "Parameter not allowed",
+    -109: "Missing parameter",
+    -113: "Undefined header",
+    -114: "Header suffix out of range",
+    -200: "Execution error",
+    -213: "Init ignored",
+    -220: "Parameter error",
+    -221: "Settings conflict",
+    -222: "Data out of range",
+    -224: "Illegal parameter value",
+    -230: "Data corrupt or stale",
+    -350: "Queue overflow",
+    -410: "Query INTERRUPTED",
+}
+
+
+class SCPIError(Exception):
+    """An error that goes to the instrument's error queue."""
+
+    def __init__(self, code: int, message: str | None = None):
+        self.code = int(code)
+        self.message = message or ERROR_MESSAGES.get(self.code, "Error")
+        super().__init__(f"{self.code},\"{self.message}\"")
+
+
+# --------------------------------------------------------------------------- #
+# Lexing
+# --------------------------------------------------------------------------- #
+_HEADER_RE = re.compile(r"^(?:\*[A-Za-z]+\??|:?[A-Za-z][A-Za-z0-9_]*(?::[A-Za-z][A-Za-z0-9_]*)*\??)$")
+_NRF_RE = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def split_units(message: str) -> list[str]:
+    """Split a program message on ``;`` outside quoted strings."""
+    if '"' not in message and "'" not in message:
+        return message.split(";")
+    units, buf, quote = [], [], None
+    for ch in message:
+        if quote:
+            buf.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+            buf.append(ch)
+        elif ch == ";":
+            units.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+    units.append("".join(buf))
+    return units
+
+
+def split_params(text: str) -> list[str]:
+    """Split a parameter string on commas outside quoted strings; strip each."""
+    text = text.strip()
+    if not text:
+        return []
+    if '"' not in text and "'" not in text:
+        return [p.strip() for p in text.split(",")]
+    params, buf, quote = [], [], None
+    for ch in text:
+        if quote:
+            buf.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+            buf.append(ch)
+        elif ch == ",":
+            params.append("".join(buf).strip())
+            buf = []
+        else:
+            buf.append(ch)
+    if quote:
+        raise SCPIError(-102, "Syntax error; unterminated string")
+    params.append("".join(buf).strip())
+    return params
+
+
+# --------------------------------------------------------------------------- #
+# Parameter types: parse(token) -> value, format(value) -> str
+# --------------------------------------------------------------------------- #
+def parse_nrf(token: str) -> float:
+    """Parse SCPI decimal numeric data (NR1/NR2/NR3) or raise -104."""
+    if not _NRF_RE.match(token):
+        raise SCPIError(-104, f"Data type error; expected a number, got {token[:16]}")
+    return float(token)
+
+
+class Number:
+    """Decimal numeric parameter in ``[low, high]`` with optional MIN/MAX/DEF.
+
+    Parameters
+    ----------
+    low, high : float
+        Allowed range (inclusive); outside it the instrument reports -222.
+    default : float or None
+        Value of ``DEF`` (and the reset value unless the Setting says otherwise).
+    keywords : bool
+        Whether ``MIN``/``MAX``/``DEF`` (and long forms) are accepted.
+    """
+
+    def __init__(self, low: float = -math.inf, high: float = math.inf, *,
+                 default: float | None = None, keywords: bool = True):
+        self.low, self.high, self.default, self.keywords = low, high, default, keywords
+
+    def parse(self, token: str) -> float:
+        if self.keywords and token[:1].isalpha():
+            key = token.upper()
+            if key in ("MIN", "MINIMUM"):
+                return self.low
+            if key in ("MAX", "MAXIMUM"):
+                return self.high
+            if key in ("DEF", "DEFAULT") and self.default is not None:
+                return self.default
+        value = parse_nrf(token)
+        if not self.low <= value <= self.high:
+            raise SCPIError(-222, f"Data out of range; {token} outside {self.low:g} to {self.high:g}")
+        return self.convert(value)
+
+    def convert(self, value: float) -> float:
+        return value
+
+    def format(self, value: float, instrument: "SCPIInstrument") -> str:
+        return instrument.format_number(value)
+
+
+class Integer(Number):
+    """Integer parameter (a decimal value is rounded, as instruments do)."""
+
+    def convert(self, value: float) -> int:
+        return int(round(value))
+
+    def format(self, value: int, instrument: "SCPIInstrument") -> str:
+        return str(int(value))
+
+
+class Bool:
+    """Boolean parameter: ``ON``/``OFF``/``1``/``0`` (any number: non-zero is true)."""
+
+    def parse(self, token: str) -> bool:
+        key = token.upper()
+        if key == "ON":
+            return True
+        if key == "OFF":
+            return False
+        if _NRF_RE.match(token):
+            return round(float(token)) != 0
+        raise SCPIError(-224, f"Illegal parameter value; expected ON|OFF|1|0, got {token[:16]}")
+
+    def format(self, value: bool, instrument: "SCPIInstrument") -> str:
+        return "1" if value else "0"
+
+
+def _keyword_forms(long_form: str) -> tuple[str, str]:
+    """(short, long) upper-case forms of a mixed-case SCPI keyword such as ``VOLTage``."""
+    short = "".join(itertools.takewhile(lambda c: not c.islower(), long_form))
+    return short.upper(), long_form.upper()
+
+
+class Choice:
+    """Character parameter from a fixed set, e.g. ``Choice("VOLTage", "CURRent")``.
+
+    Returns (and queries answer) the canonical short form, e.g. ``"VOLT"``. Quoted
+    strings are accepted too (``:SENS:FUNC "CURR"``).
+    """
+
+    def __init__(self, *options: str):
+        self.lookup: dict[str, str] = {}
+        for opt in options:
+            short, long_ = _keyword_forms(opt)
+            self.lookup[short] = short
+            self.lookup[long_] = short
+        self.options = options
+
+    def parse(self, token: str) -> str:
+        key = token.strip("\"'").upper()
+        try:
+            return self.lookup[key]
+        except KeyError:
+            raise SCPIError(-224, f"Illegal parameter value; {token[:16]} not in "
+                                  f"{'|'.join(self.options)}") from None
+
+    def format(self, value: str, instrument: "SCPIInstrument") -> str:
+        return value
+
+
+class QString:
+    """String parameter, quoted with ``"`` or ``'`` (unquoted text accepted)."""
+
+    def parse(self, token: str) -> str:
+        if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'":
+            return token[1:-1]
+        return token
+
+    def format(self, value: str, instrument: "SCPIInstrument") -> str:
+        return f'"{value}"'
+
+
+class Raw:
+    """The token as received."""
+
+    def parse(self, token: str) -> str:
+        return token
+
+    def format(self, value: Any, instrument: "SCPIInstrument") -> str:
+        return str(value)
+
+
+class NumberList:
+    """A comma-separated list of numbers, each in ``[low, high]``, 1…``max_len`` long."""
+
+    variadic = True
+
+    def __init__(self, low: float = -math.inf, high: float = math.inf, max_len: int = 2500):
+        self.item = Number(low, high, keywords=False)
+        self.max_len = max_len
+
+    def parse_all(self, tokens: Sequence[str]) -> list[float]:
+        if not 1 <= len(tokens) <= self.max_len:
+            raise SCPIError(-222 if tokens else -109,
+                            f"list length {len(tokens)} outside 1 to {self.max_len}")
+        return [self.item.parse(t) for t in tokens]
+
+    def format(self, value: Sequence[float], instrument: "SCPIInstrument") -> str:
+        return ",".join(instrument.format_number(v) for v in value)
+
+
+class ChoiceList:
+    """A comma-separated list of choices (e.g. ``:FORM:ELEM VOLT, CURR``)."""
+
+    variadic = True
+
+    def __init__(self, *options: str):
+        self.item = Choice(*options)
+
+    def parse_all(self, tokens: Sequence[str]) -> list[str]:
+        if not tokens:
+            raise SCPIError(-109)
+        return [self.item.parse(t) for t in tokens]
+
+    def format(self, value: Sequence[str], instrument: "SCPIInstrument") -> str:
+        return ",".join(value)
+
+
+def _parse_params(types: Sequence[Any] | None, tokens: list[str], n_required: int | None) -> list[Any]:
+    """Parse tokens with the declared parameter types (``None`` = raw token list)."""
+    if types is None:
+        return [tokens]
+    if types and getattr(types[-1], "variadic", False):
+        head = _parse_params(types[:-1], tokens[:len(types) - 1], len(types) - 1)
+        return head + [types[-1].parse_all(tokens[len(types) - 1:])]
+    required = len(types) if n_required is None else n_required
+    if len(tokens) > len(types):
+        raise SCPIError(-108)
+    if len(tokens) < required or any(t == "" for t in tokens):
+        raise SCPIError(-109)
+    return [t.parse(tok) for t, tok in zip(types, tokens)]
+
+
+# --------------------------------------------------------------------------- #
+# Declarations
+# --------------------------------------------------------------------------- #
+class _Handler:
+    __slots__ = ("func", "types", "n_required", "name", "takes_suffix")
+
+    def __init__(self, func, types, n_required, name):
+        self.func, self.types, self.n_required, self.name = func, types, n_required, name
+        self.takes_suffix = "suffix" in inspect.signature(func).parameters
+
+
+def scpi(*patterns: str, params: Sequence[Any] | None = (), required: int | None = None):
+    """Bind a method to one or more command/query patterns.
+
+    The method is called as ``method(self, *parsed_params, suffix=(...))`` when it
+    accepts ``suffix``, else ``method(self, *parsed_params)``. Queries return the
+    reply text. ``params=None`` passes the raw token list as one argument;
+    ``required`` is the number of leading parameters that must be present.
+    """
+    def mark(func):
+        func.__scpi__ = getattr(func, "__scpi__", ()) + tuple((p, params, required) for p in patterns)
+        return func
+    return mark
+
+
+class Setting:
+    """A stored instrument setting with its set command, query and reset value.
+
+    Parameters
+    ----------
+    patterns : str or tuple of str
+        Command pattern(s) without ``?``; the query is the same pattern + ``?``.
+    ptype : parameter type
+        :class:`Number`, :class:`Bool`, :class:`Choice`, … with the real limits.
+    default : any
+        ``*RST`` value.
+    query : bool
+        Whether the query form exists.
+    """
+
+    def __init__(self, patterns: str | tuple[str, ...], ptype: Any, default: Any, *, query: bool = True):
+        self.patterns = (patterns,) if isinstance(patterns, str) else tuple(patterns)
+        self.ptype, self.default, self.query = ptype, default, query
+        self.name = ""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        return instance._values[self.name]
+
+    def __set__(self, instance, value):
+        instance._values[self.name] = value
+
+
+class _Node:
+    """One level of the compiled command tree."""
+
+    __slots__ = ("children", "set", "query")
+
+    def __init__(self):
+        self.children: list[tuple[str, str, bool, _Node]] = []  # (short, long, suffix_ok, node)
+        self.set: _Handler | None = None
+        self.query: _Handler | None = None
+
+    def child(self, short: str, long_: str, suffix_ok: bool) -> "_Node":
+        for s, l, x, node in self.children:
+            if s == short and l == long_ and x == suffix_ok:
+                return node
+        node = _Node()
+        self.children.append((short, long_, suffix_ok, node))
+        return node
+
+
+_TOKEN_RE = re.compile(r"\[:?([A-Za-z*][A-Za-z]*)(<n>|\[\d+\])?\]|:?([A-Za-z*][A-Za-z]*)(<n>|\[\d+\])?")
+_SUFFIX_RE = re.compile(r"^([A-Z*]+?)(\d+)$")
+
+
+def _expand(pattern: str) -> list[list[tuple[str, str, bool]]]:
+    """All header variants of a pattern as lists of (short, long, suffix_ok)."""
+    pos, segments = 0, []
+    while pos < len(pattern):
+        m = _TOKEN_RE.match(pattern, pos)
+        if not m:
+            raise ValueError(f"bad SCPI pattern {pattern!r} at {pos}")
+        optional = m.group(1) is not None
+        word = m.group(1) or m.group(3)
+        suffix_ok = bool(m.group(2) or m.group(4))
+        short, long_ = _keyword_forms(word)
+        segments.append(((short, long_, suffix_ok), optional))
+        pos = m.end()
+    variants = [[]]
+    for seg, optional in segments:
+        variants = [v + [seg] for v in variants] + (variants if optional else [])
+    return [v for v in variants if v]
+
+
+# --------------------------------------------------------------------------- #
+# The instrument base class
+# --------------------------------------------------------------------------- #
+class SCPIInstrument:
+    """Base class of every simulated SCPI instrument.
+
+    Subclasses set :attr:`IDN`, declare :class:`Setting` attributes and
+    :func:`scpi` methods, and may override :meth:`reset` and :meth:`format_number`.
+    Each instance has its own settings, error queue and status registers; the
+    compiled tree and the header cache are shared by all instances of a class.
+
+    Parameters
+    ----------
+    clock : object with ``time()`` and ``sleep(s)`` or None
+        Simulated clock (operations that take time sleep on it).
+    faults : FaultPlan or None
+        This instrument's faults (applied by the transport).
+    """
+
+    IDN = "qled-bench,Simulated SCPI instrument,0,1.0"
+    OPT = "0"
+    ERROR_QUEUE_SIZE = 10
+    #: Command-error codes stop the remaining units of a message.
+    _tree: _Node
+    _cache: dict
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        root = _Node()
+        settings: dict[str, Setting] = {}
+        handlers: dict[str, tuple] = {}
+        for klass in reversed(cls.__mro__):
+            for name, attr in vars(klass).items():
+                if isinstance(attr, Setting):
+                    settings[name] = attr
+                elif callable(attr) and hasattr(attr, "__scpi__"):
+                    handlers[name] = attr.__scpi__
+                elif name in handlers and not hasattr(attr, "__scpi__"):
+                    handlers.pop(name)  # overridden without a declaration
+        for name, setting in settings.items():
+            for pattern in setting.patterns:
+                cls._install(root, pattern, _Handler(_setter(setting), (setting.ptype,), 1, name))
+                if setting.query:
+                    cls._install(root, pattern + "?", _Handler(_getter(setting), (), 0, name))
+        for name, decls in handlers.items():
+            for pattern, params, required in decls:
+                func = getattr(cls, name)
+                types = None if params is None else tuple(params)
+                cls._install(root, pattern, _Handler(func, types, required, name))
+        cls._tree = root
+        cls._settings = settings
+        cls._cache = {}
+
+    @staticmethod
+    def _install(root: _Node, pattern: str, handler: _Handler) -> None:
+        query = pattern.endswith("?")
+        for variant in _expand(pattern.rstrip("?")):
+            node = root
+            for short, long_, suffix_ok in variant:
+                node = node.child(short, long_, suffix_ok)
+            if query:
+                node.query = handler
+            else:
+                node.set = handler
+
+    def __init__(self, clock=None, faults=None):
+        self.clock = clock
+        self.faults = faults
+        self._values: dict[str, Any] = {}
+        self._errors: deque[tuple[int, str]] = deque()
+        self._lock = threading.RLock()
+        self.esr = 0   # standard event status register
+        self.ese = 0
+        self.sre = 0
+        self.reset()
+
+    # -- state ---------------------------------------------------------------
+    def reset(self) -> None:
+        """``*RST``: every declared setting back to its default."""
+        for name, setting in self._settings.items():
+            default = setting.default
+            self._values[name] = list(default) if isinstance(default, list) else default
+
+    def format_number(self, value: float) -> str:
+        """How this instrument writes a number in a reply (override per model)."""
+        return f"{value:+.6E}"
+
+    def now(self) -> float:
+        return self.clock.time() if self.clock is not None else 0.0
+
+    def wait(self, simulated_s: float) -> None:
+        """Let ``simulated_s`` pass on the clock (a measurement's duration)."""
+        if self.clock is not None and simulated_s > 0:
+            self.clock.sleep(simulated_s)
+
+    # -- error queue -----------------------------------------------------------
+    def push_error(self, code: int, message: str | None = None) -> None:
+        """Queue an error; set the matching ESR bit (SCPI-1999 §21.8)."""
+        message = message or ERROR_MESSAGES.get(code, "Error")
+        if -199 <= code <= -100:
+            self.esr |= 0x20   # CME
+        elif -299 <= code <= -200:
+            self.esr |= 0x10   # EXE
+        elif -499 <= code <= -400:
+            self.esr |= 0x04   # QYE
+        else:
+            self.esr |= 0x08   # DDE
+        if len(self._errors) >= self.ERROR_QUEUE_SIZE:
+            self._errors[-1] = (-350, ERROR_MESSAGES[-350])
+        else:
+            self._errors.append((int(code), message))
+
+    def pop_error(self) -> tuple[int, str]:
+        return self._errors.popleft() if self._errors else (0, "No error")
+
+    @property
+    def error_count(self) -> int:
+        return len(self._errors)
+
+    # -- message handling ------------------------------------------------------
+    def handle(self, message: str) -> str | None:
+        """Execute one program message; return the reply (no terminator) or None."""
+        with self._lock:
+            replies: list[str] = []
+            prefix = ""
+            for unit in split_units(message):
+                unit = unit.strip()
+                if not unit:
+                    continue
+                try:
+                    prefix = self._execute(unit, prefix, replies)
+                except SCPIError as exc:
+                    # Instruments report the standard text; the detail is for debugging.
+                    self.push_error(exc.code, ERROR_MESSAGES.get(exc.code, exc.message))
+                    if -199 <= exc.code <= -100:
+                        break
+            return ";".join(replies) if replies else None
+
+    def _execute(self, unit: str, prefix: str, replies: list[str]) -> str:
+        parts = unit.split(None, 1)
+        head = parts[0]
+        rest = parts[1] if len(parts) > 1 else ""
+        if not _HEADER_RE.match(head):
+            raise SCPIError(-102, f"Syntax error; {head[:24]}")
+        if head[0] == "*":
+            key = head.upper()
+            new_prefix = prefix
+        elif head[0] == ":":
+            key = head[1:].upper()
+            new_prefix = key.rpartition(":")[0]
+        else:
+            key = (prefix + ":" + head if prefix else head).upper()
+            new_prefix = key.rpartition(":")[0]
+        entry = self._cache.get(key)
+        if entry is None:
+            entry = self._resolve(key)
+            self._cache[key] = entry
+        handler, suffix = entry
+        if handler is None:
+            raise SCPIError(-113, f"Undefined header; {head[:24]}")
+        args = _parse_params(handler.types, split_params(rest), handler.n_required)
+        if handler.takes_suffix:
+            result = handler.func(self, *args, suffix=suffix)
+        else:
+            result = handler.func(self, *args)
+        if key.endswith("?"):
+            replies.append("" if result is None else str(result))
+        return new_prefix
+
+    def _resolve(self, key: str) -> tuple[_Handler | None, tuple[int, ...]]:
+        query = key.endswith("?")
+        words = key.rstrip("?").split(":")
+        found = _walk(self._tree, words, 0, ())
+        if found is None:
+            return None, ()
+        node, suffix = found
+        handler = node.query if query else node.set
+        if handler is None:
+            return None, ()
+        return handler, suffix
+
+    # -- common commands (IEEE 488.2) -------------------------------------------
+    @scpi("*IDN?")
+    def _idn(self):
+        return self.IDN
+
+    @scpi("*OPT?")
+    def _opt(self):
+        return self.OPT
+
+    @scpi("*RST")
+    def _rst(self):
+        self.reset()
+
+    @scpi("*CLS")
+    def _cls(self):
+        self._errors.clear()
+        self.esr = 0
+
+    @scpi("*OPC")
+    def _opc(self):
+        self.esr |= 0x01
+
+    @scpi("*OPC?")
+    def _opc_q(self):
+        return "1"
+
+    @scpi("*WAI")
+    def _wai(self):
+        """Operations complete synchronously, so there is nothing to wait for."""
+
+    @scpi("*TRG")
+    def _trg(self):
+        self.trigger()
+
+    def trigger(self) -> None:
+        """Bus trigger (``*TRG``); instruments with a trigger model override it."""
+
+    @scpi("*ESR?")
+    def _esr_q(self):
+        value, self.esr = self.esr, 0
+        return str(value)
+
+    @scpi("*ESE", params=(Integer(0, 255),))
+    def _ese(self, value):
+        self.ese = value
+
+    @scpi("*ESE?")
+    def _ese_q(self):
+        return str(self.ese)
+
+    @scpi("*SRE", params=(Integer(0, 255),))
+    def _sre(self, value):
+        self.sre = value
+
+    @scpi("*SRE?")
+    def _sre_q(self):
+        return str(self.sre)
+
+    def status_byte(self) -> int:
+        """IEEE 488.2 status byte: EAV (bit 2), ESB (bit 5), MSS (bit 6)."""
+        stb = 0
+        if self._errors:
+            stb |= 0x04
+        if self.esr & self.ese:
+            stb |= 0x20
+        if stb & self.sre & ~0x40:
+            stb |= 0x40
+        return stb
+
+    @scpi("*STB?")
+    def _stb_q(self):
+        return str(self.status_byte())
+
+    @scpi(":SYSTem:ERRor[:NEXT]?")
+    def _syst_err(self):
+        code, message = self.pop_error()
+        return f'{code},"{message}"'
+
+    @scpi(":SYSTem:ERRor:ALL?")
+    def _syst_err_all(self):
+        errors = []
+        while self._errors:
+            errors.append(self.pop_error())
+        errors = errors or [(0, "No error")]
+        return ",".join(f'{c},"{m}"' for c, m in errors)
+
+    @scpi(":SYSTem:ERRor:COUNt?")
+    def _syst_err_count(self):
+        return str(len(self._errors))
+
+    @scpi(":STATus:PRESet")
+    def _stat_pres(self):
+        """Status presets: the simulated registers have nothing else to preset."""
+
+
+def _setter(setting: Setting) -> Callable:
+    name = setting.name
+
+    def set_value(self, value):
+        self._values[name] = value
+        hook = getattr(self, "on_" + name, None)
+        if hook is not None:
+            hook(value)
+    return set_value
+
+
+def _getter(setting: Setting) -> Callable:
+    name, ptype = setting.name, setting.ptype
+
+    def get_value(self):
+        return ptype.format(self._values[name], self)
+    return get_value
+
+
+def _walk(node: _Node, words: list[str], i: int, suffix: tuple[int, ...]):
+    """Depth-first match of header words against the tree (backtracks over ambiguity)."""
+    if i == len(words):
+        return (node, suffix) if (node.set or node.query) else None
+    word = words[i]
+    base, num = word, None
+    m = _SUFFIX_RE.match(word)
+    if m:
+        base, num = m.group(1), int(m.group(2))
+    for short, long_, suffix_ok, child in node.children:
+        if word == short or word == long_:
+            hit = _walk(child, words, i + 1, suffix + ((1,) if suffix_ok else ()))
+        elif suffix_ok and num is not None and (base == short or base == long_):
+            hit = _walk(child, words, i + 1, suffix + (num,))
+        else:
+            continue
+        if hit is not None:
+            return hit
+    return None
