@@ -1,0 +1,174 @@
+"""The LCRMeter role on top of an LCR driver (E4980A or 4284A), with internal or external bias.
+
+The oscillator level is stored and reported as an **rms** voltage (``level_Vrms``), the meters'
+own convention (E4980A User's Guide, ":VOLTage[:LEVel]"); an analysis needing the full swing
+uses δV_pp = 2√2·V_rms (Heath, Cohen & Shafarman, J. Appl. Phys. 95, 1000 (2004)).
+
+``bias_source = "external"`` declares that the DC bias comes from the station's SMU through a
+bias tee (the meter's own bias stays off); ``set_bias`` then drives that SMU.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable, Literal, Optional
+
+from . import safety
+from .resilience import EventCallback, ResilientLink
+from .roles import ImpedanceReading, InstrumentError, SourceMeter
+from .validation import check_choice, check_range, parse_floats
+
+log = logging.getLogger(__name__)
+
+FUNCTIONS = ("CPG", "CPD")
+APERTURES = ("SHOR", "MED", "LONG")
+
+
+class LCRMeterAdapter:
+    """:class:`~instruments.roles.LCRMeter` on an E4980A / 4284A driver.
+
+    Parameters
+    ----------
+    driver
+        A connected :class:`instruments.keysight.KeysightE4980A` or
+        :class:`instruments.hp.HP4284A`.
+    reopen : callable, optional
+        Re-opens the driver after a lost connection (see :mod:`instruments.resilience`).
+    bias_source : {"internal", "external"}
+        Where the DC bias comes from. ``"external"`` needs ``bias_smu``.
+    bias_smu : SourceMeter, optional
+        The SMU feeding the bias tee; configured as a voltage source with
+        ``external_bias_compliance_A`` on first use.
+    """
+
+    def __init__(self, driver, *, reopen: Optional[Callable[[], object]] = None,
+                 name: str = "lcr", bias_source: Literal["internal", "external"] = "internal",
+                 bias_smu: Optional[SourceMeter] = None,
+                 external_bias_compliance_A: float = 1e-3,
+                 on_event: Optional[EventCallback] = None, retries: int = 3,
+                 backoff_s: float = 0.05, sleep: Optional[Callable[[float], None]] = None):
+        self.name = name
+        self.bias_source = check_choice("bias_source", bias_source, ("internal", "external"))
+        if bias_source == "external" and bias_smu is None:
+            raise ValueError("bias_smu = None is not allowed with bias_source = 'external': "
+                             "give the SourceMeter that feeds the bias tee")
+        self.bias_smu = bias_smu
+        self.external_bias_compliance_A = check_range(
+            "external_bias_compliance_A", external_bias_compliance_A, 1e-9, 0.1, "A")
+        kwargs = {} if sleep is None else {"sleep": sleep}
+        self._link = ResilientLink(name, driver, reopen=reopen, restore=self._restore,
+                                   retries=retries, backoff_s=backoff_s, on_event=on_event,
+                                   **kwargs)
+        self.function: str = "CPG"
+        self.frequency_Hz: float = 1e4
+        self.level_Vrms: float = 0.03
+        self.aperture: str = "MED"
+        self.averages: int = 1
+        self.bias_V: float = 0.0
+        self.bias_on = False
+        self._configured = False
+        self._closed = False
+        self.idn = self._link.call(lambda d: d.id)
+        safety.register_source(self)
+
+    @property
+    def driver(self):
+        return self._link.driver
+
+    def settings(self) -> dict:
+        """JSON-able settings for the run record (level convention stated)."""
+        return {"function": self.function, "frequency_Hz": self.frequency_Hz,
+                "level_Vrms": self.level_Vrms, "level_convention": "rms",
+                "aperture": self.aperture, "averages": self.averages,
+                "bias_V": self.bias_V, "bias_on": self.bias_on, "bias_source": self.bias_source}
+
+    def configure(self, *, function: Literal["CPG", "CPD"] = "CPG", frequency_Hz: float = 1e4,
+                  level_Vrms: float = 0.03, aperture: Literal["SHOR", "MED", "LONG"] = "MED",
+                  averages: int = 1) -> None:
+        """Set function, test frequency [Hz], oscillator level [V rms], aperture, averaging."""
+        driver = self.driver
+        check_choice("function", function, FUNCTIONS)
+        lo, hi = driver.frequency_limits_Hz
+        frequency_Hz = check_range("frequency_Hz", frequency_Hz, lo, hi, "Hz")
+        lo, hi = driver.level_limits_Vrms
+        level_Vrms = check_range("level_Vrms", level_Vrms, lo, hi, "V rms")
+        check_choice("aperture", aperture, APERTURES)
+        averages = int(check_range("averages", averages, 1, driver.max_averages))
+        (self.function, self.frequency_Hz, self.level_Vrms, self.aperture,
+         self.averages) = function, frequency_Hz, level_Vrms, aperture, averages
+        self._link.call(self._apply_configuration)
+        self._configured = True
+
+    def _apply_configuration(self, driver) -> None:
+        driver.configure_measurement(self.function, self.frequency_Hz, self.level_Vrms,
+                                     self.aperture, self.averages)
+        errors = driver.check_errors()
+        if errors:
+            text = "; ".join(f"{int(e[0])}, {e[1]}" for e in errors)
+            raise InstrumentError(f"{self.name}: instrument reported: {text}")
+
+    def _restore(self, driver) -> None:
+        if self._configured:
+            self._apply_configuration(driver)
+        if self.bias_source == "internal" and self.bias_on:
+            driver.apply_bias(self.bias_V)
+
+    def set_bias(self, bias_V: float) -> None:
+        """Apply a DC bias [V], validated against the meter's (or the SMU's) allowed values."""
+        if self.bias_source == "external":
+            bias_V = check_range("bias_V", bias_V, -210, 210, "V")
+            smu = self.bias_smu
+            if getattr(smu, "function", None) != "VOLT":
+                smu.configure_voltage_source(compliance_A=self.external_bias_compliance_A)
+            smu.set_voltage(bias_V)
+            if not getattr(smu, "output", False):
+                smu.output_on()
+        else:
+            self.driver.check_bias(bias_V)          # one-line ValueError before sending
+            self._link.call(lambda d: d.apply_bias(bias_V))
+        self.bias_V, self.bias_on = float(bias_V), True
+
+    def bias_off(self) -> None:
+        if self.bias_source == "external":
+            self.bias_smu.output_off()
+        else:
+            self._link.call(lambda d: d.bias_off())
+        self.bias_on = False
+
+    output_off = bias_off   # the safety registry switches "outputs" off at exit
+
+    def measure(self) -> ImpedanceReading:
+        """Trigger one measurement and fetch ``(C_F, G_S or D)`` plus the status."""
+        a, b, status = self._link.call(lambda d: d.trigger_and_fetch())
+        if status != 0:
+            log.warning("%s: measurement status %d", self.name, status)
+        return ImpedanceReading(a, b, self.function, status)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            if self.bias_on or self.bias_source == "internal":
+                self.bias_off()
+        except Exception as exc:  # noqa: BLE001 - still close
+            log.error("%s: bias off failed on close: %s", self.name, exc)
+        finally:
+            self._closed = True
+            safety.unregister_source(self)
+            self._link.close_driver()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return None
+
+
+def parse_fetch(reply: str, what: str) -> tuple[float, float, int]:
+    """``A,B,status`` → (A, B, status); strict."""
+    values = parse_floats(reply, what=what)
+    if len(values) < 3:
+        from .transport import GarbledReplyError
+        raise GarbledReplyError(f"{what}: expected A,B,status, got {reply[:60]!r}")
+    return values[0], values[1], int(values[2])
