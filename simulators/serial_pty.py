@@ -123,8 +123,9 @@ class PtyServer:
 
     @property
     def running(self) -> bool:
-        """True while the serving thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        """True while the line is being served (started, not hung up, not closed)."""
+        return (self._thread is not None and self._thread.is_alive()
+                and not self._hung_up and not self._closed)
 
     def start(self) -> "PtyServer":
         """Open the pty pair and start serving; returns ``self``."""
