@@ -31,6 +31,7 @@ from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from . import safety
 from .resilience import EventCallback, ResilientLink
+from .transport import read_timeout
 from .roles import ComplianceNotSetError, InstrumentError, Reading, SweepResult
 from .validation import check_range, parse_floats
 
@@ -403,9 +404,9 @@ class _KeithleySourceMeter:
         self._require_output("sweep_voltage")
         return voltages, delay_s
 
-    def _sweep_timeout_ms(self, n: int, delay_s: float) -> float:
+    def _sweep_timeout_s(self, n: int, delay_s: float) -> float:
         # Per point: the delay, the integration (NPLC at 50 Hz) and some settling; ×2 margin.
-        return 2000 + 2 * 1000 * n * (delay_s + self.nplc / 50 + 0.005)
+        return 2 + 2 * n * (delay_s + self.nplc / 50 + 0.005)
 
     def close(self) -> None:
         """Output off (best effort), then close the connection. Idempotent."""
@@ -430,32 +431,6 @@ class _KeithleySourceMeter:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} {self.idn!r}>"
-
-
-class _Timeout:
-    """Temporarily raise a VISA/serial read timeout for a long sweep read."""
-
-    def __init__(self, driver, timeout_ms: float):
-        self.connection = getattr(driver.adapter, "connection", None)
-        self.timeout_ms = timeout_ms
-        self.saved = None
-
-    def __enter__(self):
-        conn = self.connection
-        if conn is not None and isinstance(getattr(conn, "timeout", None), (int, float)):
-            self.saved = conn.timeout
-            if hasattr(conn, "visalib"):     # pyvisa: milliseconds
-                conn.timeout = max(conn.timeout, self.timeout_ms)
-            else:                            # pyserial: seconds
-                conn.timeout = max(conn.timeout, self.timeout_ms / 1000)
-        return self
-
-    def __exit__(self, *exc):
-        if self.saved is not None:
-            try:
-                self.connection.timeout = self.saved
-            except Exception:  # noqa: BLE001 - connection may be gone
-                pass
 
 
 class Keithley2400SourceMeter(_KeithleySourceMeter):
@@ -507,7 +482,7 @@ class Keithley2400SourceMeter(_KeithleySourceMeter):
                 for start in range(0, voltages.size, LIST_CHUNK_2400):
                     chunk = voltages[start:start + LIST_CHUNK_2400]
                     driver.configure_list_sweep(chunk.tolist(), delay_s)
-                    with _Timeout(driver, self._sweep_timeout_ms(chunk.size, delay_s)):
+                    with read_timeout(driver.adapter, self._sweep_timeout_s(chunk.size, delay_s)):
                         parts.extend(driver.read_elements())
             finally:
                 driver.end_sweep(self.level)
@@ -562,7 +537,7 @@ class Keithley2450SourceMeter(_KeithleySourceMeter):
 
         def run(driver):
             try:
-                with _Timeout(driver, self._sweep_timeout_ms(voltages.size, delay_s)):
+                with read_timeout(driver.adapter, self._sweep_timeout_s(voltages.size, delay_s)):
                     return driver.run_list_sweep(voltages.tolist(), delay_s)
             finally:
                 driver.source_voltage = self.level

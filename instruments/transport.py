@@ -25,7 +25,7 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     pyvisa.errors.VisaIOError, ConnectionError, OSError, serial.SerialException, EOFError,
 )
 
-_SERIAL_PATH = re.compile(r"^(/dev/\S+|COM\d+)$")
+_SERIAL_PATH = re.compile(r"^(/\S+|COM\d+)$")
 
 
 class GarbledReplyError(OSError):
@@ -33,7 +33,8 @@ class GarbledReplyError(OSError):
 
 
 def is_serial_path(resource: str) -> bool:
-    """True for a bare serial device path (``/dev/ttyUSB0``, ``/dev/pts/7``, ``COM3``)."""
+    """True for a bare serial device path (``/dev/ttyUSB0``, ``/dev/pts/7``, ``COM3``) or an
+    absolute path to one (a stable symlink such as ``/run/qled/cs2000``)."""
     return bool(_SERIAL_PATH.match(resource))
 
 
@@ -109,3 +110,46 @@ def enable_tcp_nodelay(adapter) -> bool:
         return False
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def read_line(adapter, *, what: str) -> str:
+    """Read one reply line (terminator removed); an empty read (timeout, hung-up line) raises.
+
+    pyserial's ``read_until`` returns whatever arrived when its timeout expires instead of
+    raising, so PyMeasure's ``SerialAdapter.read`` returns ``""`` for a silent instrument; this
+    turns that into :class:`TimeoutError` so the resilience layer can act on it.
+    """
+    try:
+        line = adapter.read()
+    except UnicodeDecodeError:
+        raise GarbledReplyError(f"{what}: non-ASCII reply") from None
+    if not line.strip():
+        raise TimeoutError(f"{what}: no reply before the timeout")
+    return line.strip()
+
+
+class read_timeout:
+    """Context manager: raise an adapter's read timeout to at least ``seconds``."""
+
+    def __init__(self, adapter, seconds: float):
+        self.connection = getattr(adapter, "connection", None)
+        self.seconds = seconds
+        self.saved = None
+
+    def __enter__(self):
+        conn = self.connection
+        current = getattr(conn, "timeout", None)
+        if isinstance(current, (int, float)):
+            self.saved = current
+            if hasattr(conn, "visalib"):            # pyvisa: milliseconds
+                conn.timeout = max(current, self.seconds * 1000)
+            else:                                   # pyserial: seconds
+                conn.timeout = max(current, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
+            try:
+                self.connection.timeout = self.saved
+            except Exception:  # noqa: BLE001 - the link may be gone
+                pass
