@@ -571,18 +571,16 @@ class CS2000Simulator(_SerialMeter):
         kind, fmt, block = int(args[0]), int(args[1]), int(args[2])
         if kind not in (0, 1, 2) or fmt not in (0, 1):
             return "ER17"
+        if {0: block != 1, 1: not 1 <= block <= 4, 2: not 0 <= block <= 4}[kind]:
+            return "ER17"
         if self._meas_done_s is not None:
             return "ER02"
         if self._data is None:
             return self._data_error or "ER20"
         if kind == 0:
-            if block != 1:
-                return "ER17"
             mode, _t, nd = self.speed_mode
             return f"OK00,{mode},{nd},{round(self._data['integration_s'] * 1e6)}"
         if kind == 1:
-            if not 1 <= block <= 4:
-                return "ER17"
             lo = (block - 1) * 100
             values = self._data["spectrum"][lo:lo + (101 if block == 4 else 100)]
         else:
