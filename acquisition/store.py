@@ -157,6 +157,10 @@ def journal_path(path: str | os.PathLike) -> Path:
     return Path(str(path) + ".journal")
 
 
+def _local_now() -> _dt.datetime:
+    return _dt.datetime.now()
+
+
 def _utc_now() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
@@ -520,7 +524,7 @@ class RunWriter:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         start = _utc_now()
-        local_now = _dt.datetime.now()
+        local_now = _local_now()
         tmp = out / f".{run_file_name(sample, procedure, local_now)}.{os.getpid()}.tmp"
         with _open_h5(tmp, "w") as f:
             _write_skeleton(f, procedure=procedure, sample=sample, pixel=pixel,
@@ -669,11 +673,11 @@ class RunWriter:
         if self.n_wavelengths is None:
             raise ValueError("row has a spectrum but the run was created without "
                              "spectrum_axis_nm")
-        arr = np.asarray(spec, dtype=float).reshape(n, -1)
-        if arr.shape[1] != self.n_wavelengths:
-            raise ValueError(f"spectrum has {arr.shape[1]} points: expected "
-                             f"{self.n_wavelengths} (the wavelength axis)")
-        return arr
+        arr = np.asarray(spec, dtype=float)
+        if arr.size != n * self.n_wavelengths or (n > 1 and arr.shape[0] != n):
+            raise ValueError(f"spectrum has shape {arr.shape}: expected {self.n_wavelengths} "
+                             f"points (the wavelength axis) for each of {n} rows")
+        return arr.reshape(n, self.n_wavelengths)
 
     def _close_row_segment(self) -> None:
         if self._rows:
