@@ -1,0 +1,554 @@
+"""The simulated bench: pixels (devices + drive state) and the instruments that share them.
+
+A :class:`Pixel` holds one device (an :class:`~simulators.device.LEDDevice` or a
+:class:`~simulators.device.SingleCarrierDevice`) and what the source-measure unit
+applies to it. SMUs call :meth:`Pixel.apply`; light meters and the photodiode ask
+:meth:`Pixel.spectral_radiance_W_sr_m2_nm` at the present drive state; the LCR meter
+asks :meth:`Pixel.capacitance`. Ageing is advanced lazily from the bench clock
+while the pixel is driven, so an 8-hour stress at ``time_scale=3600`` takes 8 s.
+
+:class:`Bench` serves the instruments on real transports (loopback TCP for SCPI,
+pseudo-terminals for the serial spectroradiometers) and tears them down cleanly.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+from scipy import constants, optimize
+
+from .clock import ScaledClock
+from .faults import FaultPlan
+
+__all__ = ["Pixel", "PhotodiodeLoad", "Bench", "OperatingPoint",
+           "si_photodiode_responsivity_A_W", "SHORT_RESISTANCE_OHM"]
+
+#: Resistance of a shorted pixel [Ω].
+SHORT_RESISTANCE_OHM = 1.0
+#: Wavelength grid on which the photodiode integrates the pixel's spectrum [nm].
+PHOTODIODE_GRID_NM = np.arange(360.0, 831.0, 1.0)
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """What an SMU sees at its terminals: voltage [V], current [A], compliance flag."""
+
+    voltage_V: float
+    current_A: float
+    in_compliance: bool = False
+
+
+def si_photodiode_responsivity_A_W(wavelength_nm):
+    """Model responsivity of a calibrated Si photodiode [A/W] (the bench's "si_default").
+
+    R(λ) = η(λ)·q·λ/(h·c) with external quantum efficiency
+    η(λ) = 0.85·[1 − exp(−(λ − 300 nm)/60 nm)] / [1 + exp((λ − 1030 nm)/25 nm)] for
+    λ > 300 nm (0 below): blue loss to surface recombination, infrared cut-off at the
+    Si band gap. Gives ≈ 0.28 A/W at 450 nm, 0.37 A/W at 550 nm and a ≈ 0.6 A/W peak
+    near 950 nm, the shape of common Si photodiodes (e.g. Hamamatsu S1337 data sheet).
+
+    Parameters
+    ----------
+    wavelength_nm : array_like
+        Wavelength [nm].
+
+    Returns
+    -------
+    ndarray
+        Responsivity [A/W].
+    """
+    lam = np.asarray(wavelength_nm, dtype=float)
+    eta = 0.85 * (1.0 - np.exp(-np.clip(lam - 300.0, 0.0, None) / 60.0))
+    eta = eta / (1.0 + np.exp((lam - 1030.0) / 25.0))
+    return eta * constants.e * lam * 1e-9 / (constants.h * constants.c)
+
+
+class Pixel:
+    """One device on the bench and its present drive state.
+
+    Parameters
+    ----------
+    device : LEDDevice or SingleCarrierDevice
+    clock : ScaledClock
+    faults : FaultPlan or None
+        Short/open faults of this pixel (:meth:`FaultPlan.for_pixel`).
+    index : int
+        Position on the bench (0-based).
+    """
+
+    def __init__(self, device, clock, faults: FaultPlan | None = None, index: int = 0):
+        self.device = device
+        self.clock = clock
+        self.faults = faults if faults is not None else FaultPlan()
+        self.index = index
+        self._lock = threading.RLock()
+        self._point = OperatingPoint(0.0, 0.0, False)
+        self._on = False
+        self._last_age_s = clock.time()
+        self._last_voltage_V = 0.0
+        self.is_led = hasattr(device, "luminance_cd_m2")
+
+    # -- state ---------------------------------------------------------------------
+    @property
+    def area_m2(self) -> float:
+        """Emitting area [m²] (from the device parameters' ``area_cm2``)."""
+        params = getattr(self.device, "params", None)
+        return float(getattr(params, "area_cm2", 0.04)) * 1e-4
+
+    @property
+    def current_A(self) -> float:
+        """Current through the device now [A] (0 when the output is off)."""
+        with self._lock:
+            self._advance()
+            return self._point.current_A
+
+    @property
+    def voltage_V(self) -> float:
+        with self._lock:
+            self._advance()
+            return self._point.voltage_V
+
+    def fault(self) -> str | None:
+        """``"short"``, ``"open"`` or None at the present simulated time."""
+        now = self.clock.time()
+        if self.faults.active("short", now):
+            return "short"
+        if self.faults.active("open", now):
+            return "open"
+        return None
+
+    def _advance(self) -> None:
+        """Age the device for the time driven since the last update (lazy)."""
+        now = self.clock.time()
+        dt = now - self._last_age_s
+        self._last_age_s = now
+        if dt > 0 and self._on and self._point.current_A > 0 and hasattr(self.device, "age"):
+            self.device.age(dt, self._point.current_A)
+
+    # -- electrical ------------------------------------------------------------------
+    def _current_at(self, voltage_V: float, fault: str | None) -> float:
+        if fault == "short":
+            return voltage_V / SHORT_RESISTANCE_OHM
+        if fault == "open":
+            return 0.0
+        if self.is_led:
+            return float(self.device.current_A(voltage_V))
+        direction = 1 if voltage_V >= self._last_voltage_V else -1
+        return float(self.device.current_A(voltage_V, direction=direction))
+
+    def _voltage_at(self, current_A: float, fault: str | None) -> float:
+        if fault == "short":
+            return current_A * SHORT_RESISTANCE_OHM
+        if self.is_led and hasattr(self.device, "voltage_V"):
+            return float(self.device.voltage_V(current_A))
+        # Single-carrier devices: invert the monotonic I(V) by bracketing (robust, bounded).
+        f = lambda v: self._current_at(v, fault) - current_A
+        lo, hi = -1.0, 1.0
+        while f(lo) > 0 and lo > -1e4:
+            lo *= 2
+        while f(hi) < 0 and hi < 1e4:
+            hi *= 2
+        return float(optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-12))
+
+    def apply(self, function: str, level: float, compliance: float, output_on: bool) -> OperatingPoint:
+        """Drive the pixel as an SMU does and return the operating point.
+
+        Parameters
+        ----------
+        function : ``"VOLT"`` or ``"CURR"``
+            Source voltage (compliance in A) or current (compliance in V).
+        level : float
+            Source level [V or A].
+        compliance : float
+            Limit on the other quantity [A or V], > 0.
+        output_on : bool
+            Off: the device sees 0 V / no current.
+
+        Notes
+        -----
+        Compliance: a voltage source whose current would exceed ``compliance``
+        becomes a current source at ±compliance (and vice versa); the flag is set.
+        """
+        with self._lock:
+            self._advance()
+            fault = self.fault()
+            if not output_on:
+                point = OperatingPoint(0.0, 0.0, False)
+            elif function == "VOLT":
+                i = self._current_at(level, fault)
+                if abs(i) > compliance:
+                    i = math.copysign(compliance, i)
+                    v = self._voltage_at(i, fault) if fault != "open" else level
+                    point = OperatingPoint(v, i, True)
+                else:
+                    point = OperatingPoint(level, i, False)
+            else:
+                if fault == "open":
+                    point = OperatingPoint(math.copysign(compliance, level or 1.0), 0.0, level != 0)
+                else:
+                    v = self._voltage_at(level, fault)
+                    if abs(v) > compliance:
+                        v = math.copysign(compliance, v)
+                        point = OperatingPoint(v, self._current_at(v, fault), True)
+                    else:
+                        point = OperatingPoint(v, level, False)
+            self._last_voltage_V = point.voltage_V
+            self._point = point
+            self._on = output_on
+            return point
+
+    # -- optical ---------------------------------------------------------------------
+    def spectral_radiance_W_sr_m2_nm(self, wavelength_nm) -> np.ndarray:
+        """Spectral radiance of the pixel now [W sr⁻¹ m⁻² nm⁻¹] (zero if dark or faulted)."""
+        wl = np.asarray(wavelength_nm, dtype=float)
+        with self._lock:
+            self._advance()
+            current = self._point.current_A
+            if not self.is_led or not self._on or current <= 0 or self.fault() is not None:
+                return np.zeros_like(wl)
+            return np.asarray(self.device.spectral_radiance_W_sr_m2_nm(wl, current), dtype=float)
+
+    def luminance_cd_m2(self) -> float:
+        """True luminance now [cd/m²]: K_m·∫L_e(λ)·V(λ) dλ of the present spectrum."""
+        if not self.is_led:
+            return 0.0
+        with self._lock:
+            self._advance()
+            if not self._on or self._point.current_A <= 0 or self.fault() is not None:
+                return 0.0
+            return float(self.device.luminance_cd_m2(self._point.current_A))
+
+    def capacitance(self, frequency_Hz: float, bias_V: float, level_Vrms: float) -> tuple[float, float]:
+        """Parallel capacitance [F] and conductance [S] seen by an LCR meter."""
+        fault = self.fault()
+        if fault == "short":
+            return 0.0, 1.0 / SHORT_RESISTANCE_OHM
+        if fault == "open":
+            return 0.0, 0.0
+        cp, g = self.device.capacitance(frequency_Hz, bias_V, level_Vrms)
+        return float(cp), float(g)
+
+    def photocurrent_A(self, sin2_alpha: float, responsivity_A_W) -> float:
+        """Photocurrent of an on-axis detector collecting ``sin2_alpha`` of the flux [A].
+
+        I_PD = sin²α · π·A · ∫ L_e(λ)·R(λ) dλ for a Lambertian emitter of area A and
+        radiance L_e (Archer et al., Adv. Opt. Mater. 9, 2000838, 2021).
+        """
+        wl = PHOTODIODE_GRID_NM
+        radiance = self.spectral_radiance_W_sr_m2_nm(wl)
+        if not np.any(radiance):
+            return 0.0
+        return float(sin2_alpha * math.pi * self.area_m2 * np.trapezoid(radiance * responsivity_A_W(wl), wl))
+
+
+class PhotodiodeLoad:
+    """A Si photodiode facing a pixel, as seen by the SMU or picoammeter that reads it.
+
+    Connected cathode to HI so the photocurrent reads positive; I(V) = I_ph + V/R_sh
+    with a 1 GΩ shunt (zero dark current at 0 V bias).
+
+    Parameters
+    ----------
+    pixel_getter : callable returning the Pixel in front of the detector
+    radius_mm, distance_mm : float
+        Detector radius and on-axis distance [mm]; collected fraction
+        sin²α = r²/(d² + r²) of a Lambertian source's flux.
+    """
+
+    SHUNT_OHM = 1e9
+
+    def __init__(self, pixel_getter, radius_mm: float = 5.0, distance_mm: float = 20.0,
+                 responsivity=si_photodiode_responsivity_A_W):
+        if not radius_mm > 0:
+            raise ValueError(f"radius_mm = {radius_mm} is out of range: allowed > 0 mm")
+        if not distance_mm > 0:
+            raise ValueError(f"distance_mm = {distance_mm} is out of range: allowed > 0 mm")
+        self._pixel = pixel_getter
+        self.radius_mm, self.distance_mm = float(radius_mm), float(distance_mm)
+        self.responsivity = responsivity
+
+    @property
+    def sin2_alpha(self) -> float:
+        r, d = self.radius_mm, self.distance_mm
+        return r * r / (d * d + r * r)
+
+    def photocurrent_A(self) -> float:
+        return self._pixel().photocurrent_A(self.sin2_alpha, self.responsivity)
+
+    def apply(self, function: str, level: float, compliance: float, output_on: bool) -> OperatingPoint:
+        if not output_on:
+            return OperatingPoint(0.0, 0.0, False)
+        i_ph = self.photocurrent_A()
+        if function == "VOLT":
+            i = i_ph + level / self.SHUNT_OHM
+            if abs(i) > compliance:
+                i = math.copysign(compliance, i)
+                return OperatingPoint((i - i_ph) * self.SHUNT_OHM, i, True)
+            return OperatingPoint(level, i, False)
+        v = (level - i_ph) * self.SHUNT_OHM
+        if abs(v) > compliance:
+            v = math.copysign(compliance, v)
+            return OperatingPoint(v, i_ph + v / self.SHUNT_OHM, True)
+        return OperatingPoint(v, level, False)
+
+    def calibration(self) -> dict[str, Any]:
+        wl = PHOTODIODE_GRID_NM
+        return {"radius_mm": self.radius_mm, "distance_mm": self.distance_mm,
+                "sin2_alpha": self.sin2_alpha, "shunt_ohm": self.SHUNT_OHM,
+                "sign": "+1 (cathode to HI: photocurrent reads positive)",
+                "responsivity": "si_default",
+                "wavelength_nm": wl.tolist(),
+                "responsivity_A_W": self.responsivity(wl).tolist()}
+
+
+def _device_module():
+    from . import device  # imported late: device physics is another module's concern
+    return device
+
+
+def _make_noise(enabled: bool, seed: int):
+    """A seeded NoiseModel (or its zero preset) from simulators.device."""
+    NoiseModel = getattr(_device_module(), "NoiseModel", None)
+    if NoiseModel is None:  # device module without a noise model yet: noiseless readings
+        return None
+    if not enabled:
+        return NoiseModel.zero()
+    import inspect
+    params = inspect.signature(NoiseModel).parameters
+    if "seed" in params:
+        return NoiseModel(seed=seed)
+    if "rng" in params:
+        return NoiseModel(rng=np.random.default_rng(seed))
+    return NoiseModel()
+
+
+def make_device(preset: str = "passivated", seed: int = 0):
+    """An LEDDevice from a parameter preset name (``passivated``, ``pristine``, ``uniform_junction``)."""
+    dev = _device_module()
+    presets = ("passivated", "pristine", "uniform_junction")
+    if preset not in presets:
+        raise ValueError(f"device = {preset!r} is not allowed: use one of {', '.join(presets)}")
+    params = getattr(dev.LEDParameters, preset)()
+    return dev.LEDDevice(params, rng=np.random.default_rng(seed))
+
+
+class _Channel:
+    """One lifetime channel: a pixel, its SMU and its photodiode reader."""
+
+    def __init__(self, number: int):
+        self.number = number
+        self.servers: dict[str, Any] = {}
+        self.instruments: dict[str, Any] = {}
+
+
+class Bench:
+    """A simulated LED bench serving real transports.
+
+    Parameters
+    ----------
+    devices : sequence of LEDDevice / SingleCarrierDevice, or None
+        One device per pixel (default: one ``passivated`` LED per channel).
+    channels : int
+        Lifetime channels (≥ 1); channel *c* drives pixel *c − 1* with its own SMU
+        and photodiode. Channel 1 also has the 2450, the LCR meters and the
+        spectroradiometers, which follow :meth:`select_pixel`.
+    seed : int
+        Seed of the noise models (instrument *k* gets ``seed + k``).
+    noise : bool
+        False: zero-noise instruments (readings equal the truth).
+    time_scale : float
+        Simulated seconds per wall second of :attr:`clock`.
+    faults : FaultPlan, dict, list or None
+        Faults (see :mod:`simulators.faults`).
+    photodiode : ``"smu"`` or ``"6485"``
+        Whether the photodiode is read by a second 2400 or by a 6485.
+    lcr_option_001 : bool
+        Whether the E4980A (and the 4284A) carry option 001.
+    photodiode_radius_mm, photodiode_distance_mm : float
+        Detector geometry (sin²α = r²/(d²+r²)).
+    serial_meters : bool
+        Serve the CS-2000 and PR-655 on pseudo-terminals.
+    """
+
+    def __init__(self, devices: Sequence[Any] | None = None, *, channels: int = 1, seed: int = 0,
+                 noise: bool = True, time_scale: float = 1.0, faults: Any = None,
+                 photodiode: str = "smu", lcr_option_001: bool = True,
+                 photodiode_radius_mm: float = 5.0, photodiode_distance_mm: float = 20.0,
+                 device_preset: str = "passivated", serial_meters: bool = True):
+        if int(channels) != channels or channels < 1:
+            raise ValueError(f"channels = {channels!r} is out of range: allowed integer >= 1")
+        if photodiode not in ("smu", "6485"):
+            raise ValueError(f"photodiode = {photodiode!r} is not allowed: use 'smu' or '6485'")
+        self.channels = int(channels)
+        self.seed = int(seed)
+        self.noise = bool(noise)
+        self.photodiode = photodiode
+        self.lcr_option_001 = bool(lcr_option_001)
+        self.device_preset = device_preset
+        self.serial_meters = serial_meters
+        self.clock = ScaledClock(time_scale)
+        self.faults = FaultPlan.from_obj(faults)
+        if devices is None:
+            devices = [make_device(device_preset, seed + k) for k in range(self.channels)]
+        devices = list(devices)
+        if len(devices) < self.channels:
+            raise ValueError(f"devices: {len(devices)} given for {self.channels} channels: "
+                             f"allowed one device per channel or more")
+        self.pixels = [Pixel(d, self.clock, self.faults.for_pixel(k), index=k)
+                       for k, d in enumerate(devices)]
+        self._selected = 0
+        self._geometry = (photodiode_radius_mm, photodiode_distance_mm)
+        self._servers: list[Any] = []
+        self._channels: list[_Channel] = []
+        self._noise_count = 0
+        self._started = False
+
+    # -- pixels -------------------------------------------------------------------------
+    def select_pixel(self, index: int) -> Pixel:
+        """Route channel 1's instruments to pixel ``index`` (0-based)."""
+        if not 0 <= index < len(self.pixels):
+            raise ValueError(f"index = {index!r} is out of range: allowed 0 … {len(self.pixels) - 1}")
+        self._selected = index
+        return self.pixels[index]
+
+    @property
+    def selected_pixel(self) -> Pixel:
+        return self.pixels[self._selected]
+
+    def _pixel_for(self, channel: int):
+        if channel == 1:
+            return lambda: self.pixels[self._selected]
+        return lambda: self.pixels[channel - 1]
+
+    def _noise(self):
+        self._noise_count += 1
+        return _make_noise(self.noise, self.seed + 1000 * self._noise_count)
+
+    # -- life cycle -----------------------------------------------------------------------
+    def start(self) -> "Bench":
+        from .lcr import Agilent4284A, KeysightE4980A
+        from .smu import Keithley2400, Keithley2450, Keithley6485
+        from .transports import TcpServer
+        if self._started:
+            return self
+        self._started = True
+        try:
+            for c in range(1, self.channels + 1):
+                ch = _Channel(c)
+                pixel = _RoutedPixel(self._pixel_for(c))
+                pd_load = PhotodiodeLoad(self._pixel_for(c), *self._geometry)
+                ch.photodiode_load = pd_load
+                insts = {"smu": Keithley2400(pixel, self.clock, self.faults.for_instrument("smu", c), self._noise())}
+                if self.photodiode == "6485":
+                    insts["photodiode"] = Keithley6485(pd_load, self.clock,
+                                                       self.faults.for_instrument("photodiode", c), self._noise())
+                else:
+                    insts["photodiode"] = Keithley2400(pd_load, self.clock,
+                                                       self.faults.for_instrument("photodiode", c), self._noise())
+                if c == 1:
+                    insts["smu2450"] = Keithley2450(pixel, self.clock, self.faults.for_instrument("smu2450", c),
+                                                    self._noise())
+                    insts["lcr"] = KeysightE4980A(pixel, self.clock, self.faults.for_instrument("lcr", c),
+                                                  self._noise(), option_001=self.lcr_option_001)
+                    insts["lcr4284"] = Agilent4284A(pixel, self.clock, self.faults.for_instrument("lcr4284", c),
+                                                    self._noise(), option_001=self.lcr_option_001)
+                for role, inst in insts.items():
+                    server = TcpServer(inst, name=f"ch{c}-{role}").start()
+                    self._servers.append(server)
+                    ch.servers[role] = server
+                    ch.instruments[role] = inst
+                if c == 1 and self.serial_meters:
+                    self._start_serial(ch, pixel)
+                self._channels.append(ch)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _start_serial(self, ch: _Channel, pixel) -> None:
+        try:
+            from .light_meters import CS2000Simulator, PR655Simulator
+            from .serial_pty import PtyServer
+        except ImportError:  # serial meters not available in this checkout
+            return
+        for role, cls in (("spectroradiometer", CS2000Simulator), ("pr655", PR655Simulator)):
+            handler = cls(pixel, self.clock, self.faults.for_instrument(role, ch.number), self._noise())
+            server = PtyServer(handler, name=role)
+            server.start()
+            self._servers.append(server)
+            ch.servers[role] = server
+            ch.instruments[role] = handler
+
+    def close(self) -> None:
+        """Stop every server (idempotent); no threads, sockets or ptys are left."""
+        while self._servers:
+            self._servers.pop().close()
+        self._channels = []
+        self._started = False
+
+    def __enter__(self) -> "Bench":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- what clients need -------------------------------------------------------------------
+    @staticmethod
+    def _address(server) -> str:
+        return server.resource if hasattr(server, "resource") else server.path
+
+    @property
+    def channel_resources(self) -> list[dict[str, str]]:
+        """Per channel: role → VISA resource string or pty path."""
+        return [{role: self._address(s) for role, s in ch.servers.items()} for ch in self._channels]
+
+    @property
+    def resources(self) -> dict[str, str]:
+        """Channel 1: role → VISA resource string or pty path."""
+        return self.channel_resources[0] if self._channels else {}
+
+    def instrument(self, role: str, channel: int = 1):
+        """The simulator object behind a role (for tests and fault inspection)."""
+        return self._channels[channel - 1].instruments[role]
+
+    @property
+    def photodiode_calibration(self) -> dict[str, Any]:
+        """Geometry and responsivity table R(λ) [A/W] of the photodiode (same on every channel)."""
+        r, d = self._geometry
+        return PhotodiodeLoad(lambda: None, r, d).calibration()
+
+    def config(self) -> dict[str, Any]:
+        return {"channels": self.channels, "seed": self.seed, "noise": self.noise,
+                "time_scale": self.clock.time_scale, "photodiode": self.photodiode,
+                "lcr_option_001": self.lcr_option_001, "device_preset": self.device_preset,
+                "selected_pixel": self._selected, "faults": self.faults.to_obj()["faults"]}
+
+    def truth(self) -> dict[str, Any]:
+        """JSON-able true parameters: every pixel's device truth, photodiode, bench config."""
+        return {"pixels": [{"index": p.index, "kind": type(p.device).__name__,
+                            "device": p.device.truth()} for p in self.pixels],
+                "photodiode": self.photodiode_calibration,
+                "bench": self.config()}
+
+
+class _RoutedPixel:
+    """Forwards to whichever pixel a channel currently drives (``select_pixel``)."""
+
+    def __init__(self, getter):
+        self._get = getter
+
+    def __getattr__(self, name):
+        return getattr(self._get(), name)
+
+    def apply(self, *args):
+        return self._get().apply(*args)
+
+    def spectral_radiance_W_sr_m2_nm(self, wavelength_nm):
+        return self._get().spectral_radiance_W_sr_m2_nm(wavelength_nm)
+
+    def capacitance(self, *args):
+        return self._get().capacitance(*args)

@@ -1,0 +1,765 @@
+"""Simulated Keithley source-measure units (2400, 2450) and the 6485 picoammeter.
+
+Each instrument drives a *load* — a :class:`~simulators.bench.Pixel` (an LED or a
+single-carrier device) or a :class:`~simulators.bench.PhotodiodeLoad` — through
+``load.apply(function, level, compliance, output_on) -> OperatingPoint``; the load
+solves the operating point (compliance clamps) and the SMU adds seeded noise,
+range overflow, the status word and the reading time.
+
+Command sets follow the Keithley manuals: 2400 Series SourceMeter User's Manual
+(2400S-900-01, ch. 18 "SCPI command reference"; status word in "FORMat
+subsystem"), Model 2450 Reference Manual (2450-901-01, ch. 6), Model 6485
+Instruction Manual (6485-900-01). Every command PyMeasure 0.16's ``Keithley2400``
+sends on connect and in use is accepted.
+
+Reading time: ``NPLC / line_frequency`` per reading plus a fixed 1 ms overhead and
+the source delay, spent on the bench's scaled clock (so a 2400 at NPLC 1, 50 Hz
+takes 21 ms per reading, within the 20–25 ms the real unit needs).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from .scpi import (Bool, Choice, ChoiceList, Integer, Number, NumberList, QString, Raw,
+                   SCPIError, SCPIInstrument, Setting, scpi)
+
+__all__ = ["Keithley2400", "Keithley2450", "Keithley6485", "NAN_VALUE", "NO_REPLY"]
+
+#: What Keithley instruments send for "not a number" (2400 manual, FORMat subsystem).
+NAN_VALUE = 9.91e37
+#: What they send for a reading beyond the measurement range (overflow).
+OVERFLOW_VALUE = 9.9e37
+#: Returned by a query handler that must not reply (the client then times out).
+NO_REPLY = None
+
+_READING_OVERHEAD_S = 1e-3
+
+# 2400 status word bits (2400 manual, Table "Status word bit values").
+ST_OFLO, ST_FRONT, ST_COMPLIANCE = 1 << 0, 1 << 2, 1 << 3
+ST_V_MEAS, ST_I_MEAS, ST_R_MEAS, ST_V_SOUR, ST_I_SOUR = 1 << 11, 1 << 12, 1 << 13, 1 << 14, 1 << 15
+ST_RANGE_COMPLIANCE, ST_REMOTE_SENSE = 1 << 16, 1 << 22
+
+
+class _Noise:
+    """Adapter so the SMUs work with or without a NoiseModel."""
+
+    def __init__(self, noise):
+        self.noise = noise
+
+    def __call__(self, value: float, kind: str) -> float:
+        if self.noise is None or not math.isfinite(value):
+            return value
+        return float(self.noise.apply(value, kind))
+
+
+class Keithley2400(SCPIInstrument):
+    """Keithley 2400 SourceMeter (±210 V, ±1.05 A), SCPI over a socket.
+
+    Parameters
+    ----------
+    load : object with ``apply(function, level, compliance, output_on)``
+        What is wired to the terminals (a Pixel or a photodiode).
+    clock : ScaledClock
+    faults : FaultPlan or None
+    noise : NoiseModel or None
+        Seeded noise applied to each reading (kinds ``voltage``/``current``).
+    line_frequency_Hz : 50 or 60
+    """
+
+    IDN = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,4131001,C32   Oct  4 2010 14:20:11/A02  /S/K"
+    V_MAX, I_MAX = 210.0, 1.05
+    V_RANGES = (0.2, 2.0, 21.0, 210.0)
+    I_RANGES = (1.05e-6, 10.5e-6, 105e-6, 1.05e-3, 10.5e-3, 105e-3, 1.05)
+
+    source_function = Setting(":SOURce[1]:FUNCtion[:MODE]", Choice("VOLTage", "CURRent", "MEMory"), "VOLT")
+    source_voltage = Setting(":SOURce[1]:VOLTage[:LEVel][:IMMediate][:AMPLitude]",
+                             Number(-210, 210, default=0.0), 0.0)
+    source_current = Setting(":SOURce[1]:CURRent[:LEVel][:IMMediate][:AMPLitude]",
+                             Number(-1.05, 1.05, default=0.0), 0.0)
+    source_voltage_range = Setting(":SOURce[1]:VOLTage:RANGe", Number(-210, 210, default=21.0), 21.0)
+    source_voltage_range_auto = Setting(":SOURce[1]:VOLTage:RANGe:AUTO", Bool(), True)
+    source_current_range = Setting(":SOURce[1]:CURRent:RANGe", Number(-1.05, 1.05, default=1.05e-4), 1.05e-4)
+    source_current_range_auto = Setting(":SOURce[1]:CURRent:RANGe:AUTO", Bool(), True)
+    voltage_mode = Setting(":SOURce[1]:VOLTage:MODE", Choice("FIXed", "SWEep", "LIST"), "FIX")
+    current_mode = Setting(":SOURce[1]:CURRent:MODE", Choice("FIXed", "SWEep", "LIST"), "FIX")
+    voltage_start = Setting(":SOURce[1]:VOLTage:STARt", Number(-210, 210, default=0.0), 0.0)
+    voltage_stop = Setting(":SOURce[1]:VOLTage:STOP", Number(-210, 210, default=0.0), 0.0)
+    current_start = Setting(":SOURce[1]:CURRent:STARt", Number(-1.05, 1.05, default=0.0), 0.0)
+    current_stop = Setting(":SOURce[1]:CURRent:STOP", Number(-1.05, 1.05, default=0.0), 0.0)
+    sweep_points = Setting(":SOURce[1]:SWEep:POINts", Integer(2, 2500, default=2500), 2500)
+    sweep_spacing = Setting(":SOURce[1]:SWEep:SPACing", Choice("LINear", "LOGarithmic"), "LIN")
+    sweep_direction = Setting(":SOURce[1]:SWEep:DIRection", Choice("UP", "DOWn"), "UP")
+    sweep_ranging = Setting(":SOURce[1]:SWEep:RANGing", Choice("BEST", "AUTO", "FIXed"), "BEST")
+    list_voltage = Setting(":SOURce[1]:LIST:VOLTage", NumberList(-210, 210, max_len=100), [0.0])
+    list_current = Setting(":SOURce[1]:LIST:CURRent", NumberList(-1.05, 1.05, max_len=100), [0.0])
+    source_delay = Setting(":SOURce[1]:DELay", Number(0, 999.9999, default=0.0), 0.0)
+    source_delay_auto = Setting(":SOURce[1]:DELay:AUTO", Bool(), True)
+    auto_clear = Setting(":SOURce[1]:CLEar:AUTO", Bool(), False)
+    ovp_V = Setting(":SOURce[1]:VOLTage:PROTection[:LEVel]", Number(20, 210, default=210.0), 210.0)
+    compliance_A = Setting(":SENSe[1]:CURRent[:DC]:PROTection[:LEVel]", Number(-1.05, 1.05, default=1.05e-4), 1.05e-4)
+    compliance_V = Setting(":SENSe[1]:VOLTage[:DC]:PROTection[:LEVel]", Number(-210, 210, default=21.0), 21.0)
+    current_range = Setting(":SENSe[1]:CURRent[:DC]:RANGe[:UPPer]", Number(-1.05, 1.05, default=1.05e-4), 1.05e-4)
+    current_range_auto = Setting(":SENSe[1]:CURRent[:DC]:RANGe:AUTO", Bool(), True)
+    voltage_range = Setting(":SENSe[1]:VOLTage[:DC]:RANGe[:UPPer]", Number(-210, 210, default=21.0), 21.0)
+    voltage_range_auto = Setting(":SENSe[1]:VOLTage[:DC]:RANGe:AUTO", Bool(), True)
+    resistance_range = Setting(":SENSe[1]:RESistance:RANGe[:UPPer]", Number(0, 2.1e8, default=2.1e5), 2.1e5)
+    resistance_range_auto = Setting(":SENSe[1]:RESistance:RANGe:AUTO", Bool(), True)
+    resistance_mode = Setting(":SENSe[1]:RESistance:MODE", Choice("MANual", "AUTO"), "MAN")
+    nplc = Setting((":SENSe[1]:CURRent[:DC]:NPLCycles", ":SENSe[1]:VOLTage[:DC]:NPLCycles",
+                    ":SENSe[1]:RESistance:NPLCycles"), Number(0.01, 10, default=1.0), 1.0)
+    concurrent = Setting(":SENSe[1]:FUNCtion:CONCurrent", Bool(), True)
+    average_enabled = Setting(":SENSe[1]:AVERage[:STATe]", Bool(), False)
+    average_tcontrol = Setting(":SENSe[1]:AVERage:TCONtrol", Choice("REPeat", "MOVing"), "REP")
+    average_count = Setting(":SENSe[1]:AVERage:COUNt", Integer(1, 100, default=10), 10)
+    elements = Setting(":FORMat:ELEMents[:SENSe[1]]",
+                       ChoiceList("VOLTage", "CURRent", "RESistance", "TIME", "STATus"),
+                       ["VOLT", "CURR", "RES", "TIME", "STAT"])
+    data_format = Setting(":FORMat[:DATA]", Choice("ASCii", "REAL", "SREal"), "ASC")
+    output = Setting(":OUTPut[1][:STATe]", Bool(), False)
+    output_off_mode = Setting(":OUTPut[1]:SMODe", Choice("HIMPedance", "NORMal", "ZERO", "GUARd"), "NORM")
+    autozero = Setting(":SYSTem:AZERo[:STATe]", Raw(), "1")
+    remote_sense = Setting(":SYSTem:RSENse", Bool(), False)
+    line_frequency = Setting(":SYSTem:LFRequency", Integer(50, 60, default=60), 50)
+    line_frequency_auto = Setting(":SYSTem:LFRequency:AUTO", Bool(), True)
+    terminals = Setting(":ROUTe:TERMinals", Choice("FRONt", "REAR"), "FRON")
+    display_enabled = Setting(":DISPlay:ENABle", Bool(), True)
+    trigger_count = Setting(":TRIGger:COUNt", Integer(1, 2500, default=1), 1)
+    trigger_delay = Setting(":TRIGger:DELay", Number(0, 999.9999, default=0.0), 0.0)
+    trigger_source = Setting(":TRIGger:SOURce", Choice("IMMediate", "TLINk"), "IMM")
+    trigger_output = Setting(":TRIGger:OUTPut", Choice("SOURce", "DELay", "SENSe", "NONE"), "NONE")
+    trigger_iline = Setting(":TRIGger:ILINe", Integer(1, 4, default=1), 1)
+    trigger_oline = Setting(":TRIGger:OLINe", Integer(1, 4, default=2), 2)
+    arm_count = Setting(":ARM:COUNt", Integer(1, 2500, default=1), 1)
+    arm_source = Setting(":ARM:SOURce", Choice("IMMediate", "TLINk", "TIMer", "MANual", "BUS",
+                                                "NSTest", "PSTest", "BSTest"), "IMM")
+    arm_timer = Setting(":ARM:TIMer", Number(0.001, 99999.99, default=0.1), 0.1)
+    arm_output = Setting(":ARM:OUTPut", Choice("TENTer", "TEXit", "NONE"), "NONE")
+    arm_iline = Setting(":ARM:ILINe", Integer(1, 4, default=1), 1)
+    arm_oline = Setting(":ARM:OLINe", Integer(1, 4, default=2), 2)
+    trace_points = Setting(":TRACe:POINts", Integer(1, 2500, default=100), 100)
+    trace_feed = Setting(":TRACe:FEED", Choice("SENSe", "CALCulate", "CALCulate2"), "SENS")
+    trace_feed_control = Setting(":TRACe:FEED:CONTrol", Choice("NEVer", "NEXT"), "NEV")
+    calc3_format = Setting(":CALCulate<n>:FORMat", Choice("MEAN", "SDEViation", "MAXimum", "MINimum", "PKPK"), "MEAN")
+    meas_enable = Setting(":STATus:MEASurement:ENABle", Integer(0, 65535, default=0), 0)
+    beeper_enabled = Setting(":SYSTem:BEEPer:STATe", Bool(), True)
+
+    def __init__(self, load, clock=None, faults=None, noise=None):
+        self.load = load
+        self._noise = _Noise(noise)
+        self._time_zero = clock.time() if clock is not None else 0.0
+        self._last: list[list[float]] = []
+        self._buffer: list[list[float]] = []
+        self._sense_functions = {"CURR"}
+        self._meas_event = 0
+        super().__init__(clock, faults)
+
+    def reset(self) -> None:
+        super().reset()
+        self._sense_functions = {"CURR"}
+        self._last, self._buffer = [], []
+        self._meas_event = 0
+        if getattr(self, "load", None) is not None:
+            self._apply_output()
+
+    def format_number(self, value: float) -> str:
+        if not math.isfinite(value):
+            value = NAN_VALUE
+        return f"{value:+.6E}"
+
+    # -- hooks: keep the load in step with the front panel ------------------------
+    def on_output(self, value: bool) -> None:
+        self._apply_output()
+
+    def on_source_voltage(self, value: float) -> None:
+        self._apply_output()
+
+    def on_source_current(self, value: float) -> None:
+        self._apply_output()
+
+    def on_source_function(self, value: str) -> None:
+        if value == "MEM":
+            raise SCPIError(-221)
+        self._apply_output()
+
+    def on_line_frequency(self, value: int) -> None:
+        if value not in (50, 60):
+            self.line_frequency = 50
+            raise SCPIError(-222)
+
+    def _function(self) -> str:
+        return "CURR" if self.source_function == "CURR" else "VOLT"
+
+    def _compliance(self) -> float:
+        return abs(self.compliance_A) if self._function() == "VOLT" else abs(self.compliance_V)
+
+    def _level(self) -> float:
+        return self.source_voltage if self._function() == "VOLT" else self.source_current
+
+    def _apply_output(self, level: float | None = None, on: bool | None = None):
+        on = self.output if on is None else on
+        level = self._level() if level is None else level
+        return self.load.apply(self._function(), level, self._compliance(), on)
+
+    # -- sense ----------------------------------------------------------------------
+    @scpi(":SENSe[1]:FUNCtion[:ON]", params=None)
+    def _sense_on(self, tokens):
+        funcs = set()
+        for t in tokens:
+            name = t.strip("\"'").upper().split(":")[0]
+            key = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "CURR": "CURR", "CURRENT": "CURR",
+                   "RES": "RES", "RESISTANCE": "RES"}.get(name)
+            if key is None:
+                raise SCPIError(-224)
+            funcs.add(key)
+        if not funcs:
+            raise SCPIError(-109)
+        self._sense_functions = funcs if self.concurrent else {sorted(funcs)[0]}
+
+    @scpi(":SENSe[1]:FUNCtion[:ON]?")
+    def _sense_on_q(self):
+        names = {"VOLT": '"VOLT:DC"', "CURR": '"CURR:DC"', "RES": '"RES"'}
+        return ",".join(names[f] for f in sorted(self._sense_functions))
+
+    @scpi(":SENSe[1]:FUNCtion[:ON]:ALL")
+    def _sense_all(self):
+        self._sense_functions = {"VOLT", "CURR", "RES"}
+
+    @scpi(":SENSe[1]:FUNCtion:OFF:ALL")
+    def _sense_off_all(self):
+        self._sense_functions = set()
+
+    @scpi(":SENSe[1]:CURRent[:DC]:PROTection:TRIPped?")
+    def _tripped_i(self):
+        op = self._apply_output()
+        return "1" if (op.in_compliance and self._function() == "VOLT") else "0"
+
+    @scpi(":SENSe[1]:VOLTage[:DC]:PROTection:TRIPped?")
+    def _tripped_v(self):
+        op = self._apply_output()
+        return "1" if (op.in_compliance and self._function() == "CURR") else "0"
+
+    # -- source ----------------------------------------------------------------------
+    @scpi(":SOURce[1]:VOLTage:STEP", params=(Number(-420, 420),))
+    def _v_step(self, step):
+        self._set_step(step, self.voltage_start, self.voltage_stop)
+
+    @scpi(":SOURce[1]:CURRent:STEP", params=(Number(-2.1, 2.1),))
+    def _i_step(self, step):
+        self._set_step(step, self.current_start, self.current_stop)
+
+    def _set_step(self, step, start, stop):
+        # Step and points are coupled: points = |stop - start| / |step| + 1 (2400 manual, SWEep).
+        if step == 0:
+            raise SCPIError(-222)
+        points = int(round(abs(stop - start) / abs(step))) + 1
+        if not 2 <= points <= 2500:
+            raise SCPIError(-222)
+        self.sweep_points = points
+
+    @scpi(":SOURce[1]:VOLTage:STEP?")
+    def _v_step_q(self):
+        return self.format_number((self.voltage_stop - self.voltage_start) / (self.sweep_points - 1))
+
+    @scpi(":SOURce[1]:CURRent:STEP?")
+    def _i_step_q(self):
+        return self.format_number((self.current_stop - self.current_start) / (self.sweep_points - 1))
+
+    @scpi(":SOURce[1]:LIST:VOLTage:POINts?")
+    def _list_v_points(self):
+        return str(len(self.list_voltage))
+
+    @scpi(":SOURce[1]:LIST:CURRent:POINts?")
+    def _list_i_points(self):
+        return str(len(self.list_current))
+
+    @scpi(":SOURce[1]:CLEar[:IMMediate]")
+    def _source_clear(self):
+        self.output = False
+        self._apply_output()
+
+    def source_values(self) -> list[float]:
+        """Source levels of one trigger-model run (fixed, sweep or list), one per reading."""
+        if self._function() == "VOLT":
+            mode, start, stop, lst = self.voltage_mode, self.voltage_start, self.voltage_stop, self.list_voltage
+            level = self.source_voltage
+        else:
+            mode, start, stop, lst = self.current_mode, self.current_start, self.current_stop, self.list_current
+            level = self.source_current
+        if mode == "SWE":
+            n = self.sweep_points
+            if self.sweep_spacing == "LOG":
+                if start <= 0 or stop <= 0:
+                    raise SCPIError(-221)
+                values = list(np.geomspace(start, stop, n))
+            else:
+                values = list(np.linspace(start, stop, n))
+            if self.sweep_direction == "DOWN":
+                values.reverse()
+        elif mode == "LIST":
+            values = list(lst)
+        else:
+            values = [level]
+        count = self.trigger_count * self.arm_count
+        return [values[k % len(values)] for k in range(count)]
+
+    # -- measuring ---------------------------------------------------------------------
+    def reading_time_s(self) -> float:
+        """Simulated duration of one reading [s]: delay + NPLC / line frequency + overhead."""
+        delay = self.source_delay + self.trigger_delay
+        if self.source_delay_auto:
+            delay += 1e-3
+        return delay + self.nplc / self.line_frequency + _READING_OVERHEAD_S
+
+    def _one_reading(self, level: float) -> list[float]:
+        op = self._apply_output(level=level, on=True)
+        self.wait(self.reading_time_s())
+        t = self.now() - self._time_zero
+        func = self._function()
+        v = self._noise(op.voltage_V, "voltage")
+        i = self._noise(op.current_A, "current")
+        status = ST_FRONT if self.terminals == "FRON" else 0
+        status |= ST_V_SOUR if func == "VOLT" else ST_I_SOUR
+        if self.remote_sense:
+            status |= ST_REMOTE_SENSE
+        if op.in_compliance:
+            status |= ST_COMPLIANCE
+        # Range overflow in manual range: the reading is 9.9e37 and OFLO is set.
+        if func == "VOLT" and not self.current_range_auto and abs(i) > abs(self.current_range) * 1.0:
+            i, status = OVERFLOW_VALUE, status | ST_OFLO | ST_RANGE_COMPLIANCE
+        if func == "CURR" and not self.voltage_range_auto and abs(v) > abs(self.voltage_range) * 1.0:
+            v, status = OVERFLOW_VALUE, status | ST_OFLO | ST_RANGE_COMPLIANCE
+        funcs = self._sense_functions
+        if "VOLT" in funcs:
+            status |= ST_V_MEAS
+        if "CURR" in funcs:
+            status |= ST_I_MEAS
+        if "RES" in funcs:
+            status |= ST_R_MEAS
+            r = v / i if (i != 0 and abs(i) < OVERFLOW_VALUE and abs(v) < OVERFLOW_VALUE) else NAN_VALUE
+        else:
+            r = NAN_VALUE
+        # A function that is neither sourced nor measured reads as NaN (9.91e37).
+        if func != "VOLT" and not funcs & {"VOLT", "RES"}:
+            v = NAN_VALUE
+        if func != "CURR" and not funcs & {"CURR", "RES"}:
+            i = NAN_VALUE
+        return [v, i, r, t, float(status)]
+
+    def run_trigger_model(self) -> list[list[float]]:
+        """One INITiate: all readings of the configured count / sweep / list."""
+        if not self.output and not self.auto_clear:
+            raise SCPIError(803, "Not permitted with OUTPUT off")
+        values = self.source_values()
+        readings = [self._one_reading(level) for level in values]
+        # After the run the source returns to its fixed level (or off with auto-clear).
+        self._apply_output()
+        self._last = readings
+        if self.trace_feed_control == "NEXT":
+            room = self.trace_points - len(self._buffer)
+            self._buffer.extend(readings[:room])
+            if len(self._buffer) >= self.trace_points:
+                self.trace_feed_control = "NEV"
+                self._meas_event |= 1 << 9   # buffer full
+        return readings
+
+    def _format(self, readings: list[list[float]]) -> str:
+        index = {"VOLT": 0, "CURR": 1, "RES": 2, "TIME": 3, "STAT": 4}
+        cols = [index[e] for e in self.elements]
+        fmt = self.format_number
+        return ",".join(fmt(r[c]) for r in readings for c in cols)
+
+    @scpi(":INITiate[:IMMediate]")
+    def _init(self):
+        self.run_trigger_model()
+
+    @scpi(":ABORt")
+    def _abort(self):
+        """Readings are synchronous; nothing is in flight to abort."""
+
+    @scpi(":TRIGger:CLEar")
+    def _trig_clear(self):
+        """No pending input triggers are kept."""
+
+    @scpi(":FETCh?")
+    def _fetch(self):
+        if not self._last:
+            raise SCPIError(-230)
+        return self._format(self._last)
+
+    @scpi(":READ?")
+    def _read(self):
+        return self._format(self.run_trigger_model())
+
+    @scpi(":MEASure[:VOLTage][:DC]?", ":MEASure:CURRent[:DC]?", ":MEASure:RESistance?")
+    def _measure(self):
+        # :MEASure = :CONFigure (which turns the output on) + :READ? (2400 manual, MEASure).
+        self.output = True
+        self._apply_output()
+        return self._format(self.run_trigger_model())
+
+    @scpi(":CONFigure[:VOLTage][:DC]", ":CONFigure:CURRent[:DC]", ":CONFigure:RESistance")
+    def _configure(self):
+        self.output = True
+        self._apply_output()
+
+    @scpi(":SYSTem:TIME:RESet")
+    def _time_reset(self):
+        self._time_zero = self.now()
+
+    # -- buffer, statistics, status ------------------------------------------------
+    @scpi(":TRACe:CLEar")
+    def _trace_clear(self):
+        self._buffer = []
+        self._meas_event &= ~(1 << 9)
+
+    @scpi(":TRACe:DATA?")
+    def _trace_data(self):
+        return self._format(self._buffer) if self._buffer else ""
+
+    @scpi(":TRACe:POINts:ACTual?")
+    def _trace_actual(self):
+        return str(len(self._buffer))
+
+    @scpi(":CALCulate<n>:DATA?")
+    def _calc_data(self, suffix=(3,)):
+        if suffix != (3,):
+            raise SCPIError(-113)
+        if not self._buffer:
+            raise SCPIError(-230)
+        a = np.asarray(self._buffer)[:, :3]
+        ops = {"MEAN": np.mean, "SDEV": lambda x, axis: np.std(x, axis=axis, ddof=1),
+               "MAX": np.max, "MIN": np.min, "PKPK": np.ptp}
+        return ",".join(self.format_number(v) for v in ops[self.calc3_format](a, axis=0))
+
+    @scpi(":STATus:MEASurement[:EVENt]?")
+    def _meas_event_q(self):
+        value, self._meas_event = self._meas_event, 0
+        return str(value)
+
+    def status_byte(self) -> int:
+        stb = super().status_byte()
+        if self._meas_event & self.meas_enable:
+            stb |= 0x01   # MSB: measurement summary
+            if self.sre & 0x01:
+                stb |= 0x40
+        return stb
+
+    @scpi(":SYSTem:BEEPer[:IMMediate]", params=(Number(65, 2e6), Number(0, 7.9)))
+    def _beep(self, frequency, duration):
+        """A simulated beep is silent."""
+
+    @scpi(":SYSTem:KEY", params=(Integer(1, 31),))
+    def _key(self, key):
+        """Front-panel key presses change nothing on the simulator."""
+
+
+class Keithley2450(SCPIInstrument):
+    """Keithley 2450 SourceMeter in SCPI mode (±210 V, ±1.05 A).
+
+    Readings go to ``defbuffer1``; ``:READ? "defbuffer1", SOUR, READ, REL`` returns
+    the requested elements, ``:SOUR:SWE:VOLT:LIN start, stop, points, delay`` then
+    ``:INIT``/``*WAI`` runs a sweep that ``:TRAC:DATA? 1, n, "defbuffer1", …`` reads.
+    """
+
+    IDN = "KEITHLEY INSTRUMENTS,MODEL 2450,04131002,1.7.3b"
+    ELEMENTS = ("READ", "SOUR", "REL", "SEC", "STAT", "UNIT")
+
+    source_function = Setting(":SOURce[1]:FUNCtion[:MODE]", Choice("VOLTage", "CURRent"), "VOLT")
+    source_voltage = Setting(":SOURce[1]:VOLTage[:LEVel][:IMMediate][:AMPLitude]",
+                             Number(-210, 210, default=0.0), 0.0)
+    source_current = Setting(":SOURce[1]:CURRent[:LEVel][:IMMediate][:AMPLitude]",
+                             Number(-1.05, 1.05, default=0.0), 0.0)
+    ilimit_A = Setting(":SOURce[1]:VOLTage:ILIMit[:LEVel]", Number(1e-9, 1.05, default=1.05e-4), 1.05e-4)
+    vlimit_V = Setting(":SOURce[1]:CURRent:VLIMit[:LEVel]", Number(0.02, 210, default=21.0), 21.0)
+    source_voltage_range = Setting(":SOURce[1]:VOLTage:RANGe", Number(-210, 210, default=20.0), 20.0)
+    source_voltage_range_auto = Setting(":SOURce[1]:VOLTage:RANGe:AUTO", Bool(), True)
+    source_current_range = Setting(":SOURce[1]:CURRent:RANGe", Number(-1.05, 1.05, default=1e-4), 1e-4)
+    source_current_range_auto = Setting(":SOURce[1]:CURRent:RANGe:AUTO", Bool(), True)
+    source_delay = Setting((":SOURce[1]:VOLTage:DELay", ":SOURce[1]:CURRent:DELay"),
+                           Number(0, 1e4, default=0.0), 0.0)
+    source_delay_auto = Setting((":SOURce[1]:VOLTage:DELay:AUTO", ":SOURce[1]:CURRent:DELay:AUTO"), Bool(), True)
+    list_voltage = Setting(":SOURce[1]:LIST:VOLTage", NumberList(-210, 210, max_len=2500), [0.0])
+    list_current = Setting(":SOURce[1]:LIST:CURRent", NumberList(-1.05, 1.05, max_len=2500), [0.0])
+    sense_function = Setting(":SENSe[1]:FUNCtion[:ON]", Choice("CURRent", "VOLTage", "RESistance",
+                                                               "CURRent:DC", "VOLTage:DC"), "CURR")
+    nplc = Setting((":SENSe[1]:CURRent[:DC]:NPLCycles", ":SENSe[1]:VOLTage[:DC]:NPLCycles",
+                    ":SENSe[1]:RESistance:NPLCycles"), Number(0.01, 10, default=1.0), 1.0)
+    current_range = Setting(":SENSe[1]:CURRent[:DC]:RANGe[:UPPer]", Number(-1.05, 1.05, default=1e-4), 1e-4)
+    current_range_auto = Setting(":SENSe[1]:CURRent[:DC]:RANGe:AUTO", Bool(), True)
+    voltage_range = Setting(":SENSe[1]:VOLTage[:DC]:RANGe[:UPPer]", Number(-210, 210, default=20.0), 20.0)
+    voltage_range_auto = Setting(":SENSe[1]:VOLTage[:DC]:RANGe:AUTO", Bool(), True)
+    resistance_range = Setting(":SENSe[1]:RESistance:RANGe[:UPPer]", Number(0, 2e8, default=2e5), 2e5)
+    resistance_range_auto = Setting(":SENSe[1]:RESistance:RANGe:AUTO", Bool(), True)
+    rsense = Setting((":SENSe[1]:RESistance:RSENse", ":SENSe[1]:CURRent:RSENse", ":SENSe[1]:VOLTage:RSENse"),
+                     Bool(), False)
+    average_enabled = Setting((":SENSe[1]:CURRent:AVERage[:STATe]", ":SENSe[1]:VOLTage:AVERage[:STATe]"), Bool(), False)
+    average_count = Setting((":SENSe[1]:CURRent:AVERage:COUNt", ":SENSe[1]:VOLTage:AVERage:COUNt"),
+                            Integer(1, 100, default=10), 10)
+    average_tcontrol = Setting((":SENSe[1]:CURRent:AVERage:TCONtrol", ":SENSe[1]:VOLTage:AVERage:TCONtrol"),
+                               Choice("REPeat", "MOVing"), "REP")
+    output = Setting(":OUTPut[1][:STATe]", Bool(), False)
+    output_off_mode = Setting((":OUTPut[1]:CURRent:SMODe", ":OUTPut[1]:VOLTage:SMODe"),
+                              Choice("NORMal", "HIMPedance", "ZERO", "GUARd"), "NORM")
+    terminals = Setting(":ROUTe:TERMinals", Choice("FRONt", "REAR"), "FRON")
+    trace_points = Setting(":TRACe:POINts", Integer(10, 100000, default=100000), 100000)
+    count = Setting(":SENSe[1]:COUNt", Integer(1, 300000, default=1), 1)
+    line_frequency = 50
+
+    def __init__(self, load, clock=None, faults=None, noise=None):
+        self.load = load
+        self._noise = _Noise(noise)
+        self._buffer: list[list[float]] = []  # [read, sour, sec, stat, unit]
+        self._sweep: list[float] | None = None
+        self._sweep_delay = 0.0
+        super().__init__(clock, faults)
+
+    def reset(self) -> None:
+        super().reset()
+        self._buffer, self._sweep = [], None
+        if getattr(self, "load", None) is not None:
+            self._apply_output()
+
+    def on_output(self, value):
+        self._apply_output()
+
+    def on_source_voltage(self, value):
+        self._apply_output()
+
+    def on_source_current(self, value):
+        self._apply_output()
+
+    def on_source_function(self, value):
+        self._apply_output()
+
+    def _compliance(self) -> float:
+        return self.ilimit_A if self.source_function == "VOLT" else self.vlimit_V
+
+    def _level(self) -> float:
+        return self.source_voltage if self.source_function == "VOLT" else self.source_current
+
+    def _apply_output(self, level=None):
+        return self.load.apply(self.source_function, self._level() if level is None else level,
+                               self._compliance(), self.output)
+
+    def reading_time_s(self) -> float:
+        delay = self.source_delay + (1e-3 if self.source_delay_auto else 0.0)
+        return delay + self.nplc / self.line_frequency + _READING_OVERHEAD_S
+
+    def _one_reading(self, level: float, extra_delay_s: float = 0.0) -> list[float]:
+        # With the output off the 2450 still measures (normal off state: 0 V source).
+        op = self._apply_output(level)
+        self.wait(self.reading_time_s() + extra_delay_s)
+        measured = self.sense_function.split(":")[0]
+        src = level if self.output else 0.0
+        if measured == "CURR":
+            value = self._noise(op.current_A, "current")
+        elif measured == "VOLT":
+            value = self._noise(op.voltage_V, "voltage")
+        else:
+            value = op.voltage_V / op.current_A if op.current_A else NAN_VALUE
+        stat = 8.0 if op.in_compliance else 0.0   # bit 3: source limit reached
+        return [value, src, self.now(), stat]
+
+    def _store(self, readings):
+        self._buffer.extend(readings)
+        del self._buffer[:-self.trace_points]
+
+    def _format(self, readings, elements: Sequence[str]) -> str:
+        out = []
+        t0 = self._buffer[0][2] if self._buffer else 0.0
+        unit = {"CURR": "Amp DC", "VOLT": "Volt DC", "RES": "Ohm"}[self.sense_function.split(":")[0]]
+        for r in readings:
+            for e in elements:
+                if e == "READ":
+                    out.append(self.format_number(r[0]))
+                elif e == "SOUR":
+                    out.append(self.format_number(r[1]))
+                elif e == "REL":
+                    out.append(self.format_number(r[2] - t0))
+                elif e == "SEC":
+                    out.append(self.format_number(r[2]))
+                elif e == "STAT":
+                    out.append(str(int(r[3])))
+                elif e == "UNIT":
+                    out.append(unit)
+        return ",".join(out)
+
+    def _elements(self, tokens: Sequence[str]) -> list[str]:
+        lookup = {"READ": "READ", "READING": "READ", "SOUR": "SOUR", "SOURCE": "SOUR",
+                  "REL": "REL", "RELATIVE": "REL", "SEC": "SEC", "SECONDS": "SEC",
+                  "STAT": "STAT", "STATUS": "STAT", "UNIT": "UNIT"}
+        out = []
+        for t in tokens:
+            key = lookup.get(t.upper())
+            if key is None:
+                raise SCPIError(-224)
+            out.append(key)
+        return out or ["READ"]
+
+    @scpi(":READ?", params=None)
+    def _read(self, tokens):
+        if tokens and tokens[0].strip("\"'").lower() not in ("defbuffer1", "defbuffer2"):
+            raise SCPIError(-224)
+        n = self.count
+        readings = [self._one_reading(self._level()) for _ in range(n)]
+        self._store(readings)
+        return self._format(readings, self._elements(tokens[1:]))
+
+    @scpi(":MEASure[:CURRent][:DC]?", ":MEASure:VOLTage[:DC]?", ":MEASure:RESistance?")
+    def _measure(self):
+        reading = self._one_reading(self._level())
+        self._store([reading])
+        return self.format_number(reading[0])
+
+    @scpi(":SOURce[1]:SWEep:VOLTage:LINear", ":SOURce[1]:SWEep:CURRent:LINear",
+          params=(Number(-210, 210), Number(-210, 210), Integer(2, 100000), Number(0, 1e4),
+                  Integer(1, 268435455), Choice("BEST", "AUTO", "FIXed"), Bool(), Bool(), QString()),
+          required=3)
+    def _sweep_lin(self, start, stop, points, delay=0.0, count=1, *rest):
+        lim = 210 if self.source_function == "VOLT" else 1.05
+        if abs(start) > lim or abs(stop) > lim:
+            raise SCPIError(-222)
+        self._sweep = list(np.linspace(start, stop, points)) * count
+        self._sweep_delay = delay
+
+    @scpi(":SOURce[1]:SWEep:VOLTage:LIST", ":SOURce[1]:SWEep:CURRent:LIST",
+          params=(Integer(1, 2500), Number(0, 1e4), Integer(1, 268435455), Bool(), QString()), required=1)
+    def _sweep_list(self, start_index, delay=0.0, count=1, *rest):
+        values = self.list_voltage if self.source_function == "VOLT" else self.list_current
+        if start_index > len(values):
+            raise SCPIError(-222)
+        self._sweep = list(values[start_index - 1:]) * count
+        self._sweep_delay = delay
+
+    @scpi(":INITiate[:IMMediate]")
+    def _init(self):
+        if self._sweep is None:
+            readings = [self._one_reading(self._level()) for _ in range(self.count)]
+        else:
+            was_on = self.output
+            self.output = True  # a 2450 sweep turns the output on and leaves it on
+            readings = [self._one_reading(v, self._sweep_delay) for v in self._sweep]
+            self._apply_output()
+            del was_on
+        self._store(readings)
+
+    @scpi(":ABORt")
+    def _abort(self):
+        """Sweeps run synchronously; nothing is in flight."""
+
+    @scpi(":TRACe:CLEar", params=(QString(),), required=0)
+    def _trace_clear(self, name="defbuffer1"):
+        self._buffer = []
+
+    @scpi(":TRACe:ACTual?", params=(QString(),), required=0)
+    def _trace_actual(self, name="defbuffer1"):
+        return str(len(self._buffer))
+
+    @scpi(":TRACe:DATA?", params=None)
+    def _trace_data(self, tokens):
+        if len(tokens) < 2:
+            raise SCPIError(-109)
+        start, end = int(Integer(1, 100000).parse(tokens[0])), int(Integer(1, 100000).parse(tokens[1]))
+        if not start <= end <= len(self._buffer):
+            raise SCPIError(-222)
+        return self._format(self._buffer[start - 1:end], self._elements(tokens[3:]))
+
+    @scpi(":TRACe:STATistics:AVERage?", ":TRACe:STATistics:MAXimum?", ":TRACe:STATistics:MINimum?",
+          ":TRACe:STATistics:STDDev?")
+    def _stats(self):
+        raise SCPIError(-113)
+
+
+class Keithley6485(SCPIInstrument):
+    """Keithley 6485 picoammeter (2 nA … 20 mA ranges, 10 fA resolution).
+
+    Zero check is on after ``*RST`` (readings are then ~0, as on the real unit);
+    ``:SYST:ZCH OFF`` connects the input. ``:READ?`` returns the ``:FORM:ELEM``
+    elements (``READ``, ``TIME``, ``STAT``; default all three, reading with an
+    ``A`` unit suffix as the 6485 sends it).
+    """
+
+    IDN = "KEITHLEY INSTRUMENTS INC.,MODEL 6485,1234567,B04   Jul 19 2004 10:13:56/A02  /F"
+    RANGES_A = (2e-9, 2e-8, 2e-7, 2e-6, 2e-5, 2e-4, 2e-3, 2e-2)
+
+    zero_check = Setting(":SYSTem:ZCHeck[:STATe]", Bool(), True)
+    zero_correct = Setting(":SYSTem:ZCORrect[:STATe]", Bool(), False)
+    current_range = Setting(":SENSe[1]:CURRent[:DC]:RANGe[:UPPer]", Number(-0.021, 0.021, default=0.021), 0.021)
+    current_range_auto = Setting(":SENSe[1]:CURRent[:DC]:RANGe:AUTO", Bool(), True)
+    nplc = Setting(":SENSe[1]:CURRent[:DC]:NPLCycles", Number(0.01, 6, default=6.0), 6.0)
+    elements = Setting(":FORMat:ELEMents", ChoiceList("READing", "TIME", "STATus", "UNITs"),
+                       ["READ", "TIME", "STAT"])
+    trigger_count = Setting(":TRIGger:COUNt", Integer(1, 2500, default=1), 1)
+    sense_function = Setting(":SENSe[1]:FUNCtion", QString(), "CURR")
+    line_frequency = Setting(":SYSTem:LFRequency", Integer(50, 60, default=60), 50)
+
+    def __init__(self, load, clock=None, faults=None, noise=None):
+        self.load = load
+        self._noise = _Noise(noise)
+        self._last: list[list[float]] = []
+        super().__init__(clock, faults)
+
+    def format_number(self, value: float) -> str:
+        if not math.isfinite(value):
+            value = NAN_VALUE
+        return f"{value:+.6E}"
+
+    @scpi(":SYSTem:ZCORrect:ACQuire")
+    def _zcor_acq(self):
+        """The simulated input has no offset to acquire."""
+
+    def reading_time_s(self) -> float:
+        return self.nplc / self.line_frequency + _READING_OVERHEAD_S
+
+    def _range_for(self, current_A: float) -> float:
+        for r in self.RANGES_A:
+            if abs(current_A) <= 1.05 * r:
+                return r
+        return self.RANGES_A[-1]
+
+    def _one_reading(self) -> list[float]:
+        self.wait(self.reading_time_s())
+        status = 0.0
+        if self.zero_check:
+            i = 0.0
+        else:
+            # A picoammeter's burden is ~200 µV: the photodiode sits at ~0 V.
+            i = self._noise(self.load.apply("VOLT", 0.0, 0.021, True).current_A, "current")
+            rng = self._range_for(i) if self.current_range_auto else abs(self.current_range)
+            if abs(i) > 1.05 * rng:
+                i, status = OVERFLOW_VALUE, 1.0   # overflow
+        return [i, self.now(), status]
+
+    def _format(self, readings) -> str:
+        out = []
+        for r in readings:
+            for e in self.elements:
+                if e == "READ":
+                    out.append(self.format_number(r[0]) + "A")
+                elif e == "TIME":
+                    out.append(self.format_number(r[1]))
+                elif e == "STAT":
+                    out.append(self.format_number(r[2]))
+        return ",".join(out)
+
+    @scpi(":READ?")
+    def _read(self):
+        self._last = [self._one_reading() for _ in range(self.trigger_count)]
+        return self._format(self._last)
+
+    @scpi(":MEASure[:CURRent][:DC]?")
+    def _measure(self):
+        return self._read()
+
+    @scpi(":INITiate[:IMMediate]")
+    def _init(self):
+        self._last = [self._one_reading() for _ in range(self.trigger_count)]
+
+    @scpi(":FETCh?")
+    def _fetch(self):
+        if not self._last:
+            raise SCPIError(-230)
+        return self._format(self._last)
