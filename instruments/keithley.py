@@ -20,7 +20,6 @@ Keithley, *Model 6485 Picoammeter Instruction Manual*, 6485-900-01: ``:SYSTem:ZC
 from __future__ import annotations
 
 import logging
-import math
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -37,17 +36,20 @@ from .validation import check_range, parse_floats
 
 log = logging.getLogger(__name__)
 
-#: :READ? returns 9.91e37 for "not a number" (2400 manual §18).
-_NAN_CODE = 9.91e37
+#: :READ? returns 9.91e37 for "not a number" and 9.9e37 for an overflow (2400 manual §18);
+#: anything this large is not a measurement.
+_NAN_THRESHOLD = 9.8e37
 #: Status-word bit flagging a reading limited by compliance (2400 manual App. C).
 COMPLIANCE_BIT = 1 << 3
 
 LIST_CHUNK_2400 = 100
+#: 2450 buffer elements read per point; STAT bit 3 flags "source limit reached" (2450 manual).
+BUFFER_ELEMENTS_2450 = '"defbuffer1", SOUR, READ, REL, STAT'
 MAX_POINTS = 2500
 
 
-def _nan(value: float) -> float:
-    return math.nan if value >= _NAN_CODE * 0.999 else value
+def _nan(values: np.ndarray) -> np.ndarray:
+    return np.where(np.abs(values) >= _NAN_THRESHOLD, np.nan, values)
 
 
 # ----------------------------------------------------------------------------------- drivers
@@ -153,19 +155,19 @@ class Keithley2450(_StockKeithley2450):
     )
 
     def source_and_read(self, function: str, level: float) -> list[float]:
-        """Set the level and read (source value, reading, relative time) in one message."""
+        """Set the level and read (source, reading, relative time, status) in one message."""
         function = strict_discrete_set(function, ("VOLT", "CURR"))
         limits = self.voltage_limits_V if function == "VOLT" else self.current_limits_A
         level = strict_range(level, limits)
-        reply = self.ask(f':SOUR:{function} {level:.7g};:READ? "defbuffer1", SOUR, READ, REL')
-        return parse_floats(reply, what=self.name, multiple_of=3)
+        reply = self.ask(f":SOUR:{function} {level:.7g};:READ? {BUFFER_ELEMENTS_2450}")
+        return parse_floats(reply, what=self.name, multiple_of=4)
 
     def read_elements(self) -> list[float]:
-        return parse_floats(self.ask(':READ? "defbuffer1", SOUR, READ, REL'),
-                            what=self.name, multiple_of=3)
+        return parse_floats(self.ask(f":READ? {BUFFER_ELEMENTS_2450}"),
+                            what=self.name, multiple_of=4)
 
     def run_list_sweep(self, voltages_V: Sequence[float], delay_s: float) -> list[float]:
-        """Run a voltage list sweep and return (source, reading, time) per point."""
+        """Run a voltage list sweep; return (source, reading, time, status) per point."""
         if not 1 <= len(voltages_V) <= MAX_POINTS:
             raise ValueError(f"len(voltages_V) = {len(voltages_V)} is out of range: "
                              f"allowed 1 … {MAX_POINTS}")
@@ -174,8 +176,8 @@ class Keithley2450(_StockKeithley2450):
         self.write(f':TRAC:CLE "defbuffer1";:SOUR:LIST:VOLT {points};'
                    f":SOUR:SWE:VOLT:LIST 1, {delay_s:g}")
         n = len(voltages_V)
-        reply = self.ask(f':INIT;*WAI;:TRAC:DATA? 1, {n}, "defbuffer1", SOUR, READ, REL')
-        return parse_floats(reply, what=self.name, multiple_of=3)
+        reply = self.ask(f":INIT;*WAI;:TRAC:DATA? 1, {n}, {BUFFER_ELEMENTS_2450}")
+        return parse_floats(reply, what=self.name, multiple_of=4)
 
 
 class Keithley6485(SCPIMixin, Instrument):
@@ -464,8 +466,7 @@ class Keithley2400SourceMeter(_KeithleySourceMeter):
 
     def _readings(self, values: list[float]) -> SweepResult:
         a = np.asarray(values, dtype=float).reshape(-1, 5)
-        v = np.where(a[:, 0] >= _NAN_CODE * 0.999, np.nan, a[:, 0])
-        i = np.where(a[:, 1] >= _NAN_CODE * 0.999, np.nan, a[:, 1])
+        v, i = _nan(a[:, 0]), _nan(a[:, 1])
         status = a[:, 4].astype(np.int64)
         return SweepResult(v, i, (status & COMPLIANCE_BIT) != 0, a[:, 3])
 
@@ -494,8 +495,7 @@ class Keithley2400SourceMeter(_KeithleySourceMeter):
 class Keithley2450SourceMeter(_KeithleySourceMeter):
     """:class:`~instruments.roles.SourceMeter` on a Keithley 2450 (SCPI command set).
 
-    The 2450's buffer reading carries no compliance flag; a reading is flagged ``in_compliance``
-    when its measured magnitude reaches 99.5 % of the limit (the 2450 clamps at the limit).
+    Each reading carries the buffer status word; bit 3 flags that the source limit was reached.
     """
 
     driver_class = Keithley2450
@@ -522,13 +522,11 @@ class Keithley2450SourceMeter(_KeithleySourceMeter):
         driver.output_enabled = on
 
     def _readings(self, values: list[float]) -> SweepResult:
-        a = np.asarray(values, dtype=float).reshape(-1, 3)
-        if self.function == "CURR":
-            i, v = a[:, 0], a[:, 1]
-            limited = np.abs(v) >= 0.995 * self.compliance
-        else:
-            v, i = a[:, 0], a[:, 1]
-            limited = np.abs(i) >= 0.995 * (self.compliance or np.inf)
+        a = np.asarray(values, dtype=float).reshape(-1, 4)
+        source, reading = a[:, 0], a[:, 1]
+        v, i = (reading, source) if self.function == "CURR" else (source, reading)
+        v, i = _nan(v), _nan(i)
+        limited = (a[:, 3].astype(np.int64) & COMPLIANCE_BIT) != 0
         return SweepResult(v, i, limited, a[:, 2])
 
     def sweep_voltage(self, voltages_V: Sequence[float], delay_s: float) -> SweepResult:
