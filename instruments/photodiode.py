@@ -23,7 +23,6 @@ import csv
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -34,6 +33,24 @@ from .resilience import EventCallback, ResilientLink
 from .validation import check_range
 
 SI_DEFAULT = "si_default"
+#: Wavelength grid of the ``si_default`` table [nm].
+SI_DEFAULT_GRID_NM = np.arange(300.0, 1101.0, 1.0)
+
+
+def si_default_responsivity_A_W(wavelength_nm) -> np.ndarray:
+    """Modelled responsivity of a typical Si photodiode, R(λ) = η(λ)·q·λ/(h·c) [A/W].
+
+    η(λ) = 0.85·[1 − exp(−(λ − 300 nm)/60 nm)] / [1 + exp((λ − 1030 nm)/25 nm)] for
+    λ > 300 nm (0 below): blue loss to surface recombination, infrared cut-off at the Si band
+    gap; ≈ 0.28 A/W at 450 nm, 0.37 A/W at 550 nm, peak ≈ 0.6 A/W near 950 nm — the shape of
+    common Si photodiodes (e.g. the Hamamatsu S1337 data sheet). The same model defines the
+    simulated bench's detector, so ``responsivity = "si_default"`` is exact there; on a real
+    detector it is only typical — load the calibration certificate instead.
+    """
+    lam = np.asarray(wavelength_nm, dtype=float)
+    eta = 0.85 * (1.0 - np.exp(-np.clip(lam - 300.0, 0.0, None) / 60.0))
+    eta = eta / (1.0 + np.exp((lam - 1030.0) / 25.0))
+    return eta * constants.e * lam * 1e-9 / (constants.h * constants.c)
 
 
 @lru_cache(maxsize=1)
@@ -117,12 +134,9 @@ class PhotodiodeCalibration:
 
     @classmethod
     def si_default(cls, *, radius_mm: float, distance_mm: float) -> "PhotodiodeCalibration":
-        """The packaged typical Si responsivity (``data/si_photodiode_typical.csv``)."""
-        ref = resources.files("instruments").joinpath("data/si_photodiode_typical.csv")
-        with resources.as_file(ref) as path:
-            cal = cls.from_csv(path, radius_mm=radius_mm, distance_mm=distance_mm)
-        return cls(cal.wavelength_nm, cal.responsivity_A_W, radius_mm, distance_mm,
-                   source=SI_DEFAULT)
+        """The modelled typical Si responsivity (:func:`si_default_responsivity_A_W`)."""
+        return cls(SI_DEFAULT_GRID_NM, si_default_responsivity_A_W(SI_DEFAULT_GRID_NM),
+                   radius_mm, distance_mm, source=SI_DEFAULT)
 
     @property
     def fraction(self) -> float:
@@ -188,12 +202,11 @@ def load_calibration(responsivity: str, *, radius_mm: float, distance_mm: float,
 class SMUPhotodiode:
     """:class:`~instruments.roles.PhotodiodeMeter` on an SMU channel held at 0 V.
 
-    ``polarity`` = −1 (default) for the photoconductive wiring with the anode on HI: the
-    photocurrent leaves HI and the SMU reads it negative; ``read_photocurrent_A`` returns
-    light as a positive current.
+    ``polarity`` = +1 (default) for the cathode on HI, where the photocurrent reads positive;
+    −1 for the anode on HI. ``read_photocurrent_A`` returns light as a positive current.
     """
 
-    def __init__(self, source_meter, calibration: PhotodiodeCalibration, *, polarity: int = -1,
+    def __init__(self, source_meter, calibration: PhotodiodeCalibration, *, polarity: int = 1,
                  compliance_A: float = 1e-3, nplc: float = 1.0):
         if polarity not in (-1, 1):
             raise ValueError(f"polarity = {polarity!r} is not allowed: use -1 or 1")
@@ -222,7 +235,7 @@ class PicoammeterPhotodiode:
     """:class:`~instruments.roles.PhotodiodeMeter` on a Keithley 6485 picoammeter."""
 
     def __init__(self, driver, calibration: PhotodiodeCalibration, *,
-                 reopen: Optional[Callable[[], object]] = None, polarity: int = -1,
+                 reopen: Optional[Callable[[], object]] = None, polarity: int = 1,
                  nplc: float = 1.0, name: str = "photodiode",
                  on_event: Optional[EventCallback] = None, retries: int = 3,
                  backoff_s: float = 0.05):
@@ -238,7 +251,7 @@ class PicoammeterPhotodiode:
         self._link.call(lambda d: d.configure(self.nplc))
 
     @classmethod
-    def open(cls, resource: str, calibration: PhotodiodeCalibration, *, polarity: int = -1,
+    def open(cls, resource: str, calibration: PhotodiodeCalibration, *, polarity: int = 1,
              nplc: float = 1.0, name: str = "photodiode", on_event=None, retries: int = 3,
              backoff_s: float = 0.05, **adapter_options):
         from .keithley import Keithley6485

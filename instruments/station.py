@@ -303,7 +303,7 @@ def open_photodiode(table: dict, *, name: str = "photodiode", on_event=None, bas
         calibration = load_calibration(table.get("responsivity", "si_default"),
                                        radius_mm=table["radius_mm"],
                                        distance_mm=table["distance_mm"], base_dir=base_dir)
-    polarity = int(table.get("polarity", -1))
+    polarity = int(table.get("polarity", 1))
     nplc = float(table.get("nplc", 1.0))
     if table["driver"] == "keithley6485":
         return PicoammeterPhotodiode.open(table["resource"], calibration, polarity=polarity,
