@@ -304,7 +304,7 @@ class _KeithleySourceMeter:
     def _check_errors(self, driver) -> None:
         errors = driver.check_errors()
         if errors:
-            text = "; ".join(f"{int(e[0])}, {e[1]}" for e in errors)
+            text = "; ".join(f"{int(e[0])}, {str(e[1]).strip(chr(34))}" for e in errors)
             raise InstrumentError(f"{self.name}: instrument reported: {text}")
 
     def _restore(self, driver) -> None:
@@ -399,7 +399,7 @@ class _KeithleySourceMeter:
         lo, hi = self._limits("VOLT")
         bad = voltages[~((voltages >= lo) & (voltages <= hi))]
         if bad.size:
-            raise ValueError(f"voltages_V contains {bad[0]!r}, out of range: allowed "
+            raise ValueError(f"voltages_V contains {float(bad[0]):g}, out of range: allowed "
                              f"{lo:g} … {hi:g} V")
         delay_s = check_range("delay_s", delay_s, 0, 999.9999, "s")
         self._require("VOLT", "sweep_voltage")

@@ -104,7 +104,7 @@ class LCRMeterAdapter:
                                      self.aperture, self.averages)
         errors = driver.check_errors()
         if errors:
-            text = "; ".join(f"{int(e[0])}, {e[1]}" for e in errors)
+            text = "; ".join(f"{int(e[0])}, {str(e[1]).strip(chr(34))}" for e in errors)
             raise InstrumentError(f"{self.name}: instrument reported: {text}")
 
     def _restore(self, driver) -> None:
