@@ -1,0 +1,157 @@
+"""Exact bytes on the wire for the E4980A / 4284A drivers and the serial light meters."""
+
+import struct
+
+import numpy as np
+import pytest
+from pymeasure.test import expected_protocol
+
+from instruments import safety
+from instruments.hp import HP4284A, HP4284ALCRMeter
+from instruments.keysight import KeysightE4980A, KeysightE4980ALCRMeter
+from instruments.konica_minolta import CS2000, CS2000LightMeter
+from instruments.photo_research import PR655, PR655LightMeter
+from instruments.roles import InstrumentError, LCRMeter, LightMeter
+
+E4980_IDN = ("*IDN?", "Keysight Technologies,E4980A,MY1,A.02")
+E4980_CONFIG = [("FUNCtion:IMPedance:TYPE CPG", None), (":FREQ:CW 10000", None),
+                (":VOLT:LEV 0.05", None), (":APER MED,2", None), ("TRIG:SOUR BUS", None),
+                (":INIT:CONT ON", None), ("SYST:ERR?", '+0,"No error"')]
+
+
+def test_e4980a_configure_bias_measure_and_close():
+    with expected_protocol(KeysightE4980A, [
+            ("FORM ASC", None), E4980_IDN, *E4980_CONFIG, (":BIAS:VOLT 1.5", None),
+            (":BIAS:STAT 1", None), (":TRIG:IMM;:FETC?", "+1.23E-09,+4.5E-06,+0"),
+            (":BIAS:STAT 0", None)]) as driver:
+        lcr = KeysightE4980ALCRMeter(driver)
+        assert isinstance(lcr, LCRMeter)
+        lcr.configure(function="CPG", frequency_Hz=1e4, level_Vrms=0.05, averages=2)
+        lcr.set_bias(1.5)
+        c_F, g_S = lcr.measure()
+        lcr.close()
+    assert (c_F, g_S) == (1.23e-9, 4.5e-6)
+    assert lcr.settings()["level_convention"] == "rms"
+    assert lcr.settings()["level_Vrms"] == 0.05
+
+
+@pytest.mark.parametrize("bias_V", [1.0, -1.5, 3.0])
+def test_e4980a_standard_unit_refuses_other_bias_before_sending(bias_V):
+    with expected_protocol(KeysightE4980A, [("FORM ASC", None), E4980_IDN]) as driver:
+        lcr = KeysightE4980ALCRMeter(driver)
+        with pytest.raises(ValueError, match=r"bias_V = .* one of 0, 1.5, 2 V"):
+            lcr.set_bias(bias_V)
+        with pytest.raises(ValueError, match=r"level_Vrms = 5 is out of range: allowed 0 … 2"):
+            lcr.configure(level_Vrms=5)
+        lcr._closed = True
+        safety.unregister_source(lcr)
+
+
+def test_e4980a_option_001_allows_negative_bias_and_20_Vrms():
+    with expected_protocol(KeysightE4980A, [("FORM ASC", None), (":BIAS:VOLT -12.5", None),
+                                            (":BIAS:STAT 1", None), (":VOLT:LEV 15", None)],
+                           option_001=True) as d:
+        d.apply_bias(-12.5)
+        d.ac_voltage = 15
+        with pytest.raises(ValueError):
+            d.apply_bias(-41)
+
+
+def test_hp4284a_negative_bias_only_with_option_001():
+    with expected_protocol(HP4284A, []) as d:
+        with pytest.raises(ValueError, match="one of 0, 1.5, 2 V"):
+            d.check_bias(-1.0)
+    with expected_protocol(HP4284A, [("OUTP:HPOW 1", None), ("*IDN?", "HEWLETT-PACKARD,4284A,0,01"),
+                                     ("FUNC:IMP CPD", None), ("FREQ 1000", None),
+                                     ("VOLT:LEV 0.1", None), ("APER LONG,4", None),
+                                     ("TRIG:SOUR BUS", None), ("INIT:CONT ON", None),
+                                     ("SYST:ERR?", '+0,"No error"'),
+                                     ("BIAS:VOLT -5", None), ("BIAS:STAT 1", None),
+                                     ("TRIG:IMM;:FETC?", "+2.0E-09,+1.0E-02,+0"),
+                                     ("BIAS:STAT 0", None)], option_001=True) as d:
+        with HP4284ALCRMeter(d) as lcr:
+            lcr.configure(function="CPD", frequency_Hz=1e3, level_Vrms=0.1, aperture="LONG",
+                          averages=4)
+            lcr.set_bias(-5.0)
+            reading = lcr.measure()
+    assert reading.dissipation == 1e-2 and reading.capacitance_F == 2e-9
+    with pytest.raises(ValueError, match="only measured in function CPG"):
+        reading.conductance_S
+
+
+def test_lcr_external_bias_goes_to_the_smu():
+    class FakeSMU:
+        function, output, calls = None, False, []
+
+        def configure_voltage_source(self, compliance_A):
+            self.function = "VOLT"
+            self.calls.append(("compliance", compliance_A))
+
+        def set_voltage(self, v):
+            self.calls.append(("V", v))
+
+        def output_on(self):
+            self.output = True
+            self.calls.append("on")
+
+        def output_off(self):
+            self.output = False
+            self.calls.append("off")
+
+    smu = FakeSMU()
+    # Nothing about bias may reach the LCR meter itself.
+    with expected_protocol(KeysightE4980A, [("FORM ASC", None), E4980_IDN]) as driver:
+        lcr = KeysightE4980ALCRMeter(driver, bias_source="external", bias_smu=smu,
+                                     external_bias_compliance_A=2e-4)
+        lcr.set_bias(-3.0)                  # not allowed internally on a standard unit
+        lcr.close()
+    assert smu.calls == [("compliance", 2e-4), ("V", -3.0), "on", "off"]
+
+
+def _hex(values):
+    return ",".join(struct.pack(">f", v).hex().upper() for v in values)
+
+
+def test_cs2000_measure_reads_completion_colorimetry_and_four_blocks():
+    spectrum = np.linspace(1e-4, 2e-3, 401).astype(np.float32)
+    blocks = [spectrum[0:100], spectrum[100:200], spectrum[200:300], spectrum[300:401]]
+    with expected_protocol(CS2000, [
+            ("RMTS,1", "OK00"), ("IDDR", "OK00,CS-2000,1,10001234"),
+            ("MEAS,1", "OK00,2"), (None, "OK00"), ("MEDR,2,1,02", "OK00," + _hex([0.3, 0.6, 250.0])),
+            *[(f"MEDR,1,1,{k}", "OK00," + _hex(b)) for k, b in enumerate(blocks, start=1)],
+            ("RMTS,0", "OK00")]) as d:
+        meter = CS2000LightMeter(d)
+        assert isinstance(meter, LightMeter)
+        reading = meter.measure()
+        meter.close()
+    assert reading.luminance_cd_m2 == 250.0
+    assert reading.x == pytest.approx(0.3, abs=1e-7)
+    np.testing.assert_array_equal(reading.wavelength_nm, np.arange(380, 781))
+    np.testing.assert_array_equal(reading.spectral_radiance_W_sr_m2_nm, spectrum)
+
+
+def test_cs2000_error_code_becomes_clear_exception():
+    with expected_protocol(CS2000, [("MEAS,1", "OK00,1"), (None, "ER10")]) as d:
+        with pytest.raises(InstrumentError, match="ER10: over range: the source is too bright"):
+            d.measure()
+
+
+def test_pr655_remote_spectrum_and_luminance():
+    lines = [f"{w},{1e-3 * (w - 376) / 404:.3e}" for w in range(380, 781, 4)]
+    with expected_protocol(PR655, [
+            (b"PHOTO", "REMOTE MODE"), ("SU1", "00000"),
+            ("D111", "00000,PR-655"), ("D110", "00000,65061234"),
+            ("M5", "00000,1,5.200e+002,1.0e-01,3.0e+17"), *[(None, line) for line in lines],
+            ("D1", "00000,1,1.234e+02,0.2100,0.7100"), (b"Q", None)]) as d:
+        meter = PR655LightMeter(d)
+        assert meter.idn == "PR-655,65061234"
+        reading = meter.measure()
+        meter.close()
+    assert reading.wavelength_nm.size == 101 and reading.wavelength_nm[-1] == 780
+    assert reading.luminance_cd_m2 == 123.4 and (reading.x, reading.y) == (0.21, 0.71)
+
+
+def test_pr655_quality_code_becomes_clear_exception():
+    with expected_protocol(PR655, [("M5", "-00008")]) as d:
+        with pytest.raises(InstrumentError, match="quality code -8: weak light"):
+            d.measure_spectrum()
