@@ -62,6 +62,14 @@ def check_resource(resource: str, *, parameter: str = "resource") -> str:
                          "expected e.g. 'GPIB0::24::INSTR', 'TCPIP::10.0.0.5::5025::SOCKET', "
                          "'ASRL/dev/ttyUSB0::INSTR' or '/dev/ttyUSB0'") from None
     kind = parsed.interface_type_const.name
+    # pyvisa's parser accepts any text in numeric fields; check the ones that must be numbers.
+    address = getattr(parsed, "primary_address", None)
+    if kind == "gpib" and address is not None and not (address.isdigit() and int(address) <= 30):
+        raise ValueError(f"{parameter} = {resource!r} has GPIB primary address {address!r}: "
+                         "allowed 0 … 30")
+    port = getattr(parsed, "port", None)
+    if kind == "tcpip" and port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"{parameter} = {resource!r} has TCP port {port!r}: allowed 1 … 65535")
     return "serial" if kind == "asrl" else kind
 
 
