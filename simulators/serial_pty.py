@@ -307,7 +307,8 @@ class PtyServer:
             self._hang_up_from_thread()
 
     def _hang_up_from_thread(self) -> None:
+        # Reset the handler first: once the fds close, the client may already act.
+        self._reset_handler()
         with self._lock:
             self._hung_up = True
             self._close_pair()
-        self._reset_handler()
