@@ -200,7 +200,7 @@ class KeysightE4980A(SCPIInstrument):
         cp, g = self.pixel.capacitance(frequency_Hz, bias, level_Vrms)
         if self._noise is not None:
             cp = float(self._noise.apply(cp, "capacitance"))
-            g = float(self._noise.apply(g, "capacitance"))
+            g = float(self._noise.apply(g, "conductance"))
         a, b = impedance_values(self.function, frequency_Hz, cp, g)
         return (a, b, 0)
 
