@@ -480,3 +480,21 @@ def test_pr655_faults_error_garble_over_range(clock):
     finally:
         line.close()
         server.close()
+
+
+def test_closing_mid_measurement_leaks_nothing(clock):
+    import os
+    import threading
+
+    fds, threads = len(os.listdir("/proc/self/fd")), set(threading.enumerate())
+    clock.time_scale = 1.0  # the measurement is still running when we close
+    for meter in (CS2000Simulator(GreenPixel(), clock), PR655Simulator(GreenPixel(), clock)):
+        server, line = serve(meter)
+        line.port.write(b"RMTS,1\nMEAS,1\n" if isinstance(meter, CS2000Simulator) else b"PHOTOM5\r")
+        time.sleep(0.05)
+        t0 = time.monotonic()
+        server.close()
+        line.close()
+        assert time.monotonic() - t0 < 2.0
+    assert set(threading.enumerate()) - threads == set()
+    assert len(os.listdir("/proc/self/fd")) == fds
