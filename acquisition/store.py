@@ -563,6 +563,9 @@ class RunWriter:
         if not path.exists():
             raise FileNotFoundError(f"run file {path} does not exist")
         recover(path)
+        # A killed writer can leave allocation metadata that reads fine but breaks the
+        # next write ("len not positive after adjustment for EOA"): continue on a copy.
+        _repack(path, lock_timeout_s)
         now = _utc_now()
         with _locked(path, True, lock_timeout_s) as fd:
             with _open_h5(path, "r+") as f:
@@ -744,10 +747,11 @@ class RunWriter:
                 if lock_timeout_s is not None:
                     raise
             except OSError as exc:
+                saved = (f"rows 0..{self.rows_flushed - 1} are saved" if self.rows_flushed
+                         else "no rows were saved")
                 self.error = StoreError(
                     exc.errno or errno.EIO,
-                    f"cannot write run file {self.path}: {_reason(exc)} "
-                    f"(rows 0..{self.rows_flushed - 1} are saved; run stopped)")
+                    f"cannot write run file {self.path}: {_reason(exc)} ({saved}; run stopped)")
                 raise self.error from exc
             return self.rows_flushed
 
@@ -1163,6 +1167,25 @@ def recover(path: str | os.PathLike) -> bool:
     os.replace(tmp, path)
     _fsync_dir(path.parent)
     return True
+
+
+def _repack(path: Path, lock_timeout_s: float = 10.0) -> None:
+    """Rewrite a run file object by object into a fresh file that replaces it atomically."""
+    tmp = path.with_name(f".{path.name}.repack.{os.getpid()}.tmp")
+    try:
+        with _locked(path, True, lock_timeout_s):
+            with _open_h5(path, "r") as src, _open_h5(tmp, "w") as dst:
+                for key, value in src.attrs.items():
+                    dst.attrs[key] = value
+                for name in src:
+                    src.copy(src[name], dst, name=name)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    _fsync_dir(path.parent)
 
 
 def _truncate(f: h5py.File, n: int) -> None:

@@ -65,6 +65,7 @@ if __name__ == "__main__":  # python demo_procedures.py OUT MARKER N DWELL: run,
     import sys
 
     from acquisition.runner import run_procedure
+    from demo_procedures import RampProcedure  # stored by import path, not as __main__
     out, marker, n, dwell = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     proc = RampProcedure(n_points=n, dwell_s=dwell, marker=marker)
     result = run_procedure(proc, out, flush_interval_s=0.05,

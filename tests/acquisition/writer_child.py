@@ -6,6 +6,7 @@ stored value after killing the child at a random moment.
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 
@@ -68,5 +69,6 @@ if __name__ == "__main__":  # python writer_child.py OUT_DIR ROWS_PER_FLUSH -> p
         @value.setter
         def value(self, n):
             print(f"FLUSHED {n}", flush=True)
+            time.sleep(0.005)  # a fast but not lock-hogging writer
 
     write_forever(w, 0, per, _Print())
