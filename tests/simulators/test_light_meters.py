@@ -498,3 +498,37 @@ def test_closing_mid_measurement_leaks_nothing(clock):
         assert time.monotonic() - t0 < 2.0
     assert set(threading.enumerate()) - threads == set()
     assert len(os.listdir("/proc/self/fd")) == fds
+
+
+def test_cs2000_and_pr655_agree_with_the_led_device_truth(clock):
+    """The bench's device model: reported Lv, x, y equal LEDDevice's own photometric truth."""
+    from simulators.device import LEDDevice, LEDParameters, NoiseModel
+
+    device = LEDDevice(LEDParameters())
+    current_A = 2e-3
+
+    class Pixel:
+        def spectral_radiance_W_sr_m2_nm(self, wavelength_nm):
+            return device.spectral_radiance_W_sr_m2_nm(wavelength_nm, current_A)
+
+    lv_true = float(device.luminance_cd_m2(current_A))
+    x_true, y_true = map(float, device.chromaticity_xy(current_A))
+    server, line = serve(CS2000Simulator(Pixel(), clock, noise=NoiseModel.zero()))
+    try:
+        line.ask("RMTS,1")
+        measure_cs(line)
+        x, y, lv = map(float, line.ask("MEDR,2,0,02").split(",")[1:])
+    finally:
+        line.close()
+        server.close()
+    assert lv == pytest.approx(lv_true, rel=1e-3)
+    assert abs(x - x_true) < 1e-4 and abs(y - y_true) < 1e-4
+    server, line = serve(PR655Simulator(Pixel(), clock), term=b"\r", baudrate=9600)
+    try:
+        enter_remote(line)
+        _, _, Y, x, y = line.ask("M1").split(",")
+    finally:
+        line.close()
+        server.close()
+    assert float(Y) == pytest.approx(lv_true, rel=1e-3)
+    assert abs(float(x) - x_true) < 1e-4 and abs(float(y) - y_true) < 1e-4
