@@ -1,0 +1,41 @@
+"""``qled sim serve --json`` in a subprocess: parse, talk, SIGTERM, clean exit."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+
+def test_serve_json_and_station(tmp_path):
+    station = tmp_path / "station.toml"
+    proc = subprocess.Popen([sys.executable, "-m", "acquisition.cli", "sim", "serve", "--json",
+                             "--no-noise", "--time-scale", "10", "--station-out", str(station)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(proc.stdout.readline())
+        assert info["pid"] == proc.pid and info["channels"] == 1 and info["time_scale"] == 10
+        _, host, port, _ = info["smu"].split("::")
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(b"*IDN?\n")
+            assert s.makefile("rb").readline().startswith(b"KEITHLEY")
+        import tomllib
+        cfg = tomllib.loads(station.read_text())
+        assert cfg["smu"]["resource"] == info["smu"] and cfg["lcr"]["option_001"] is True
+        assert cfg["photodiode"]["radius_mm"] == 5.0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    with pytest.raises(OSError):
+        socket.create_connection((host, int(port)), timeout=1).close()
+
+
+def test_station_out_refuses_overwrite(tmp_path):
+    station = tmp_path / "exists.toml"
+    station.write_text("x")
+    proc = subprocess.run([sys.executable, "-m", "acquisition.cli", "sim", "serve", "--json",
+                           "--station-out", str(station)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "already exists" in proc.stderr and station.read_text() == "x"
