@@ -1,0 +1,445 @@
+"""Readable reports of J-V-L runs and batches: a Markdown (and HTML) page with PNG figures.
+
+Input is a loaded run as :func:`acquisition.store.load_run` returns it, used by duck
+typing: ``attrs`` (dict), ``parameters`` (name → value, ``(value, units)`` or
+``{"value", "units"}``), ``data`` (DataFrame with ``voltage_V``, ``current_density_mA_cm2``
+or ``current_A`` + parameter ``area_cm2``, ``luminance_cd_m2``, optional ``direction``),
+``spectra`` / ``wavelength_nm`` (or None), ``events`` (DataFrame), ``truth`` (dict or
+None) and optionally ``path``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from analysis import figures
+from analysis.compare import TABLE_S1_METRICS, compare_samples, format_table_s1, pixel_table
+from analysis.jvl import JVLCurves, JVLSummary, jvl_curves, summarize_jvl
+
+#: Rows of the figures-of-merit table: summary key → (label, unit, format).
+SUMMARY_ROWS = {
+    "turn_on_voltage_V": ("Turn-on voltage (at threshold)", "V", ".3f"),
+    "turn_on_threshold_cd_m2": ("Turn-on threshold", "cd/m²", "g"),
+    "max_luminance_cd_m2": ("Maximum luminance", "cd/m²", ".4g"),
+    "voltage_at_max_luminance_V": ("… at voltage", "V", ".3f"),
+    "max_current_efficiency_cd_A": ("Maximum current efficiency", "cd/A", ".4g"),
+    "max_power_efficiency_lm_W": ("Maximum power efficiency (Lambertian)", "lm/W", ".4g"),
+    "max_eqe_percent": ("Maximum EQE (Lambertian)", "%", ".4g"),
+    "voltage_at_max_eqe_V": ("… at voltage", "V", ".3f"),
+    "current_density_at_max_eqe_mA_cm2": ("… at current density", "mA/cm²", ".4g"),
+    "luminance_at_max_eqe_cd_m2": ("… at luminance", "cd/m²", ".4g"),
+    "eqe_at_100_cd_m2_percent": ("EQE at 100 cd/m²", "%", ".4g"),
+    "eqe_at_1000_cd_m2_percent": ("EQE at 1000 cd/m²", "%", ".4g"),
+    "rolloff_current_density_mA_cm2": ("Roll-off J (EQE = max/2)", "mA/cm²", ".4g"),
+    "el_peak_nm": ("EL peak (at max EQE)", "nm", ".2f"),
+    "el_fwhm_nm": ("EL FWHM", "nm", ".2f"),
+    "el_fwhm_meV": ("EL FWHM", "meV", ".1f"),
+    "el_peak_shift_nm": ("EL peak shift over the forward sweep", "nm", ".2f"),
+    "cie_x": ("CIE 1931 x", "", ".4f"),
+    "cie_y": ("CIE 1931 y", "", ".4f"),
+    "dominant_wavelength_nm": ("Dominant wavelength", "nm", ".1f"),
+    "hysteresis_turn_on_difference_V": ("Hysteresis: V_on(reverse) − V_on(forward)", "V", ".3f"),
+    "hysteresis_max_relative_current_density_difference": (
+        "Hysteresis: max |ΔJ|/J at equal V", "fraction", ".3g"),
+    "hysteresis_max_relative_luminance_difference": (
+        "Hysteresis: max |ΔL|/L at equal V", "fraction", ".3g"),
+}
+
+#: Keys a truth dict may use for summary quantities (besides the summary's own names).
+TRUTH_ALIASES = {
+    "eqe_max_percent": "max_eqe_percent",
+    "peak_eqe_percent": "max_eqe_percent",
+    "ce_max_cd_A": "max_current_efficiency_cd_A",
+    "current_efficiency_max_cd_A": "max_current_efficiency_cd_A",
+    "pe_max_lm_W": "max_power_efficiency_lm_W",
+    "v_on_V": "turn_on_voltage_V",
+    "peak_wavelength_nm": "el_peak_nm",
+    "emission_peak_nm": "el_peak_nm",
+    "fwhm_nm": "el_fwhm_nm",
+}
+
+_REQUIRED = ("voltage_V", "luminance_cd_m2")
+
+
+# ------------------------------------------------------------------ run access
+def _param_value(value):
+    if isinstance(value, Mapping):
+        return value.get("value")
+    if isinstance(value, tuple) and len(value) == 2:
+        return value[0]
+    return value
+
+
+def _param_units(value):
+    if isinstance(value, Mapping):
+        return value.get("units", "")
+    if isinstance(value, tuple) and len(value) == 2:
+        return value[1]
+    return ""
+
+
+def is_jvl_run(run) -> bool:
+    """True when the run's data hold a voltage and a luminance column."""
+    data = getattr(run, "data", None)
+    return data is not None and all(c in data.columns for c in _REQUIRED)
+
+
+def _sweep_arrays(run):
+    data = run.data
+    if not is_jvl_run(run):
+        raise ValueError(f"run has no J-V-L data: columns {list(data.columns)} lack {_REQUIRED}")
+    if "current_density_mA_cm2" in data.columns:
+        j = data["current_density_mA_cm2"].to_numpy(float)
+    elif "current_A" in data.columns and "area_cm2" in (run.parameters or {}):
+        area = float(_param_value(run.parameters["area_cm2"]))
+        j = data["current_A"].to_numpy(float) * 1e3 / area
+    else:
+        raise ValueError("run has neither current_density_mA_cm2 nor current_A with area_cm2")
+    direction = data["direction"].to_numpy(float) if "direction" in data.columns else None
+    spectra = getattr(run, "spectra", None)
+    wl = getattr(run, "wavelength_nm", None)
+    if spectra is None or wl is None or np.size(spectra) == 0:
+        spectra = wl = None
+    return dict(voltage_V=data["voltage_V"].to_numpy(float), current_density_mA_cm2=j,
+                luminance_cd_m2=data["luminance_cd_m2"].to_numpy(float),
+                direction=direction, spectra=spectra, wavelength_nm=wl)
+
+
+def run_curves(run, **kwargs) -> JVLCurves:
+    """Per-point efficiencies of a loaded run (kwargs as in :func:`analysis.jvl.jvl_curves`)."""
+    a = _sweep_arrays(run)
+    return jvl_curves(a["voltage_V"], a["current_density_mA_cm2"], a["luminance_cd_m2"],
+                      wavelength_nm=a["wavelength_nm"], spectra=a["spectra"],
+                      direction=a["direction"], **kwargs)
+
+
+def run_summary(run, **kwargs) -> JVLSummary:
+    """:func:`analysis.jvl.summarize_jvl` of a loaded run."""
+    a = _sweep_arrays(run)
+    return summarize_jvl(a.pop("voltage_V"), a.pop("current_density_mA_cm2"),
+                         a.pop("luminance_cd_m2"), **a, **kwargs)
+
+
+def _label(run):
+    attrs = getattr(run, "attrs", {}) or {}
+    return str(attrs.get("sample", "sample")), str(attrs.get("pixel", "pixel"))
+
+
+def _stem(run):
+    path = getattr(run, "path", None)
+    if path:
+        return Path(path).stem
+    sample, pixel = _label(run)
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{sample}_{pixel}_jvl")
+
+
+# ------------------------------------------------------------------ page model
+class _Page:
+    """A report as blocks rendered to Markdown and to standalone HTML."""
+
+    def __init__(self, title):
+        self.title = title
+        self.blocks = []
+
+    def heading(self, text, level=2):
+        self.blocks.append(("h", level, text))
+
+    def para(self, text):
+        self.blocks.append(("p", text))
+
+    def table(self, header, rows):
+        self.blocks.append(("t", list(header), [list(map(str, r)) for r in rows]))
+
+    def image(self, name, alt):
+        self.blocks.append(("i", name, alt))
+
+    def markdown(self):
+        out = [f"# {self.title}", ""]
+        for b in self.blocks:
+            if b[0] == "h":
+                out += ["#" * b[1] + " " + b[2], ""]
+            elif b[0] == "p":
+                out += [b[1], ""]
+            elif b[0] == "t":
+                esc = [[c.replace("|", "\\|") for c in r] for r in [b[1], *b[2]]]
+                out.append("| " + " | ".join(esc[0]) + " |")
+                out.append("|" + "|".join("---" for _ in esc[0]) + "|")
+                out += ["| " + " | ".join(r) + " |" for r in esc[1:]]
+                out.append("")
+            else:
+                out += [f"![{b[2]}]({b[1]})", ""]
+        return "\n".join(out)
+
+    def html(self):
+        e = html.escape
+        out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+               f"<title>{e(self.title)}</title>",
+               "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
+               "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;"
+               "padding:.25em .6em;text-align:left}th{background:#eee}img{max-width:100%}</style>",
+               "</head><body>", f"<h1>{e(self.title)}</h1>"]
+        for b in self.blocks:
+            if b[0] == "h":
+                out.append(f"<h{b[1]}>{e(b[2])}</h{b[1]}>")
+            elif b[0] == "p":
+                text = re.sub(r"\[([^\]]+)\]\(([^)]+)\)",
+                              lambda m: f'<a href="{e(m[2])}">{e(m[1])}</a>', e(b[1]))
+                out.append(f"<p>{text}</p>")
+            elif b[0] == "t":
+                out.append("<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in b[1]) + "</tr>")
+                out += ["<tr>" + "".join(f"<td>{_html_cell(c)}</td>" for c in r) + "</tr>"
+                        for r in b[2]]
+                out.append("</table>")
+            else:
+                out.append(f'<p><img src="{e(b[1])}" alt="{e(b[2])}"></p>')
+        out.append("</body></html>")
+        return "\n".join(out)
+
+    def write(self, folder: Path, stem: str, html_too: bool) -> Path:
+        md = folder / f"{stem}.md"
+        md.write_text(self.markdown(), encoding="utf-8")
+        if html_too:
+            (folder / f"{stem}.html").write_text(self.html(), encoding="utf-8")
+        return md
+
+
+def _html_cell(text):
+    m = re.fullmatch(r"\[([^\]]+)\]\(([^)]+)\)", text)
+    if m:  # a Markdown link in a table cell (batch → run report)
+        href = re.sub(r"\.md$", ".html", m[2])
+        return f'<a href="{html.escape(href)}">{html.escape(m[1])}</a>'
+    return html.escape(text)
+
+
+def _fmt(value, spec):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, (int, float)):
+        return format(value, spec)
+    return str(value)
+
+
+# ------------------------------------------------------------------ truth
+def _flatten(tree, prefix=""):
+    for k, v in tree.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            yield from _flatten(v, key + ".")
+        else:
+            yield key, v
+
+
+def truth_rows(summary: Mapping, truth: Mapping | None, pixel: str | None = None):
+    """(label, truth, measured, unit, relative error) for summary keys present in ``truth``.
+
+    A truth key matches when its last dotted component is a summary key or one of
+    :data:`TRUTH_ALIASES`; when several match (e.g. one per pixel), the one whose path
+    contains ``pixel`` wins.
+    """
+    if not truth:
+        return []
+    found = {}
+    for path, value in _flatten(truth):
+        leaf = path.rsplit(".", 1)[-1]
+        key = TRUTH_ALIASES.get(leaf, leaf)
+        if key not in SUMMARY_ROWS or not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        on_pixel = pixel is not None and pixel in path.split(".")
+        if key not in found or (on_pixel and not found[key][1]):
+            found[key] = (float(value), on_pixel)
+    rows = []
+    for key in SUMMARY_ROWS:
+        if key in found:
+            label, unit, spec = SUMMARY_ROWS[key]
+            t, m = found[key][0], summary.get(key)
+            m = math.nan if m is None else float(m)
+            rel = (m - t) / t if t != 0 and math.isfinite(m) else math.nan
+            rows.append((label, _fmt(t, spec), _fmt(m, spec), unit,
+                         "–" if not math.isfinite(rel) else f"{100 * rel:+.2f} %"))
+    return rows
+
+
+# ------------------------------------------------------------------ reports
+def write_run_report(run, out_dir, *, html_too: bool = True, **summary_kwargs) -> Path:
+    """Write one run's report page and figures into ``out_dir``; return the Markdown path.
+
+    Parameters
+    ----------
+    run : Run-like
+        A loaded run (see the module docstring).
+    out_dir : str or Path
+        Folder for ``<stem>.md`` (and ``.html``) and ``<stem>_*.png``; created if needed.
+    html_too : bool, default True
+        Also write a standalone HTML page.
+    **summary_kwargs
+        Passed to :func:`analysis.jvl.summarize_jvl` (e.g. ``turn_on_threshold_cd_m2``).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = _stem(run)
+    sample, pixel = _label(run)
+    attrs = getattr(run, "attrs", {}) or {}
+    page = _Page(f"{attrs.get('procedure', 'Run')} — {sample} / {pixel}")
+    page.table(["Field", "Value"], [
+        (k, attrs[k]) for k in ("sample", "pixel", "procedure", "status", "simulated",
+                                "start_time", "end_time") if k in attrs])
+    if not is_jvl_run(run):
+        page.para("This run holds no J-V-L data (no voltage and luminance columns); "
+                  "only its metadata are reported.")
+        _parameters_and_events(page, run)
+        return page.write(out, stem, html_too)
+
+    s = run_summary(run, **summary_kwargs)
+    d = s.to_dict()
+    c = run_curves(run, luminance_noise_floor_cd_m2=s.luminance_noise_floor_cd_m2,
+                   angular_factor=s.angular_factor_sr)
+    page.heading("Figures of merit")
+    page.table(["Quantity", "Value", "Unit"],
+               [(label, _fmt(d.get(k), spec), unit) for k, (label, unit, spec) in SUMMARY_ROWS.items()])
+    page.para(
+        f"Method: EQE and power efficiency assume Lambertian emission (angular factor "
+        f"{s.angular_factor_sr:.4g} sr); photopic V(λ) is CIE 1924, chromaticity CIE 1931 2°. "
+        f"EQE spectrum: {s.eqe_spectrum_source} ({s.n_spectra_measured} spectra measured over "
+        f"{s.n_points} points). Efficiency maxima exclude points below the luminance noise floor "
+        f"of {s.luminance_noise_floor_cd_m2:g} cd/m²; turn-on, maxima and roll-off are from the "
+        f"forward sweep. Dominant wavelength relative to illuminant "
+        f"{s.dominant_wavelength_white_point}.")
+    rows = truth_rows(d, getattr(run, "truth", None), pixel)
+    if rows:
+        page.heading("Truth vs measured (simulated device)")
+        page.table(["Quantity", "Truth", "Measured", "Unit", "Deviation"], rows)
+
+    page.heading("Figures")
+    title = f"{sample} / {pixel}"
+    figs = [("jvl", figures.plot_jvl(c, title), "J-V-L, both sweep directions"),
+            ("efficiency", figures.plot_efficiency(c, title), "Current efficiency and EQE vs J")]
+    a = _sweep_arrays(run)
+    if a["spectra"] is not None:
+        keep = np.isfinite(a["voltage_V"]) & np.isfinite(a["current_density_mA_cm2"]) & \
+            np.isfinite(a["luminance_cd_m2"])
+        sp = np.asarray(a["spectra"], float)[keep]
+        figs.append(("el_spectra", figures.plot_el_spectra(
+            a["wavelength_nm"], sp, c.voltage_V, mask=(c.direction > 0) & c.above_noise_floor,
+            title=f"{title}: forward sweep, above noise floor"), "EL spectra vs voltage"))
+    figs.append(("cie", figures.plot_cie1931([(s.cie_x, s.cie_y, f"{sample} / {pixel}")],
+                                             title="CIE 1931 at max EQE"), "CIE 1931 chromaticity"))
+    for name, fig, alt in figs:
+        png = figures.save_png(fig, out / f"{stem}_{name}.png")
+        page.image(png.name, alt)
+    _parameters_and_events(page, run)
+    return page.write(out, stem, html_too)
+
+
+def _parameters_and_events(page, run):
+    params = getattr(run, "parameters", None) or {}
+    if params:
+        page.heading("Parameters")
+        page.table(["Name", "Value", "Units"],
+                   [(k, _param_value(v), _param_units(v)) for k, v in params.items()])
+    events = getattr(run, "events", None)
+    if events is not None and len(events):
+        page.heading("Events")
+        cols = [c for c in ("time_s", "level", "message") if c in events.columns]
+        page.table(cols, events[cols].head(50).itertuples(index=False))
+
+
+def write_batch_report(runs_or_summaries: Iterable, out_dir, *, html_too: bool = True,
+                       per_run_reports: bool = True, **summary_kwargs) -> Path:
+    """Write a batch comparison page (Table S1 style, statistics over pixels) with figures.
+
+    Parameters
+    ----------
+    runs_or_summaries : iterable
+        Loaded runs (non-J-V-L runs are listed and skipped) and/or summary dicts /
+        ``JVLSummary``-likes carrying ``sample`` and ``pixel``.
+    out_dir : str or Path
+        Folder for ``batch_report.md`` (and ``.html``), figures and, with
+        ``per_run_reports``, one report per run under ``runs/``.
+    html_too : bool, default True
+        Also write standalone HTML pages.
+    per_run_reports : bool, default True
+        Also write each run's own report.
+    **summary_kwargs
+        Passed to :func:`analysis.jvl.summarize_jvl`.
+
+    Returns
+    -------
+    pathlib.Path
+        Path of ``batch_report.md``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summaries, curves, links, skipped = [], [], [], []
+    for item in runs_or_summaries:
+        if hasattr(item, "data"):
+            sample, pixel = _label(item)
+            if not is_jvl_run(item):
+                skipped.append((_stem(item), (getattr(item, "attrs", {}) or {}).get("procedure", "?")))
+                continue
+            s = run_summary(item, **summary_kwargs)
+            summaries.append({**s.to_dict(), "sample": sample, "pixel": pixel})
+            curves.append((sample, pixel, run_curves(
+                item, luminance_noise_floor_cd_m2=s.luminance_noise_floor_cd_m2,
+                angular_factor=s.angular_factor_sr)))
+            link = ""
+            if per_run_reports:
+                md = write_run_report(item, out / "runs", html_too=html_too, **summary_kwargs)
+                link = f"[{md.stem}]({md.relative_to(out).as_posix()})"
+            links.append(link)
+        else:
+            d = item.to_dict() if hasattr(item, "to_dict") else dict(item)
+            summaries.append(d)
+            links.append("")
+    if not summaries:
+        raise ValueError("runs_or_summaries holds no J-V-L run or summary")
+
+    stats = compare_samples(summaries)
+    px = pixel_table(summaries)
+    page = _Page("J-V-L batch comparison")
+    page.para(f"{len(summaries)} runs, {len(px)} pixels, {len(stats)} samples. Values are "
+              "mean ± sample standard deviation over pixels (repeated runs of one pixel are "
+              "averaged first); n counts pixels with a determined value.")
+    page.heading("Summary (Table S1 style)")
+    table = format_table_s1(stats)
+    page.table(["Sample", *table.columns], [(i, *r) for i, r in zip(table.index, table.to_numpy())])
+    page.heading("Best pixel per sample")
+    page.table(["Sample", *[_col(m) for m in TABLE_S1_METRICS]],
+               [(smp, *[_fmt(stats.loc[smp, (m, "best")], "." + str(TABLE_S1_METRICS[m][2]) + "f")
+                        for m in TABLE_S1_METRICS]) for smp in stats.index])
+    page.heading("Runs")
+    page.table(["Sample", "Pixel", *[_col(m) for m in TABLE_S1_METRICS], "Report"],
+               [(d["sample"], d["pixel"],
+                 *[_fmt(_num(d.get(m)), "." + str(TABLE_S1_METRICS[m][2]) + "f")
+                   for m in TABLE_S1_METRICS], link) for d, link in zip(summaries, links)])
+    if skipped:
+        page.para("Not J-V-L runs (not compared): " +
+                  ", ".join(f"{name} ({proc})" for name, proc in skipped) + ".")
+
+    page.heading("Figures")
+    figs = [("batch_metrics", figures.plot_batch_metrics(px), "Figures of merit per pixel"),
+            ("batch_cie", figures.plot_cie1931(
+                [(_num(d.get("cie_x")), _num(d.get("cie_y")), str(d["sample"])) for d in summaries],
+                title="CIE 1931 at max EQE, all pixels"), "CIE 1931 chromaticity of all pixels")]
+    if curves:
+        figs.insert(0, ("batch_curves", figures.plot_batch_curves(curves), "L-V and EQE-J overlays"))
+    for name, fig, alt in figs:
+        page.image(figures.save_png(fig, out / f"{name}.png").name, alt)
+    return page.write(out, "batch_report", html_too)
+
+
+def _col(metric):
+    label, unit, _ = TABLE_S1_METRICS[metric]
+    return f"{label} ({unit})" if unit else label
+
+
+def _num(x):
+    try:
+        return math.nan if x is None else float(x)
+    except (TypeError, ValueError):
+        return math.nan
