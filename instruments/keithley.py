@@ -343,6 +343,19 @@ class _KeithleySourceMeter:
             driver.source_voltage = level
         else:
             driver.source_current = level
+        self._sync(driver)
+
+    @staticmethod
+    def _sync(driver) -> None:
+        """Wait until the instrument has applied what was written (``*OPC?``).
+
+        A write returns before the instrument acts on it; without this, a light meter asked
+        right after ``set_voltage`` could measure the pixel at its previous level.
+        """
+        reply = driver.ask("*OPC?").strip()
+        if reply not in ("1", "+1"):
+            from .transport import GarbledReplyError
+            raise GarbledReplyError(f"{driver.name}: *OPC? answered {reply[:40]!r}")
 
     def output_on(self) -> None:
         """Switch the output on; refused unless a compliance limit has been configured."""
@@ -360,6 +373,7 @@ class _KeithleySourceMeter:
 
     def _write_output(self, driver, on: bool) -> None:
         driver.source_enabled = on
+        self._sync(driver)
 
     # -- measurements ---------------------------------------------------------------------
     def _require_output(self, what: str) -> None:
@@ -487,6 +501,7 @@ class Keithley2400SourceMeter(_KeithleySourceMeter):
                         parts.extend(driver.read_elements())
             finally:
                 driver.end_sweep(self.level)
+                self._sync(driver)
             return parts
 
         return self._readings(self._link.call(run))
@@ -520,6 +535,7 @@ class Keithley2450SourceMeter(_KeithleySourceMeter):
 
     def _write_output(self, driver, on: bool) -> None:
         driver.output_enabled = on
+        self._sync(driver)
 
     def _readings(self, values: list[float]) -> SweepResult:
         a = np.asarray(values, dtype=float).reshape(-1, 4)
@@ -539,5 +555,6 @@ class Keithley2450SourceMeter(_KeithleySourceMeter):
                     return driver.run_list_sweep(voltages.tolist(), delay_s)
             finally:
                 driver.source_voltage = self.level
+                self._sync(driver)
 
         return self._readings(self._link.call(run))

@@ -18,10 +18,10 @@ CONFIG_V = [(":SOURCE:FUNCTION VOLT", None), (":SENSE:CURRENT:PROTECTION 0.01", 
 
 
 def test_2400_voltage_point_loop_is_one_message_per_point():
-    with expected_protocol(Keithley2400, [FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None),
+    with expected_protocol(Keithley2400, [FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None), ("*OPC?", "1"),
                                           (":SOUR:VOLT 2.5;:READ?", "2.5,1e-3,9.91e37,1.5,0"),
                                           (":SOUR:VOLT 3;:READ?", "3,1e-2,9.91e37,1.6,8"),
-                                          ("OUTPUT 0", None)]) as driver:
+                                          ("OUTPUT 0", None), ("*OPC?", "1")]) as driver:
         smu = Keithley2400SourceMeter(driver)
         assert isinstance(smu, SourceMeter)
         smu.configure_voltage_source(compliance_A=0.01)
@@ -40,9 +40,9 @@ def test_2400_current_source_and_nan():
             FORMAT, IDN, (":SOURCE:FUNCTION CURR", None),
             (":SENSE:VOLTAGE:PROTECTION 8", None), (":SENSE:VOLTAGE:NPLCYCLES 0.1", None),
             (":SENSE:VOLTAGE:RANGE:AUTO 1", None), ("SYST:ERR?", '0,"No error"'),
-            (":SOURCE:CURRENT 0.0001", None), ("OUTPUT 1", None),
+            (":SOURCE:CURRENT 0.0001", None), ("*OPC?", "1"), ("OUTPUT 1", None), ("*OPC?", "1"),
             (":SOUR:CURR 0.001;:READ?", "9.9e37,1e-3,9.91e37,2,0"),
-            (":READ?", "3.1,1e-3,9.91e37,2.1,0"), ("OUTPUT 0", None)]) as driver:
+            (":READ?", "3.1,1e-3,9.91e37,2.1,0"), ("OUTPUT 0", None), ("*OPC?", "1")]) as driver:
         smu = Keithley2400SourceMeter(driver)
         smu.configure_current_source(compliance_V=8, nplc=0.1)
         smu.set_current(1e-4)
@@ -61,12 +61,12 @@ def test_2400_list_sweep_chunks_of_100_and_restores_level():
     reply1 = ",".join(f"{v:.7g},1e-6,9.91e37,{k},0" for k, v in enumerate(volts[:100]))
     reply2 = ",".join(f"{v:.7g},1e-6,9.91e37,{k},8" for k, v in enumerate(volts[100:]))
     with expected_protocol(Keithley2400, [
-            FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None),
+            FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None), ("*OPC?", "1"),
             (f":SOUR:VOLT:MODE LIST;:SOUR:LIST:VOLT {chunk1};:TRIG:COUN 100;:SOUR:DEL 0.002",
              None), (":READ?", reply1),
             (f":SOUR:VOLT:MODE LIST;:SOUR:LIST:VOLT {chunk2};:TRIG:COUN 50;:SOUR:DEL 0.002",
              None), (":READ?", reply2),
-            (":SOUR:VOLT:MODE FIX;:TRIG:COUN 1;:SOUR:VOLT 0", None)]) as driver:
+            (":SOUR:VOLT:MODE FIX;:TRIG:COUN 1;:SOUR:VOLT 0", None), ("*OPC?", "1")]) as driver:
         smu = Keithley2400SourceMeter(driver)
         smu.configure_voltage_source(compliance_A=0.01)
         smu.output_on()
@@ -135,8 +135,8 @@ def test_2400_driver_validators_at_real_limits():
 
 
 def test_2400_output_off_on_exception_in_with_block():
-    with expected_protocol(Keithley2400, [FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None),
-                                          ("OUTPUT 0", None)]) as driver:
+    with expected_protocol(Keithley2400, [FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None), ("*OPC?", "1"),
+                                          ("OUTPUT 0", None), ("*OPC?", "1")]) as driver:
         with pytest.raises(ZeroDivisionError):
             with Keithley2400SourceMeter(driver) as smu:
                 smu.configure_voltage_source(compliance_A=0.01)
@@ -146,8 +146,8 @@ def test_2400_output_off_on_exception_in_with_block():
 
 
 def test_safety_registry_switches_open_sources_off():
-    with expected_protocol(Keithley2400, [FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None),
-                                          ("OUTPUT 0", None)]) as driver:
+    with expected_protocol(Keithley2400, [FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None), ("*OPC?", "1"),
+                                          ("OUTPUT 0", None), ("*OPC?", "1")]) as driver:
         smu = Keithley2400SourceMeter(driver)
         smu.configure_voltage_source(compliance_A=0.01)
         smu.output_on()
@@ -165,11 +165,11 @@ def test_2450_point_and_sweep():
             idn, (":SOUR:FUNC VOLT", None), (':SENS:FUNC "CURR"', None),
             (":SOUR:VOLT:ILIM 0.005", None), (":SENS:CURR:NPLC 1", None),
             (":SENS:CURR:RANG:AUTO ON", None), ("SYST:ERR?", '0,"No error"'),
-            (":OUTP ON", None),
+            (":OUTP ON", None), ("*OPC?", "1"),
             (f":SOUR:VOLT 2;:READ? {elements}", "2,0.005,0.01,8"),
             (':TRAC:CLE "defbuffer1";:SOUR:LIST:VOLT 0,1;:SOUR:SWE:VOLT:LIST 1, 0.01', None),
             (f':INIT;*WAI;:TRAC:DATA? 1, 2, {elements}', "0,1e-12,0,0,1,1e-6,0.05,0"),
-            (":SOUR:VOLT:LEV 2", None), (":OUTP OFF", None)]) as driver:
+            (":SOUR:VOLT:LEV 2", None), ("*OPC?", "1"), (":OUTP OFF", None), ("*OPC?", "1")]) as driver:
         smu = Keithley2450SourceMeter(driver)
         smu.configure_voltage_source(compliance_A=0.005)
         smu.output_on()
