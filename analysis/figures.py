@@ -208,7 +208,7 @@ def plot_batch_curves(labelled_curves) -> Figure:
     """
     fig = Figure(figsize=(10.0, 4.0), layout="constrained")
     ax_l, ax_eqe = fig.subplots(1, 2)
-    samples = list(dict.fromkeys(s for s, _, _ in labelled_curves))
+    samples = sorted(dict.fromkeys(s for s, _, _ in labelled_curves))  # same order as the metrics
     labelled = set()
     for sample, _pixel, c in labelled_curves:
         k = samples.index(sample)

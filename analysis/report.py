@@ -56,6 +56,7 @@ TRUTH_ALIASES = {
     "eqe_max_percent": "max_eqe_percent",
     "peak_eqe_percent": "max_eqe_percent",
     "ce_max_cd_A": "max_current_efficiency_cd_A",
+    "power_efficiency_max_lm_W": "max_power_efficiency_lm_W",
     "current_efficiency_max_cd_A": "max_current_efficiency_cd_A",
     "pe_max_lm_W": "max_power_efficiency_lm_W",
     "v_on_V": "turn_on_voltage_V",
@@ -424,7 +425,8 @@ def write_batch_report(runs_or_summaries: Iterable, out_dir, *, html_too: bool =
     page.heading("Figures")
     figs = [("batch_metrics", figures.plot_batch_metrics(px), "Figures of merit per pixel"),
             ("batch_cie", figures.plot_cie1931(
-                [(_num(d.get("cie_x")), _num(d.get("cie_y")), str(d["sample"])) for d in summaries],
+                sorted((_num(d.get("cie_x")), _num(d.get("cie_y")), str(d["sample"]))
+                       for d in summaries), key=lambda p: p[2]),
                 title="CIE 1931 at max EQE, all pixels"), "CIE 1931 chromaticity of all pixels")]
     if curves:
         figs.insert(0, ("batch_curves", figures.plot_batch_curves(curves), "L-V and EQE-J overlays"))

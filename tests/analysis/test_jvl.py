@@ -254,3 +254,30 @@ def test_nan_rows_dropped_and_bad_inputs_raise():
     with pytest.raises(ValueError, match="white_point"):
         summarize_jvl(v, j, lum, white_point="A")
     assert isinstance(s, JVLSummary)
+
+
+def test_recovers_simulated_device_truth():
+    """A noise-free sweep of the simulator's default pixel, analysed like a measurement."""
+    device_mod = pytest.importorskip("simulators.device")
+    dev = device_mod.LEDDevice()
+    truth = dev.truth()
+    vf = np.round(np.arange(2.0, 5.0 + 1e-9, 0.01), 6)
+    v = np.concatenate([vf, vf[::-1]])
+    d = np.concatenate([np.ones(vf.size), -np.ones(vf.size)])
+    current = dev.current_A(v)
+    j = dev.current_density_mA_cm2(current)
+    lum = dev.luminance_cd_m2(current)
+    wl = np.arange(400.0, 651.0, 1.0)
+    spectra = dev.spectral_radiance_W_sr_m2_nm(wl, current)
+    assert spectra.shape == (v.size, wl.size)
+    s = summarize_jvl(v, j, lum, wavelength_nm=wl, spectra=spectra, direction=d)
+    assert s.max_eqe_percent == pytest.approx(truth["eqe_max_percent"], rel=0.01)
+    assert s.max_current_efficiency_cd_A == pytest.approx(truth["current_efficiency_max_cd_A"], rel=0.01)
+    assert s.max_power_efficiency_lm_W == pytest.approx(truth["power_efficiency_max_lm_W"], rel=0.01)
+    assert s.turn_on_voltage_V == pytest.approx(truth["turn_on_voltage_V"], rel=0.01)
+    assert s.el_peak_nm == pytest.approx(truth["el_peak_nm"], rel=0.01)
+    assert s.el_fwhm_nm == pytest.approx(truth["el_fwhm_nm"], rel=0.01)
+    assert s.cie_x == pytest.approx(truth["cie_x"], abs=0.005)
+    assert s.cie_y == pytest.approx(truth["cie_y"], abs=0.005)
+    # and no hysteresis in a static, noise-free device
+    assert s.hysteresis_max_relative_current_density_difference == pytest.approx(0, abs=1e-9)
