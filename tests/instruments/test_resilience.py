@@ -1,0 +1,121 @@
+"""Reconnection with the bench's fault injection: drop, delay past timeout, garble, error."""
+
+import pytest
+
+from instruments.keithley import Keithley2400SourceMeter
+from instruments.konica_minolta import CS2000LightMeter
+from instruments.resilience import InstrumentConnectionError, ResilientLink
+from instruments.roles import InstrumentError
+from simulators.faults import Fault
+
+
+def _smu(bench, events, **kw):
+    return Keithley2400SourceMeter.open(bench.resources["smu"], timeout_ms=kw.pop("timeout_ms", 500),
+                                        on_event=lambda lvl, msg: events.append((lvl, msg)),
+                                        backoff_s=0.01, **kw)
+
+
+# Connect = 2 commands (FORMAT, *IDN?); configure = 5 (4 settings + SYST:ERR?);
+# output on = 2 (OUTPUT 1, *OPC?); so command 10 is the first point.
+@pytest.mark.parametrize("fault", [
+    Fault("drop", instrument="smu", at_command=10),
+    Fault("delay", instrument="smu", at_command=10, delay_s=1.0),
+    Fault("garble", instrument="smu", at_command=10),
+])
+def test_smu_reconnects_restores_settings_and_repeats_the_point(make_bench, fault):
+    bench = make_bench(faults=[fault], time_scale=50.0)
+    events = []
+    with _smu(bench, events) as smu:
+        smu.configure_voltage_source(compliance_A=0.005, nplc=0.5)
+        smu.output_on()
+        point = smu.source_voltage_and_measure(3.0)
+        inst = bench.instrument("smu")
+        # Restored on the new connection: function, compliance, NPLC, level, output.
+        assert inst.output is True and inst.compliance_A == pytest.approx(0.005)
+        assert inst.source_voltage == pytest.approx(3.0)
+    assert point.current_A == pytest.approx(float(bench.pixels[0].device.current_A(3.0)),
+                                            rel=1e-3)
+    levels = [lvl for lvl, _ in events]
+    assert levels[0] == "warning" and "reconnect attempt 1/3" in events[0][1]
+    assert levels[-1] == "info" and "settings restored" in events[-1][1]
+    assert inst.output is False                                    # closed → output off
+
+
+def test_smu_gives_up_after_the_bound_with_a_clear_error(make_bench):
+    bench = make_bench(faults=[Fault("drop", instrument="smu", at_command=10, count=1000)],
+                       time_scale=50.0)
+    events = []
+    smu = _smu(bench, events, retries=2)
+    smu.configure_voltage_source(compliance_A=0.005)
+    smu.output_on()
+    with pytest.raises(InstrumentConnectionError, match=r"smu: gave up after 2 reconnect attempts"):
+        smu.source_voltage_and_measure(3.0)
+    assert [lvl for lvl, _ in events] == ["warning", "warning", "error"]
+    smu.output = False
+    smu.compliance = None
+    smu.close()
+
+
+def test_error_queue_entry_is_reported_not_retried(make_bench):
+    bench = make_bench(faults=[Fault("error", instrument="smu", at_command=4, code=-222,
+                                     message="Data out of range")])
+    events = []
+    with _smu(bench, events) as smu:
+        with pytest.raises(InstrumentError, match='-222, Data out of range'):
+            smu.configure_voltage_source(compliance_A=0.005)
+    assert events == []
+
+
+@pytest.mark.parametrize("kind", ["garble", "delay"])
+def test_cs2000_reconnects_after_a_bad_or_late_reply(make_bench, kind):
+    fault = Fault(kind, instrument="spectroradiometer", at_command=4, delay_s=1.0)
+    bench = make_bench(faults=[fault], time_scale=50.0)
+    bench.pixels[0].apply("VOLT", 3.3, 0.05, True)
+    events = []
+    with CS2000LightMeter.open(bench.resources["spectroradiometer"], timeout_ms=500,
+                               backoff_s=0.05,
+                               on_event=lambda lvl, msg: events.append((lvl, msg))) as meter:
+        reading = meter.measure()
+    assert reading.luminance_cd_m2 == pytest.approx(bench.pixels[0].luminance_cd_m2(), rel=0.01)
+    assert any("reconnected" in msg for _, msg in events)
+
+
+def test_cs2000_unplugged_gives_up_naming_the_port(make_bench):
+    # The bench does not re-serve a hung-up pty, like a meter whose cable was pulled.
+    bench = make_bench(faults=[Fault("drop", instrument="spectroradiometer", at_command=3)],
+                       time_scale=50.0)
+    meter = CS2000LightMeter.open(bench.resources["spectroradiometer"], timeout_ms=300,
+                                  backoff_s=0.01, retries=2)
+    with pytest.raises(InstrumentConnectionError, match="light_meter: gave up after 2 reconnect "
+                                                        "attempts .*could not open port"):
+        meter.measure()
+    meter.close()
+
+
+def test_backoff_is_exponential_and_bounded():
+    waits, attempts = [], []
+
+    def reopen():
+        attempts.append(1)
+        raise ConnectionRefusedError("refused")
+
+    def failing(driver):
+        raise TimeoutError("silent")
+
+    link = ResilientLink("x", object(), reopen=reopen, retries=4, backoff_s=0.1,
+                         max_backoff_s=0.25, sleep=waits.append)
+    with pytest.raises(InstrumentConnectionError, match="gave up after 4 reconnect attempts "
+                                                        r"\(last error: ConnectionRefusedError"):
+        link.call(failing)
+    assert waits == [0.1, 0.2, 0.25, 0.25] and len(attempts) == 4
+
+
+def test_validation_errors_are_never_retried():
+    link = ResilientLink("x", object(), reopen=lambda: object(), sleep=lambda s: None)
+
+    def bad(driver):
+        raise ValueError("voltage_V = 300 is out of range")
+
+    with pytest.raises(ValueError):
+        link.call(bad)
+    assert link.reconnects == 0
