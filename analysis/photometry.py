@@ -77,8 +77,23 @@ def _spectra(wavelength_nm, spectrum):
     return wl, s
 
 
-def _integrate(y, wl):
-    return np.trapezoid(y, wl, axis=-1)
+def _trapezoid_weights(wl):
+    """Quadrature weights q with ∫y dλ ≈ Σ q·y (trapezoid rule on a non-uniform axis)."""
+    d = np.diff(wl)
+    q = np.empty_like(wl)
+    q[0], q[-1] = d[0] / 2, d[-1] / 2
+    q[1:-1] = (d[:-1] + d[1:]) / 2
+    return q
+
+
+def _integrate(s, wl, weight=1.0):
+    """∫ s·weight dλ along the last axis (trapezoid rule).
+
+    Written as a matrix-vector product so a (points × wavelengths) block is read once,
+    without temporaries: this is what makes 10^4 spectra per call cheap.
+    """
+    w = np.broadcast_to(np.asarray(weight, dtype=float), wl.shape) * _trapezoid_weights(wl)
+    return s @ w
 
 
 def _ratio(num, den):
@@ -157,8 +172,10 @@ def photons_per_lumen(wavelength_nm, spectrum):
     """
     wl, s = _spectra(wavelength_nm, spectrum)
     v, _ = _tables_on(wl.tobytes())
-    photons = _integrate(s * (wl * 1e-9 / _HC_J_M), wl)
-    lumens = K_M_LM_W * _integrate(s * v, wl)
+    # both integrals in one pass over the spectra
+    weights = np.stack([wl * 1e-9 / _HC_J_M, K_M_LM_W * v], axis=1) * _trapezoid_weights(wl)[:, None]
+    both = s @ weights
+    photons, lumens = both[..., 0], both[..., 1]
     return _scalar_if_0d(_ratio(photons, lumens))
 
 
@@ -188,7 +205,7 @@ def photon_weighted_mean_energy_eV(wavelength_nm, spectrum):
     """
     wl, s = _spectra(wavelength_nm, spectrum)
     power = _integrate(s, wl)
-    photons = _integrate(s * (wl * 1e-9 / _HC_J_M), wl)
+    photons = _integrate(s, wl, wl * 1e-9 / _HC_J_M)
     return _scalar_if_0d(_ratio(power, photons) / constants.e)
 
 
@@ -331,7 +348,7 @@ def cie1931_xy(wavelength_nm, spectrum):
     """
     wl, s = _spectra(wavelength_nm, spectrum)
     _, cmf = _tables_on(wl.tobytes())
-    xyz = np.stack([_integrate(s * cmf[k], wl) for k in range(3)])
+    xyz = np.moveaxis(s @ (cmf * _trapezoid_weights(wl)).T, -1, 0)
     total = xyz.sum(axis=0)
     return _scalar_if_0d(_ratio(xyz[0], total)), _scalar_if_0d(_ratio(xyz[1], total))
 
@@ -556,7 +573,7 @@ def _photodiode_power_W(photocurrent_A, wavelength_nm, spectrum, responsivity_A_
     frac = photodiode_collection_fraction(radius_mm, distance_mm)
     i_pd = np.asarray(photocurrent_A, dtype=float)
     # I_PD/sin²α / ∫S·R dλ is the scale (per unit of S) of the whole forward emission
-    scale = _ratio(i_pd / frac, _integrate(s * resp, wl))
+    scale = _ratio(i_pd / frac, _integrate(s, wl, resp))
     return wl, s, scale
 
 
@@ -590,7 +607,7 @@ def photodiode_photon_flux_per_s(photocurrent_A, wavelength_nm, spectrum, respon
     """
     wl, s, scale = _photodiode_power_W(photocurrent_A, wavelength_nm, spectrum,
                                        responsivity_A_W, radius_mm, distance_mm)
-    return _scalar_if_0d(scale * _integrate(s * (wl * 1e-9 / _HC_J_M), wl))
+    return _scalar_if_0d(scale * _integrate(s, wl, wl * 1e-9 / _HC_J_M))
 
 
 def photodiode_luminance_cd_m2(photocurrent_A, area_cm2, wavelength_nm, spectrum,
@@ -629,7 +646,7 @@ def photodiode_luminance_cd_m2(photocurrent_A, area_cm2, wavelength_nm, spectrum
     wl, s, scale = _photodiode_power_W(photocurrent_A, wavelength_nm, spectrum,
                                        responsivity_A_W, radius_mm, distance_mm)
     v, _ = _tables_on(wl.tobytes())
-    flux_lm = K_M_LM_W * scale * _integrate(s * v, wl)
+    flux_lm = K_M_LM_W * scale * _integrate(s, wl, v)
     return _scalar_if_0d(flux_lm / (np.pi * area * 1e-4))
 
 
