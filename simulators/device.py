@@ -87,13 +87,14 @@ def _check_range(name, value, lo, hi, unit=""):
 
 
 def _jsonable(value):
-    """Convert numpy scalars/arrays and tuples into plain floats and lists."""
+    """Plain floats, ints, strings and lists from numpy scalars/arrays, tuples and dicts."""
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in np.asarray(value).tolist()] if isinstance(
-            value, np.ndarray) else [_jsonable(v) for v in value]
-    if isinstance(value, (np.floating, np.integer)):
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
         return value.item()
     return value
 
