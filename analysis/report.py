@@ -423,11 +423,12 @@ def write_batch_report(runs_or_summaries: Iterable, out_dir, *, html_too: bool =
                   ", ".join(f"{name} ({proc})" for name, proc in skipped) + ".")
 
     page.heading("Figures")
+    # sorted by sample so each sample keeps its colour across the batch figures
+    cie_points = sorted(((_num(d.get("cie_x")), _num(d.get("cie_y")), str(d["sample"]))
+                         for d in summaries), key=lambda p: p[2])
     figs = [("batch_metrics", figures.plot_batch_metrics(px), "Figures of merit per pixel"),
-            ("batch_cie", figures.plot_cie1931(
-                sorted((_num(d.get("cie_x")), _num(d.get("cie_y")), str(d["sample"]))
-                       for d in summaries), key=lambda p: p[2]),
-                title="CIE 1931 at max EQE, all pixels"), "CIE 1931 chromaticity of all pixels")]
+            ("batch_cie", figures.plot_cie1931(cie_points, title="CIE 1931 at max EQE, all pixels"),
+             "CIE 1931 chromaticity of all pixels")]
     if curves:
         figs.insert(0, ("batch_curves", figures.plot_batch_curves(curves), "L-V and EQE-J overlays"))
     for name, fig, alt in figs:
