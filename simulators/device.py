@@ -510,8 +510,17 @@ class LEDDevice:
 
     def _cie_integrals(self, current_A):
         """∫S·V dλ and ∫S·(x̄, ȳ, z̄) dλ on the CIE 1-nm grid (trapezoid)."""
+        if self.params.el_redshift_nm_per_decade == 0.0:   # one line shape: integrate once
+            sv, xyz = self._fixed_cie_integrals
+            n = np.shape(current_A)
+            return np.full(n, sv)[()], np.broadcast_to(xyz, n + (3,))
         shape = self.spectral_shape_per_nm(CIE_WAVELENGTH_NM, current_A) * _CIE_WEIGHTS_NM
         return shape @ _V_VALUES, shape @ _CMF_VALUES
+
+    @cached_property
+    def _fixed_cie_integrals(self):
+        shape = self.spectral_shape_per_nm(CIE_WAVELENGTH_NM, 0.0) * _CIE_WEIGHTS_NM
+        return float(shape @ _V_VALUES), shape @ _CMF_VALUES
 
     def luminance_cd_m2(self, current_A, *, aged: bool = True):
         """Luminance L = K_m·∫L_e,λ(λ)·V(λ) dλ [cd/m²].
