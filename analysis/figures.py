@@ -152,7 +152,8 @@ def plot_cie1931(points, title: str | None = None) -> Figure:
             continue
         first = label not in seen
         k = seen.setdefault(label, len(seen))
-        ax.plot(x, y, linestyle="none", marker=markers[k % len(markers)], markersize=11,
+        marker = markers[k % len(markers)]
+        ax.plot(x, y, linestyle="none", marker=marker, markersize=14 if marker == "*" else 10,
                 markeredgecolor="white", markeredgewidth=0.8, markerfacecolor=f"C{k}",
                 label=label if first else None, zorder=10)
     ax.set_xlim(-0.1, 0.8)
