@@ -565,7 +565,10 @@ class RunWriter:
         recover(path)
         # A killed writer can leave allocation metadata that reads fine but breaks the
         # next write ("len not positive after adjustment for EOA"): continue on a copy.
-        _repack(path, lock_timeout_s)
+        try:
+            _repack(path, lock_timeout_s)
+        except (OSError, RuntimeError):  # allocation damaged beyond a copy: use the journal
+            recover(path, force=True)
         now = _utc_now()
         with _locked(path, True, lock_timeout_s) as fd:
             with _open_h5(path, "r+") as f:
@@ -1097,17 +1100,19 @@ def _opens_cleanly(path: Path) -> bool:
         return False
 
 
-def recover(path: str | os.PathLike) -> bool:
+def recover(path: str | os.PathLike, force: bool = False) -> bool:
     """Make an interrupted run file readable again; returns True if it was rebuilt.
 
     If the file opens cleanly nothing is done. Otherwise (killed or disk full in
     the middle of an HDF5 write) the file is rebuilt from its journal: the damaged
     file is kept as ``<name>.damaged`` and a new one holds the skeleton and every
-    journalled batch. Raises ``StoreError`` if it is damaged and has no journal.
+    journalled batch. ``force`` rebuilds even a file that reads cleanly (its allocation
+    metadata may still be damaged). Raises ``StoreError`` if it is damaged and has no
+    journal.
     """
     path = Path(path)
     jpath = journal_path(path)
-    if _opens_cleanly(path):
+    if not force and _opens_cleanly(path):
         return False
     if not jpath.exists():
         raise StoreError(errno.EIO, f"{path} is damaged and has no journal to rebuild it from")
