@@ -20,6 +20,7 @@ Keithley, *Model 6485 Picoammeter Instruction Manual*, 6485-900-01: ``:SYSTem:ZC
 from __future__ import annotations
 
 import logging
+import math
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -30,7 +31,7 @@ from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from . import safety
 from .resilience import EventCallback, ResilientLink
-from .transport import read_timeout
+from .transport import fast_query, read_timeout
 from .roles import ComplianceNotSetError, InstrumentError, Reading, SweepResult
 from .validation import check_range, parse_floats
 
@@ -96,7 +97,7 @@ class Keithley2400(_StockKeithley2400):
         function = strict_discrete_set(function, ("VOLT", "CURR"))
         limits = self.voltage_limits_V if function == "VOLT" else self.current_limits_A
         level = strict_range(level, limits)
-        reply = self.ask(f":SOUR:{function} {level:.7g};:READ?")
+        reply = fast_query(self.adapter, f":SOUR:{function} {level:.7g};:READ?")
         return parse_floats(reply, what=self.name, multiple_of=5)
 
     def read_elements(self) -> list[float]:
@@ -159,7 +160,8 @@ class Keithley2450(_StockKeithley2450):
         function = strict_discrete_set(function, ("VOLT", "CURR"))
         limits = self.voltage_limits_V if function == "VOLT" else self.current_limits_A
         level = strict_range(level, limits)
-        reply = self.ask(f":SOUR:{function} {level:.7g};:READ? {BUFFER_ELEMENTS_2450}")
+        reply = fast_query(self.adapter,
+                           f":SOUR:{function} {level:.7g};:READ? {BUFFER_ELEMENTS_2450}")
         return parse_floats(reply, what=self.name, multiple_of=4)
 
     def read_elements(self) -> list[float]:
@@ -387,7 +389,7 @@ class _KeithleySourceMeter:
         self._require_output("source_voltage_and_measure")
         values = self._link.call(lambda d: d.source_and_read("VOLT", voltage_V))
         self.level = voltage_V
-        return self._readings(values)[0]
+        return self._reading(values)
 
     def source_current_and_measure(self, current_A: float) -> Reading:
         """Set ``current_A`` [A] and read V, I in one exchange."""
@@ -396,14 +398,18 @@ class _KeithleySourceMeter:
         self._require_output("source_current_and_measure")
         values = self._link.call(lambda d: d.source_and_read("CURR", current_A))
         self.level = current_A
-        return self._readings(values)[0]
+        return self._reading(values)
 
     def measure(self) -> Reading:
         self._require_output("measure")
-        return self._readings(self._link.call(lambda d: d.read_elements()))[0]
+        return self._reading(self._link.call(lambda d: d.read_elements()))
 
     def _readings(self, values: list[float]) -> SweepResult:
         raise NotImplementedError
+
+    def _reading(self, values: list[float]) -> Reading:
+        """One point; plain floats (no arrays) because this sits in every point loop."""
+        return self._readings(values)[0]
 
     def _check_sweep(self, voltages_V, delay_s):
         voltages = np.asarray(voltages_V, dtype=float).ravel()
@@ -483,6 +489,14 @@ class Keithley2400SourceMeter(_KeithleySourceMeter):
         v, i = _nan(a[:, 0]), _nan(a[:, 1])
         status = a[:, 4].astype(np.int64)
         return SweepResult(v, i, (status & COMPLIANCE_BIT) != 0, a[:, 3])
+
+    def _reading(self, values: list[float]) -> Reading:
+        if len(values) != 5:
+            return self._readings(values)[0]
+        v, i, _r, t, status = values
+        return Reading(math.nan if abs(v) >= _NAN_THRESHOLD else v,
+                       math.nan if abs(i) >= _NAN_THRESHOLD else i,
+                       bool(int(status) & COMPLIANCE_BIT), t)
 
     def sweep_voltage(self, voltages_V: Sequence[float], delay_s: float) -> SweepResult:
         """Hardware list sweep: ≤ 100 points per instrument list, one ``:READ?`` per list.
