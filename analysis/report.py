@@ -446,3 +446,8 @@ def _num(x):
         return math.nan if x is None else float(x)
     except (TypeError, ValueError):
         return math.nan
+
+
+def analyze_jvl_run(run, **summary_kwargs) -> dict:
+    """``qled analyze`` of a J-V-L run: :func:`run_summary` as a JSON-able dict."""
+    return run_summary(run, **summary_kwargs).to_dict()

@@ -1,0 +1,196 @@
+"""What every qled-bench procedure shares: station handling, run metadata, events, safe exit.
+
+A procedure talks to *roles* (``instruments.roles``) obtained from a station, emits rows,
+and knows nothing about files: the run engine (``acquisition.runner``) or the GUI routes
+its records to the HDF5 store. Parameters are PyMeasure parameters with units; they are
+validated (ranges and cross-checks) before the station is opened, so nothing is sourced
+with a bad value.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pymeasure.experiment import (BooleanParameter, FloatParameter, IntegerParameter,
+                                  ListParameter, Parameter, Procedure)
+
+__all__ = ["QledProcedure", "build_procedure", "describe_parameter"]
+
+
+def describe_parameter(param) -> str:
+    """Allowed values of a PyMeasure parameter as text (for one-line error messages)."""
+    units = f" {param.units}" if getattr(param, "units", None) else ""
+    if isinstance(param, (FloatParameter, IntegerParameter)):
+        return f"allowed {param.minimum:g} … {param.maximum:g}{units}"
+    if isinstance(param, ListParameter):
+        return "allowed " + " | ".join(str(c) for c in param.choices)
+    if isinstance(param, BooleanParameter):
+        return "allowed true | false"
+    return "a text value"
+
+
+def build_procedure(cls: type[Procedure], values: dict[str, Any], **kwargs) -> Procedure:
+    """Instantiate ``cls`` with parameter ``values``; a bad value raises one clear ValueError.
+
+    PyMeasure's own messages ("FloatParameter value is above the maximum") do not name the
+    parameter; this one does, with the allowed range.
+    """
+    procedure = cls(**kwargs)
+    params = procedure._parameters
+    for name, value in values.items():
+        if name not in params:
+            known = ", ".join(sorted(params))
+            raise ValueError(f"unknown parameter '{name}' for {cls.__name__}: known are {known}")
+        try:
+            setattr(procedure, name, value)
+            params[name].value = value
+        except (ValueError, TypeError):
+            raise ValueError(f"{name} = {value!r} is not accepted: "
+                             f"{describe_parameter(params[name])}") from None
+    procedure.refresh_parameters()
+    procedure.check_parameters()
+    if hasattr(procedure, "validate"):
+        procedure.validate()
+    return procedure
+
+
+class QledProcedure(Procedure):
+    """Base class: a station, identification, truth and events for the run record.
+
+    Subclasses set ``REQUIRED_ROLES`` (names of station roles they use), define
+    ``DATA_COLUMNS`` with unit-suffixed names, implement ``validate()`` for cross-parameter
+    checks (raise ``ValueError`` naming the parameter and the allowed range), ``execute()``,
+    and ``outputs_off()``, which must switch off everything the procedure can source and
+    is called from ``shutdown()`` on every exit path.
+    """
+
+    station = Parameter("Station", default="sim")
+    sample = Parameter("Sample", default="sample")
+    pixel = IntegerParameter("Pixel", minimum=1, maximum=64, default=1)
+    operator = Parameter("Operator", default="")
+
+    REQUIRED_ROLES: tuple[str, ...] = ("smu",)
+    #: Bumped when what a procedure records changes meaning.
+    PROCEDURE_VERSION = "1"
+
+    def __init__(self, station_object=None, **kwargs):
+        self._station = station_object
+        self._owns_station = station_object is None
+        self._events: list[dict] = []
+        super().__init__(**kwargs)
+
+    # -- validation -------------------------------------------------------------------
+    def validate(self) -> None:
+        """Cross-parameter checks; override in subclasses (called before any connection)."""
+
+    @staticmethod
+    def require(condition: bool, message: str) -> None:
+        if not condition:
+            raise ValueError(message)
+
+    # -- life cycle -------------------------------------------------------------------
+    def startup(self):
+        self.validate()
+        if self._station is None:
+            self._station = self._open_station()
+        self.clock = self._station.clock
+        self.t0 = self.clock.time()
+
+    def _open_station(self):
+        from instruments.station import open_station  # heavy import, only when run
+
+        spec = str(self.station)
+        if spec == "sim" or spec.startswith("sim:"):
+            return open_station("sim", roles=self.required_roles(), on_event=self.log_event,
+                                sim_options=self.simulated_bench_options(spec))
+        return open_station(spec, roles=self.required_roles(), on_event=self.log_event)
+
+    #: Extra ``simulators.bench.Bench`` keyword arguments for ``station = "sim…"`` (the CLI
+    #: sets e.g. ``{"time_scale": 1000}``; tests set ``{"noise": False}``).
+    sim_overrides: dict = {}
+
+    def simulated_bench_options(self, spec: str) -> dict:
+        """Bench options for ``sim`` / ``sim:<preset>``: one device for this pixel.
+
+        The device is the preset (``passivated``, ``pristine``, ``uniform_junction``) with
+        seeded pixel-to-pixel variation (seed = pixel number), its area set to the
+        procedure's ``area_cm2`` when it has one (the operator's measured area is the truth).
+        """
+        import dataclasses
+
+        import numpy as np
+
+        from simulators.device import LEDDevice, LEDParameters
+
+        preset = spec.partition(":")[2] or "passivated"
+        presets = ("passivated", "pristine", "uniform_junction")
+        if preset not in presets:
+            raise ValueError(f"station = {spec!r} is not allowed: use a TOML path, 'sim' or "
+                             f"sim:<{'|'.join(presets)}>")
+        rng = np.random.default_rng(int(self.pixel))
+        params = getattr(LEDParameters, preset)().sampled(rng)
+        if hasattr(self, "area_cm2"):
+            params = dataclasses.replace(params, area_cm2=float(self.area_cm2))
+        options = {"devices": [LEDDevice(params, rng=np.random.default_rng(int(self.pixel)))],
+                   "seed": int(self.pixel)}
+        options.update(self.sim_overrides)
+        return options
+
+    def required_roles(self) -> tuple[str, ...]:
+        return self.REQUIRED_ROLES
+
+    def shutdown(self):
+        station = self._station
+        if station is None:
+            return
+        try:
+            self.outputs_off()
+        finally:
+            if self._owns_station:
+                station.close()
+                self._station = None
+
+    def outputs_off(self) -> None:
+        """Switch off every output this procedure may have turned on."""
+        for role in ("smu", "lcr"):
+            instrument = getattr(self._station, role, None)
+            if instrument is None:
+                continue
+            off = getattr(instrument, "output_off", None) or getattr(instrument, "bias_off", None)
+            if off is not None:
+                off()
+
+    # -- helpers for subclasses -------------------------------------------------------
+    @property
+    def instruments(self):
+        return self._station
+
+    def elapsed_s(self) -> float:
+        return self.clock.time() - self.t0
+
+    def log_event(self, level: str, message: str) -> None:
+        """Record an event (reconnect, compliance, limit, fault) in the run's ``/events``."""
+        event = {"level": level, "message": message, "time_s": self._event_time()}
+        self._events.append(event)
+        emit = getattr(self, "emit", None)
+        if callable(emit):
+            emit("event", event)
+
+    def _event_time(self) -> float:
+        clock = getattr(self, "clock", None)
+        return clock.time() - self.t0 if clock is not None and hasattr(self, "t0") else math.nan
+
+    def run_metadata(self) -> dict:
+        """Metadata the store writes at the start of the run (called after ``startup``)."""
+        st = self._station
+        return {
+            "sample": str(self.sample),
+            "pixel": str(self.pixel),
+            "operator": str(self.operator),
+            "simulated": bool(getattr(st, "simulated", False)),
+            "station": getattr(st, "config", {}),
+            "instruments": dict(getattr(st, "identities", {})),
+            "truth": st.truth() if getattr(st, "simulated", False) else None,
+            "spectrum_axis_nm": None,
+            "procedure_version": self.PROCEDURE_VERSION,
+        }
