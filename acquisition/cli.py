@@ -14,6 +14,7 @@ import sys
 COMMAND_MODULES = (
     "procedures.commands",
     "analysis.commands",
+    "analysis.trpl_commands",
     "acquisition.commands",
     "simulators.commands",
 )
