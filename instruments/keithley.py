@@ -479,6 +479,9 @@ class Keithley2400SourceMeter(_KeithleySourceMeter):
                 driver.current_range = self._range
         else:
             driver.source_mode = "current"
+            # Sourcing current, the 2400 returns 9.91e37 for V unless voltage is a sense
+            # function too (2400 manual §18, :SENSe:FUNCtion[:ON] <list>).
+            driver.write(':SENS:FUNC "VOLT","CURR"')
             driver.compliance_voltage = self.compliance
             driver.voltage_nplc = self.nplc
             driver.voltage_range_auto_enabled = True
