@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
 import signal
 import tempfile
@@ -48,6 +49,8 @@ from typing import Any
 from pymeasure.experiment import Procedure
 
 from acquisition.store import RunWriter, StoreError, load_run
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["RunResult", "RunEngine", "run_procedure", "resume_run", "procedure_import_path",
            "build_procedure", "check_output_dir", "HDF5Worker"]
@@ -151,6 +154,7 @@ class RunEngine:
         self.stop_signal: int | None = None
         self._stop = threading.Event()
         self._pending: list[tuple[str, Any]] = []  # records emitted before the writer exists
+        self._failed_after_stop = False
 
     # ------------------------------------------------------------- routing
     def stop(self) -> None:
@@ -239,6 +243,9 @@ class RunEngine:
                 self._stop.set()
             except Exception as exc:  # noqa: BLE001 - every failure ends the run as failed
                 failure, trace = exc, traceback.format_exc()
+                # An abort may switch outputs off under a running step (GUI abort), so the
+                # step's next exchange fails: that run was aborted, not failed.
+                self._failed_after_stop = self._stop.is_set()
             finally:
                 try:
                     proc.shutdown()
@@ -253,14 +260,21 @@ class RunEngine:
 
     def _finalise(self, failure: BaseException | None, trace: str) -> RunResult:
         writer = self.writer
+        if failure is not None and self._failed_after_stop and \
+                (writer is None or writer.error is None):
+            self.message = "stopped (then " + _one_line(failure) + ")"
+            if writer is not None:
+                writer.event("warning", f"abort: exception after the stop request: {trace}")
+            failure, trace = None, ""
         if failure is not None or (writer is not None and writer.error is not None):
             status = "failed"
             error = failure if failure is not None else writer.error
             self.message = _one_line(error)
         elif self._stop.is_set():
             status = "aborted"
-            self.message = ("stopped by " + signal.Signals(self.stop_signal).name
-                            if self.stop_signal else "stopped")
+            if not self.message:
+                self.message = ("stopped by " + signal.Signals(self.stop_signal).name
+                                if self.stop_signal else "stopped")
         else:
             status = "finished"
         if writer is None:
@@ -355,45 +369,80 @@ except ImportError:  # pragma: no cover
 
 if _PMWorker is not None:
     class HDF5Worker(_PMWorker):
-        """PyMeasure ``Worker`` that records to HDF5 as well as to PyMeasure's ``Results``.
+        """PyMeasure ``Worker`` whose primary record is the HDF5 run file.
 
-        A ``ManagedWindow`` plots from its CSV ``Results``; this worker runs the
-        procedure through :class:`RunEngine` so that the HDF5 file in ``out_dir`` is the
-        primary record, while every record is also passed on to the Worker's own
-        ``emit`` (CSV recorder, status and progress for the display). Use it by
-        giving the display's ``Manager`` this class instead of ``Worker``.
+        It runs the procedure through :class:`RunEngine` so that the HDF5 file in
+        ``out_dir`` is the record, and passes results, status and progress on to the
+        Worker's own ``emit`` (PyMeasure's ``Recorder`` for ``results.data_filenames`` —
+        give the ``Results`` no files to write no CSV at all — and the ``Monitor`` that
+        drives a ``Manager``). Use it by giving the display's ``Manager`` this class
+        instead of ``Worker``.
+
+        Parameters
+        ----------
+        on_emit : callable, optional
+            ``on_emit(topic, record)`` receives every record, spectra included, in the
+            worker thread (e.g. to push rows to live plots through a queue).
+
+        Notes
+        -----
+        ``Worker.join()`` (PyMeasure's ``StoppableThread.join``) waits for the stop flag,
+        not for the thread, and stops the run when it times out; to wait for the end of
+        the thread call ``threading.Thread.join(worker, timeout)``.
         """
 
         def __init__(self, results, out_dir, log_queue=None, log_level=20, port=None,
-                     flush_interval_s: float = 1.0):
+                     flush_interval_s: float = 1.0,
+                     on_emit: Callable[[str, Any], None] | None = None):
             super().__init__(results, log_queue=log_queue, log_level=log_level, port=port)
             self.out_dir = Path(out_dir)
             self.flush_interval_s = flush_interval_s
+            self.on_emit = on_emit
+            self.engine: RunEngine | None = None
             self.run_result: RunResult | None = None
+
+        @property
+        def path(self) -> Path | None:
+            """The run file, once the engine has created it (None before)."""
+            engine = self.engine
+            writer = engine.writer if engine is not None else None
+            return writer.path if writer is not None else None
 
         def run(self):
             from pymeasure.experiment.listeners import Recorder
             self.procedure = self.results.procedure
             self.recorder = Recorder(self.results, self.recorder_queue)
             self.recorder.start()
-            engine = RunEngine(self.procedure, self.out_dir,
-                               flush_interval_s=self.flush_interval_s,
-                               on_emit=self._forward)
-            engine._stop = self._should_stop  # Worker.stop() is the engine's stop flag
+            self.engine = RunEngine(self.procedure, self.out_dir,
+                                    flush_interval_s=self.flush_interval_s,
+                                    on_emit=self._forward)
+            self.engine._stop = self._should_stop  # Worker.stop() is the engine's stop flag
             self.update_status(Procedure.RUNNING)
+            status = Procedure.FAILED
             try:
-                self.run_result = engine.run(handle_signals=False)
+                self.run_result = self.engine.run(handle_signals=False)
+                status = _PM_STATUS.get(self.engine.status, Procedure.FAILED)
             except Exception:  # noqa: BLE001 - bad folder or parameters
-                self.handle_error()
-            status = _PM_STATUS.get(engine.status, Procedure.FAILED)
-            self.update_status(status)
+                _log.exception("HDF5Worker: the run could not start")
+                _PMWorker.emit(self, "error", traceback.format_exc())
+            try:
+                self.after_run()
+            except Exception:  # noqa: BLE001 - a failing hook must not hide the run's end
+                _log.exception("HDF5Worker: after_run failed")
+            self.update_status(status)  # exactly one final status: the Manager acts on it
             if status == Procedure.FINISHED:
                 self.emit("progress", 100.0)
             self.recorder.stop()
             self.monitor_queue.put(None)
             self.stop()
 
+        def after_run(self) -> None:
+            """Called in the worker thread after the run file is closed, before the final
+            status is announced (e.g. analyse the file); override in subclasses."""
+
         def _forward(self, topic: str, record: Any) -> None:
+            if self.on_emit is not None:
+                self.on_emit(topic, record)
             if topic in ("results", "batch results") and isinstance(record, Mapping):
                 record = {k: v for k, v in record.items() if k != "spectrum"}
             if topic in ("results", "batch results", "progress", "status"):
