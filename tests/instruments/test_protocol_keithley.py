@@ -37,7 +37,7 @@ def test_2400_voltage_point_loop_is_one_message_per_point():
 
 def test_2400_current_source_and_nan():
     with expected_protocol(Keithley2400, [
-            FORMAT, IDN, (":SOURCE:FUNCTION CURR", None),
+            FORMAT, IDN, (":SOURCE:FUNCTION CURR", None), (':SENS:FUNC "VOLT","CURR"', None),
             (":SENSE:VOLTAGE:PROTECTION 8", None), (":SENSE:VOLTAGE:NPLCYCLES 0.1", None),
             (":SENSE:VOLTAGE:RANGE:AUTO 1", None), ("SYST:ERR?", '0,"No error"'),
             (":SOURCE:CURRENT 0.0001", None), ("*OPC?", "1"), ("OUTPUT 1", None), ("*OPC?", "1"),
