@@ -15,7 +15,6 @@ from __future__ import annotations
 import selectors
 import socket
 import threading
-import time
 
 from .faults import garble
 
@@ -48,6 +47,8 @@ class TcpServer:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake_r, self._wake_w = None, None
+        self._conn: socket.socket | None = None   # the client being served
+        self._conn_lock = threading.Lock()
         self.connections = 0   # clients accepted so far
 
     # -- life cycle --------------------------------------------------------------
@@ -81,6 +82,12 @@ class TcpServer:
             self._wake_w.send(b"x")
         except OSError:
             pass
+        with self._conn_lock:
+            if self._conn is not None:
+                try:   # wakes the session's blocking recv
+                    self._conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
         self._thread.join(timeout=10)
         self._thread = None
         for s in (self._sock, self._wake_r, self._wake_w):
@@ -99,51 +106,56 @@ class TcpServer:
         return f"TcpServer({self.name!r}, {where})"
 
     # -- serving -------------------------------------------------------------------
-    def _wait_readable(self, sock: socket.socket) -> bool:
-        """Block until ``sock`` is readable or the server stops; False on stop."""
+    def _serve(self) -> None:
+        # One selector for the life of the server: it only waits for the next client.
         with selectors.DefaultSelector() as sel:
-            sel.register(sock, selectors.EVENT_READ)
+            sel.register(self._sock, selectors.EVENT_READ)
             sel.register(self._wake_r, selectors.EVENT_READ)
             while not self._stop.is_set():
-                for key, _ in sel.select():
-                    if key.fileobj is self._wake_r:
-                        return False
-                    return True
-        return False
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            if not self._wait_readable(self._sock):
-                return
-            try:
-                conn, _ = self._sock.accept()
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            with conn:
-                conn.setblocking(True)
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                self._session(conn)
+                ready = {key.fileobj for key, _ in sel.select()}
+                if self._wake_r in ready or self._stop.is_set():
+                    return
+                try:
+                    conn, _ = self._sock.accept()
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    return
+                with self._conn_lock:
+                    if self._stop.is_set():
+                        conn.close()
+                        return
+                    self._conn = conn
+                self.connections += 1
+                try:
+                    with conn:
+                        conn.setblocking(True)
+                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                        self._session(conn)
+                finally:
+                    with self._conn_lock:
+                        self._conn = None
 
     def _session(self, conn: socket.socket) -> None:
-        """Serve one client until it disconnects, a drop fault fires, or we stop."""
+        """Serve one client until it disconnects, a drop fault fires, or we stop.
+
+        The session blocks in ``recv`` (one system call per message, no selector): :meth:`close`
+        wakes it by shutting the connection down, which makes ``recv`` return ``b""``.
+        """
         buf = b""
         instrument = self.instrument
+        handle = instrument.handle
         faults = getattr(instrument, "faults", None)
         clock = getattr(instrument, "clock", None)
+        recv, sendall = conn.recv, conn.sendall
         while True:
             nl = buf.find(b"\n")
             if nl < 0:
-                # Only block in select when no complete message is buffered.
-                if not self._wait_readable(conn):
-                    return
                 try:
-                    chunk = conn.recv(65536)
+                    chunk = recv(65536)
                 except OSError:
                     return
-                if not chunk:
+                if not chunk or self._stop.is_set():
                     return
                 buf += chunk
                 if len(buf) > _MAX_LINE and b"\n" not in buf:
@@ -152,21 +164,21 @@ class TcpServer:
                 continue
             line, buf = buf[:nl], buf[nl + 1:]
             message = line.rstrip(b"\r").decode("ascii", errors="replace")
-            if faults is not None and len(faults):
-                actions = faults.on_command(clock.time() if clock is not None else 0.0)
-                for code, text in actions.errors:
-                    instrument.push_error(code, text)
-                if actions.drop:
-                    try:
-                        conn.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-                    return
-            else:
-                if faults is not None:
-                    faults.on_command(0.0)
-                actions = None
-            reply = instrument.handle(message)
+            actions = None
+            if faults is not None:
+                if faults.faults:
+                    actions = faults.on_command(clock.time() if clock is not None else 0.0)
+                    for code, text in actions.errors:
+                        instrument.push_error(code, text)
+                    if actions.drop:
+                        try:
+                            conn.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+                        return
+                else:
+                    faults.on_command(0.0)   # counts the command, nothing else
+            reply = handle(message)
             if reply is None:
                 continue
             data = reply.encode("ascii", errors="replace") + b"\n"
@@ -178,6 +190,6 @@ class TcpServer:
                     if self._stop.wait(actions.delay_s):
                         return
             try:
-                conn.sendall(data)
+                sendall(data)
             except OSError:
                 return
