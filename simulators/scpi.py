@@ -73,6 +73,8 @@ class SCPIError(Exception):
 # Lexing
 # --------------------------------------------------------------------------- #
 _HEADER_RE = re.compile(r"^(?:\*[A-Za-z]+\??|:?[A-Za-z][A-Za-z0-9_]*(?::[A-Za-z][A-Za-z0-9_]*)*\??)$")
+#: Bound of the per-class header cache (real clients use a few dozen headers).
+_HEAD_CACHE_SIZE = 4096
 _NRF_RE = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
@@ -430,6 +432,7 @@ class SCPIInstrument:
     #: Command-error codes stop the remaining units of a message.
     _tree: _Node
     _cache: dict
+    _heads: dict
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -457,6 +460,7 @@ class SCPIInstrument:
         cls._tree = root
         cls._settings = settings
         cls._cache = {}
+        cls._heads = {}
 
     @staticmethod
     def _install(root: _Node, pattern: str, handler: _Handler) -> None:
@@ -546,12 +550,43 @@ class SCPIInstrument:
     def _execute(self, unit: str, prefix: str, replies: list[str]) -> str:
         parts = unit.split(None, 1)
         head = parts[0]
-        rest = parts[1] if len(parts) > 1 else ""
-        if not _HEADER_RE.match(head):
-            raise SCPIError(-102, f"Syntax error; {head[:24]}")
-        if head[0] == "*":
-            key = head.upper()
+        # Resolution depends only on (path prefix, header text): cache it per class, so a
+        # repeated header costs one dict look-up (no regex, no upper(), no tree walk).
+        ck = head if head[0] in ":*" else (prefix, head)
+        entry = self._heads.get(ck)
+        if entry is None:
+            entry = self._resolve_head(head, prefix)
+            if len(self._heads) >= _HEAD_CACHE_SIZE:   # a client inventing headers
+                self._heads.clear()
+            self._heads[ck] = entry
+        handler, suffix, query, new_prefix = entry
+        if new_prefix is None:   # common command: the path stays
             new_prefix = prefix
+        if handler is None:
+            raise SCPIError(suffix, f"{ERROR_MESSAGES[suffix]}; {head[:24]}")
+        if len(parts) > 1:
+            args = _parse_params(handler.types, split_params(parts[1]), handler.n_required)
+        elif handler.types:
+            args = _parse_params(handler.types, [], handler.n_required)
+        else:
+            args = ()
+        if handler.takes_suffix:
+            result = handler.func(self, *args, suffix=suffix)
+        else:
+            result = handler.func(self, *args)
+        if query:
+            replies.append("" if result is None else str(result))
+        return new_prefix
+
+    def _resolve_head(self, head: str, prefix: str) -> tuple:
+        """``(handler, suffix, is_query, new_prefix)``; on error ``(None, code, …)``.
+
+        ``new_prefix`` is None for common commands (``*IDN?``), which keep the path.
+        """
+        if not _HEADER_RE.match(head):
+            return None, -102, False, prefix
+        if head[0] == "*":
+            key, new_prefix = head.upper(), None
         elif head[0] == ":":
             key = head[1:].upper()
             new_prefix = key.rpartition(":")[0]
@@ -564,15 +599,8 @@ class SCPIInstrument:
             self._cache[key] = entry
         handler, suffix = entry
         if handler is None:
-            raise SCPIError(-113, f"Undefined header; {head[:24]}")
-        args = _parse_params(handler.types, split_params(rest), handler.n_required)
-        if handler.takes_suffix:
-            result = handler.func(self, *args, suffix=suffix)
-        else:
-            result = handler.func(self, *args)
-        if key.endswith("?"):
-            replies.append("" if result is None else str(result))
-        return new_prefix
+            return None, -113, False, new_prefix
+        return handler, suffix, key.endswith("?"), new_prefix
 
     def _resolve(self, key: str) -> tuple[_Handler | None, tuple[int, ...]]:
         query = key.endswith("?")
