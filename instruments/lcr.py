@@ -99,6 +99,13 @@ class LCRMeterAdapter:
         self._link.call(self._apply_configuration)
         self._configured = True
 
+    def set_level(self, level_Vrms: float) -> None:
+        """Change only the oscillator level [V rms] (DLCP steps it point by point)."""
+        lo, hi = self.driver.level_limits_Vrms
+        level_Vrms = check_range("level_Vrms", level_Vrms, lo, hi, "V rms")
+        self._link.call(lambda d: setattr(d, "ac_voltage", level_Vrms))
+        self.level_Vrms = level_Vrms
+
     def _apply_configuration(self, driver) -> None:
         driver.configure_measurement(self.function, self.frequency_Hz, self.level_Vrms,
                                      self.aperture, self.averages)
