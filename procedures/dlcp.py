@@ -1,0 +1,325 @@
+"""Drive-level capacitance profiling (DLCP): amplitude sweeps at fixed maximum excursion.
+
+For each test frequency and each maximum forward excursion V_max, the oscillator level is
+stepped through a list while the DC bias follows V_DC = V_max − δV_pp/2 (δV_pp = 2√2·V_rms),
+so the charge probed sits at a fixed depth while δV grows (Heath, Cohen & Shafarman,
+J. Appl. Phys. 95, 1000 (2004), doi:10.1063/1.1633982). The fit C(δV) = C0 + C1·δV + C2·δV²
+then gives N_DL = −C0³/(2qεA²C1) at ⟨x⟩ = εA/C0 (``analysis.dlcp``); the test frequency
+selects which traps respond.
+
+The LCR meter sets its level in **V rms**: the record stores ``level_Vrms``, the derived
+``delta_v_pp_V`` and the parameter ``amplitude_convention = "rms"``, so no analysis has to
+guess (rms taken for peak-to-peak makes N_DL 2.83× too low).
+
+DC bias comes from the meter when it has the range (E4980A/4284A option 001: ±40 V) or from
+the station's SMU through a bias tee (``[lcr] bias_source = "smu"``); the station decides.
+The bias is switched off at the end and on every exit path.
+"""
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+from pymeasure.experiment import (FloatParameter, IntegerParameter, ListParameter, Parameter)
+
+from .base import QledProcedure
+
+__all__ = ["LCRProcedure", "DLCPProcedure", "parse_list", "demo_runs"]
+
+FREQUENCY_RANGE_HZ = (20.0, 2e6)          # E4980A; the 4284A stops at 1 MHz (checked live)
+LEVEL_RANGE_VRMS = (0.0, 20.0)            # option 001; a standard unit stops at 2 V rms
+CORRECTIONS = ("stored", "measure", "off")
+SQRT8 = 2.0 * math.sqrt(2.0)              # δV_pp per V rms (sine)
+
+
+def parse_list(name: str, text, lo: float, hi: float, unit: str, *, min_len: int = 1,
+               max_len: int = 200, exclusive_lo: bool = False) -> list[float]:
+    """Comma-separated numbers → list of floats, each in [lo, hi]; one-line ValueError."""
+    lo_txt = f"> {lo:g}" if exclusive_lo else f"{lo:g}"
+    allowed = f"allowed {min_len}–{max_len} comma-separated values in {lo_txt} … {hi:g} {unit}"
+    try:
+        values = [float(v) for v in str(text).replace(";", ",").split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{name} = {text!r} is not a list of numbers: {allowed}") from None
+    if not min_len <= len(values) <= max_len:
+        raise ValueError(f"{name} = {text!r} has {len(values)} values: {allowed}")
+    for v in values:
+        if not math.isfinite(v) or v < lo or v > hi or (exclusive_lo and v == lo):
+            raise ValueError(f"{name} = {text!r} holds {v:g}, out of range: {allowed}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} = {text!r} repeats a value: {allowed}, each once")
+    return values
+
+
+class LCRProcedure(QledProcedure):
+    """What DLCP and C-V share: the LCR meter, its bias, corrections, ε_r, area, temperature."""
+
+    area_cm2 = FloatParameter("Junction (pixel) area", units="cm^2", minimum=1e-4, maximum=10.0,
+                              default=0.04)
+    eps_r = FloatParameter(
+        "Static relative permittivity eps_r (REQUIRED; CsPbBr3 ≈ 16–30 — never the optical "
+        "eps_inf ≈ 4–5)", minimum=1.0, maximum=100.0, default=None)
+    temperature_K = FloatParameter("Sample temperature (recorded)", units="K", minimum=1.0,
+                                   maximum=600.0, default=300.0)
+    function = ListParameter("LCR function (Cp-G or Cp-D)", choices=("CPG", "CPD"),
+                             default="CPG")
+    aperture = ListParameter("LCR integration time", choices=("SHOR", "MED", "LONG"),
+                             default="MED")
+    averages = IntegerParameter("LCR averages per reading", minimum=1, maximum=128, default=1)
+    readings_per_point = IntegerParameter("Readings averaged per point (software)", minimum=1,
+                                          maximum=100, default=1)
+    settle_s = FloatParameter("Settling time after a bias/level change", units="s",
+                              minimum=0.0, maximum=600.0, default=0.1)
+    correction = ListParameter(
+        "Open/short correction (stored = the meter's stored data; measure = now, asking for "
+        "the fixture open then shorted; off)", choices=CORRECTIONS,
+        default="stored")
+    amplitude_convention = ListParameter(
+        "Oscillator level convention of the meter (dV_pp = 2*sqrt(2)*V_rms)", choices=("rms",),
+        default="rms")
+
+    REQUIRED_ROLES = ("lcr",)
+
+    def check_parameters(self):
+        if getattr(self, "eps_r", None) is None:
+            raise ValueError("eps_r is required: allowed 1 … 100 (static relative permittivity "
+                             "of the layer; CsPbBr3 ≈ 16–30, not the optical ε∞ ≈ 4–5)")
+        super().check_parameters()
+
+    def validate(self):
+        if self.correction == "measure" and not sys.stdin.isatty() and \
+                not callable(getattr(self, "confirm_fixture", None)):
+            raise ValueError("correction = 'measure' needs an operator at a terminal to open "
+                             "and short the fixture: allowed 'stored' or 'off' when headless")
+
+    # -- station --------------------------------------------------------------------------
+    @property
+    def lcr(self):
+        return self.instruments.lcr
+
+    def startup(self):
+        super().startup()
+        self.correction_record = {"mode": self.correction}
+        self.check_meter()
+
+    def check_meter(self) -> None:
+        """Frequencies, levels and biases against the connected meter (before any output)."""
+        lcr = self.lcr
+        driver = lcr.driver
+        f_lo, f_hi = driver.frequency_limits_Hz
+        for f in self.planned_frequencies_Hz():
+            if not f_lo <= f <= f_hi:
+                raise ValueError(f"frequencies_Hz holds {f:g} Hz, out of range for "
+                                 f"{lcr.idn.split(',')[1] if ',' in lcr.idn else 'the meter'}: "
+                                 f"allowed {f_lo:g} … {f_hi:g} Hz")
+        l_lo, l_hi = driver.level_limits_Vrms
+        for lv in self.planned_levels_Vrms():
+            if not l_lo <= lv <= l_hi:
+                raise ValueError(f"level {lv:g} V rms is out of range for this meter: allowed "
+                                 f"{l_lo:g} … {l_hi:g} V rms (20 V rms needs option 001)")
+        if lcr.bias_source == "internal":
+            for b in self.planned_biases_V():
+                driver.check_bias(b)   # one-line ValueError naming the allowed values
+
+    def planned_frequencies_Hz(self) -> list[float]:
+        raise NotImplementedError
+
+    def planned_levels_Vrms(self) -> list[float]:
+        raise NotImplementedError
+
+    def planned_biases_V(self) -> list[float]:
+        raise NotImplementedError
+
+    def apply_correction(self) -> None:
+        """Open/short correction on the meter, or a recorded reason why it was skipped."""
+        if self.correction == "off":
+            self.correction_record.update(applied=False, reason="switched off by the operator")
+            self.log_event("warning", "open/short correction off: fixture residuals included")
+            return
+        if getattr(self.instruments, "simulated", False):
+            reason = "simulated bench: the simulated fixture has no residual impedance"
+            self.correction_record.update(applied=False, reason=reason)
+            self.log_event("info", f"open/short correction skipped ({reason})")
+            return
+        driver = self.lcr.driver
+        if self.correction == "measure":
+            for kind, command in (("open", ":CORR:OPEN"), ("short", ":CORR:SHOR")):
+                self.confirm_fixture(f"{kind} the fixture (no device), then confirm")
+                driver.write(command)
+                driver.ask("*OPC?")
+                self.log_event("info", f"{kind} correction measured ({command})")
+            self.confirm_fixture("connect the device again, then confirm")
+        driver.write(":CORR:OPEN:STAT ON;:CORR:SHOR:STAT ON")
+        errors = driver.check_errors()
+        if errors:
+            raise RuntimeError(f"lcr: correction failed: {errors}")
+        self.correction_record.update(applied=True, reason="")
+        self.log_event("info", f"open/short correction on ({self.correction} data)")
+
+    def confirm_fixture(self, message: str) -> None:
+        """Ask the operator to change the fixture (a GUI overrides this)."""
+        input(f"qled: {message} [Enter] ")
+
+    def outputs_off(self) -> None:
+        """Bias off (meter or bias-tee SMU), whatever state the run ended in."""
+        lcr = getattr(self._station, "lcr", None)
+        if lcr is not None:
+            lcr.bias_off()
+        smu = getattr(self._station, "smu", None)
+        if smu is not None:
+            smu.output_off()
+
+    def read_point(self):
+        """Mean of ``readings_per_point`` readings → (C [F], second [S or 1], std of C [F])."""
+        cs, ss = [], []
+        for _ in range(int(self.readings_per_point)):
+            reading = self.lcr.measure()
+            cs.append(reading.capacitance_F)
+            ss.append(reading.second)
+        c = float(np.mean(cs))
+        std = float(np.std(cs, ddof=1)) if len(cs) > 1 else math.nan
+        return c, float(np.mean(ss)), std
+
+    def second_quantities(self, frequency_Hz: float, c_F: float, second: float):
+        """(G [S], D) from the reading's second value: one is measured, the other is exact
+        from Y = G + jωCp (D = G/(ωCp))."""
+        w = 2.0 * math.pi * frequency_Hz
+        if self.function == "CPG":
+            return second, second / (w * c_F) if c_F else math.nan
+        return second * w * c_F, second
+
+    def run_metadata(self):
+        meta = super().run_metadata()
+        lcr = self.lcr
+        meta["station"] = {**(meta.get("station") or {}), "measurement": {
+            "bias_source": lcr.bias_source,
+            "level_convention": "rms",
+            "delta_v_pp_per_Vrms": SQRT8,
+            "correction": dict(self.correction_record),
+            "temperature_K": float(self.temperature_K),
+            "eps_r": float(self.eps_r)}}
+        return meta
+
+
+class DLCPProcedure(LCRProcedure):
+    """DLCP: C vs oscillator level at fixed V_DC + δV_pp/2 = V_max, per frequency and V_max."""
+
+    frequencies_Hz = Parameter("Test frequencies, comma-separated (20 Hz … 2 MHz)",
+                               default="100,1000,10000,100000")
+    v_max_V = Parameter("Maximum forward excursions V_max, comma-separated (−40 … 40 V)",
+                        default="-1,-0.5,0")
+    levels_Vrms = Parameter("Oscillator levels, comma-separated (V rms; 0 < level ≤ 2, or 20 "
+                            "with option 001)",
+                            default="0.02,0.04,0.06,0.08,0.1,0.12,0.14,0.16,0.18,0.2")
+
+    DATA_COLUMNS = ["time_s", "frequency_Hz", "v_max_V", "bias_V", "level_Vrms",
+                    "delta_v_pp_V", "capacitance_F", "capacitance_std_F", "conductance_S",
+                    "dissipation"]
+    COLUMN_UNITS = {"level_Vrms": "V rms", "delta_v_pp_V": "V (peak-to-peak, 2*sqrt(2)*V rms)",
+                    "dissipation": "1 (D = G/(2*pi*f*Cp))"}
+
+    def validate(self):
+        super().validate()
+        self._frequencies = parse_list("frequencies_Hz", self.frequencies_Hz,
+                                       *FREQUENCY_RANGE_HZ, "Hz")
+        self._v_max = parse_list("v_max_V", self.v_max_V, -40.0, 40.0, "V")
+        self._levels = sorted(parse_list("levels_Vrms", self.levels_Vrms, *LEVEL_RANGE_VRMS,
+                                         "V rms", min_len=3, exclusive_lo=True))
+        for vm in self._v_max:
+            lowest = vm - SQRT8 * self._levels[-1] / 2.0
+            self.require(lowest >= -40.0, f"v_max_V = {vm:g} with level {self._levels[-1]:g} "
+                         f"V rms needs a DC bias of {lowest:g} V: allowed ≥ −40 V")
+
+    def planned_frequencies_Hz(self):
+        return self._frequencies
+
+    def planned_levels_Vrms(self):
+        return self._levels
+
+    def planned_biases_V(self):
+        return [vm - SQRT8 * lv / 2.0 for vm in self._v_max for lv in self._levels]
+
+    def execute(self):
+        lcr = self.lcr
+        self.apply_correction()
+        n_total = len(self._frequencies) * len(self._v_max) * len(self._levels)
+        done = 0
+        self.log_event("info", f"DLCP: {len(self._frequencies)} frequencies × "
+                       f"{len(self._v_max)} V_max × {len(self._levels)} levels, bias from "
+                       f"{lcr.bias_source} source")
+        level_now = self._levels[0]
+        lcr.configure(function=self.function, frequency_Hz=self._frequencies[0],
+                      level_Vrms=level_now, aperture=self.aperture, averages=self.averages)
+        for f in self._frequencies:
+            for vm in self._v_max:
+                for lv in self._levels:
+                    if self.should_stop():
+                        self.log_event("warning", "abort requested: stopping the DLCP sweep")
+                        return
+                    bias = vm - SQRT8 * lv / 2.0
+                    # Never let V_DC + δV_pp/2 pass V_max in between: a growing level
+                    # follows the bias down, a shrinking one leads it.
+                    if lv >= level_now:
+                        lcr.set_bias(bias)
+                        self._set_level(f, lv)
+                    else:
+                        self._set_level(f, lv)
+                        lcr.set_bias(bias)
+                    level_now = lv
+                    self.clock.sleep(self.settle_s)
+                    c, second, c_std = self.read_point()
+                    g, d = self.second_quantities(f, c, second)
+                    self.emit("results", {
+                        "time_s": self.elapsed_s(), "frequency_Hz": f, "v_max_V": vm,
+                        "bias_V": bias, "level_Vrms": lv, "delta_v_pp_V": SQRT8 * lv,
+                        "capacitance_F": c, "capacitance_std_F": c_std, "conductance_S": g,
+                        "dissipation": d})
+                    done += 1
+                    self.emit("progress", 100.0 * done / n_total)
+        lcr.bias_off()
+        self.log_event("info", "bias off")
+
+    def _set_level(self, frequency_Hz, level_Vrms):
+        lcr = self.lcr
+        if lcr.frequency_Hz != frequency_Hz:
+            lcr.configure(function=self.function, frequency_Hz=frequency_Hz,
+                          level_Vrms=level_Vrms, aperture=self.aperture,
+                          averages=self.averages)
+        elif lcr.level_Vrms != level_Vrms:
+            lcr.set_level(level_Vrms)
+
+
+# ------------------------------------------------------------------------------- demo
+def demo_runs(out_dir, *, progress=print):
+    """DLCP and C-V on a pristine and a passivated simulated device (noise on, seeded).
+
+    100 Hz, 1 kHz, 10 kHz, 100 kHz (spanning the ≈3 kHz trap cutoff), V_max = −1, −0.5, 0 V,
+    ten levels 0.02–0.2 V rms; then a C-V sweep −2 … 0.5 V at 100 kHz and 20 mV rms.
+    The bench runs at ``time_scale = 1000`` (junction capacitance has no slow dynamics in the
+    model, so only the meter's aperture time is compressed).
+    """
+    from pathlib import Path
+
+    from acquisition.runner import run_procedure
+
+    from .base import build_procedure
+    from .cv import CVProcedure
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for preset in ("pristine", "passivated"):
+        for cls, values in (
+                (DLCPProcedure, {"station": f"sim:{preset}", "sample": preset, "eps_r": 25.0,
+                                 "settle_s": 0.05}),
+                (CVProcedure, {"station": f"sim:{preset}", "sample": preset, "eps_r": 25.0,
+                               "settle_s": 0.05})):
+            proc = build_procedure(cls, values)
+            proc.sim_overrides = {"time_scale": 1000.0}
+            result = run_procedure(proc, out)
+            progress(f"{cls.__name__.replace('Procedure', '')} {preset}: {result.status} "
+                     f"({result.rows} rows) → {result.path}")
+            if result.path is not None:
+                paths.append(Path(result.path))
+    return paths
