@@ -92,6 +92,7 @@ class Pixel:
         self._on = False
         self._last_age_s = clock.time()
         self._last_voltage_V = 0.0
+        self._last_step = 1          # +1/-1: direction of the last voltage change (ion hysteresis)
         self._pending_s = 0.0        # driven time not yet passed to device.age()
         self._pending_current_A = 0.0
         self._driven_s = 0.0         # total driven time (sets the flush threshold)
@@ -212,7 +213,10 @@ class Pixel:
             return 0.0
         if self.is_led:
             return float(self.device.current_A(voltage_V))
-        direction = 1 if voltage_V >= self._last_voltage_V else -1
+        # Re-applying the same level (a read after a set) keeps the direction of the step
+        # that reached it; only a change of level moves the device to the other branch.
+        direction = (1 if voltage_V > self._last_voltage_V else -1
+                     if voltage_V < self._last_voltage_V else self._last_step)
         return float(self.device.current_A(voltage_V, direction=direction))
 
     def _voltage_at(self, current_A: float, fault: str | None) -> float:
@@ -275,6 +279,8 @@ class Pixel:
                         point = OperatingPoint(v, self._current_at(v, fault), True)
                     else:
                         point = OperatingPoint(v, level, False)
+            if point.voltage_V != self._last_voltage_V:
+                self._last_step = 1 if point.voltage_V > self._last_voltage_V else -1
             self._last_voltage_V = point.voltage_V
             self._point = point
             self._on = output_on
