@@ -60,6 +60,11 @@ def _positive_scalar(name, value, unit, hi=math.inf):
     return x
 
 
+def _scalar_or_array(x):
+    x = np.asarray(x, dtype=float)
+    return float(x) if x.ndim == 0 else x
+
+
 def _curve(voltage_V, current_density_mA_cm2, min_points=8):
     """|V|, |J| of a single sweep branch, sorted by |V|, finite and non-zero only."""
     v = np.asarray(voltage_V, dtype=float).ravel()
@@ -109,7 +114,7 @@ def trap_density_cm3(v_tfl_V, thickness_nm, eps_r):
     Examples
     --------
     >>> round(trap_density_cm3(1.0, 300.0, 30.0) / 1e16, 2)
-    3.69
+    3.68
     """
     v = np.asarray(v_tfl_V, dtype=float)
     if v.size == 0 or not np.all(np.isfinite(v) & (v > 0)):
@@ -120,7 +125,7 @@ def trap_density_cm3(v_tfl_V, thickness_nm, eps_r):
         raise ValueError(f"eps_r = {eps_r!r} is out of range: allowed 1 … 1000 (relative "
                          "permittivity, not ε_r·ε0)")
     n_m3 = 2.0 * eps * EPS0_F_M * v / (Q_C * length_m ** 2)
-    return (n_m3 * 1e-6)[()]
+    return _scalar_or_array(n_m3 * 1e-6)
 
 
 def trap_filled_limit_voltage_from_density_V(trap_density_cm3, thickness_nm, eps_r):
@@ -131,7 +136,7 @@ def trap_filled_limit_voltage_from_density_V(trap_density_cm3, thickness_nm, eps
                          "allowed > 0 cm⁻³")
     length_m = _positive_scalar("thickness_nm", thickness_nm, "nm", 1e6) * 1e-9
     eps = _positive_scalar("eps_r", eps_r, "", 1000.0)
-    return (Q_C * n * 1e6 * length_m ** 2 / (2.0 * eps * EPS0_F_M))[()]
+    return _scalar_or_array(Q_C * n * 1e6 * length_m ** 2 / (2.0 * eps * EPS0_F_M))
 
 
 def mott_gurney_current_density_mA_cm2(voltage_V, mobility_cm2_Vs, thickness_nm, eps_r):
@@ -153,7 +158,7 @@ def mott_gurney_current_density_mA_cm2(voltage_V, mobility_cm2_Vs, thickness_nm,
     eps = _positive_scalar("eps_r", eps_r, "", 1000.0)
     v = np.asarray(voltage_V, dtype=float)
     j_A_m2 = 9.0 / 8.0 * eps * EPS0_F_M * mu * v * np.abs(v) / length_m ** 3
-    return (j_A_m2 * 0.1)[()]          # 1 A/m² = 0.1 mA/cm²
+    return _scalar_or_array(j_A_m2 * 0.1)          # 1 A/m² = 0.1 mA/cm²
 
 
 def mobility_from_mott_gurney_cm2_Vs(coefficient_mA_cm2_V2, thickness_nm, eps_r):
