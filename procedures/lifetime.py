@@ -1,0 +1,798 @@
+"""Operational lifetime: constant-current stress of LED pixels, logged unattended overnight.
+
+One run file per channel
+------------------------
+Each channel (one pixel with its own SMU and photodiode) is one :class:`LifetimeProcedure`
+writing one HDF5 run file, so a file is a complete, independently resumable record
+(``qled resume FILE`` continues that pixel only) and a failure of one channel's file or
+instruments cannot touch another's. Several channels run concurrently in one process
+(:func:`run_channels`): one shared station, one thread and one :class:`RunEngine` per channel;
+an exception or a device fault on one channel ends that channel's run only. SIGINT/SIGTERM
+stop every channel (outputs off, files finalised ``aborted``).
+
+The stress
+----------
+The constant current is given either as ``current_density_mA_cm2`` or found from a target
+initial luminance ``l0_cd_m2`` by a short, bounded search (secant steps in log I on
+log L, kept inside the bracket found so far; every step goes to ``/events``). Stress time
+``time_s`` starts after the search: t = 0 is the first logged row at the stress current.
+Each row logs V, I, the luminance (photodiode through its calibration and a reference
+spectrum, Archer et al., Adv. Opt. Mater. 9, 2000838 (2021); or the spectroradiometer, which
+also records a spectrum every ``spectrum_every_min``), and L/L0 with L0 the t = 0 reading.
+The run stops at L/L0 ≤ ``stop_fraction`` (three consecutive rows, so the crossing is
+bracketed and one noisy reading does not end a night), at ``max_hours``, or on a device fault:
+voltage compliance (open device or lost contact) or a collapse of V and L (short).
+
+Simulated bench: the L0 search runs on the real-time clock (``time_scale = 1``) because on an
+accelerated clock each ~1 ms instrument exchange would otherwise stress the pixel for
+``time_scale`` ms — ageing no real search causes.
+"""
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter, Parameter
+
+from .base import QledProcedure
+from .jvl import _light_meter_axis, gaussian_spectrum
+
+__all__ = ["LifetimeProcedure", "StartGate", "run_channels", "add_cli_options", "cli_run",
+           "demo_runs", "estimate_time_to_fraction_s", "status_lines"]
+
+LIGHT_ROUTES = ("photodiode", "spectroradiometer")
+#: Consecutive rows at or below the stop fraction before the run ends.
+STOP_CONFIRM_ROWS = 3
+
+
+class StartGate:
+    """Holds every channel's stress start until all L0 searches are over.
+
+    On a simulated bench the shared clock runs at real time during the searches and goes back
+    to its accelerated scale when the last channel arrives (or leaves after a failure).
+    """
+
+    def __init__(self, parties: int, clock=None, fast_scale: float | None = None):
+        self._pending = int(parties)
+        self._cond = threading.Condition()
+        self._clock, self._fast = clock, fast_scale
+        if parties <= 0:
+            self._release()
+
+    def _release(self):
+        if self._clock is not None and self._fast is not None:
+            self._clock.time_scale = self._fast
+
+    def leave(self) -> None:
+        """A channel that will not stress (search failed, stopped) stops holding the others."""
+        with self._cond:
+            self._pending -= 1
+            if self._pending == 0:
+                self._release()
+            self._cond.notify_all()
+
+    def arrive(self, should_stop=lambda: False) -> None:
+        """Wait until every channel has arrived or left (returns early on a stop request)."""
+        self.leave()
+        with self._cond:
+            while self._pending > 0 and not should_stop():
+                self._cond.wait(0.05)
+
+
+def estimate_time_to_fraction_s(time_s, relative, fraction: float = 0.5) -> float:
+    """Running estimate of T_x [s] for the live status line (not an analysis result).
+
+    Linearised stretched exponential ln(−ln y) = β·ln t − β·ln τ over the decayed points,
+    T_x = τ·(−ln x)^(1/β) (Féry et al., APL 87, 213502 (2005)); NaN until the record has
+    decayed enough to fix a slope.
+    """
+    t = np.asarray(time_s, float)
+    y = np.asarray(relative, float)
+    ok = np.isfinite(t) & np.isfinite(y) & (t > 0) & (y > 1e-6) & (y < 0.995)
+    if ok.sum() < 5:
+        return math.nan
+    slope, icpt = np.polyfit(np.log(t[ok]), np.log(-np.log(y[ok])), 1)
+    if not slope > 0.05:
+        return math.nan
+    tau = math.exp(-icpt / slope)
+    return tau * (-math.log(fraction)) ** (1.0 / slope)
+
+
+class LifetimeProcedure(QledProcedure):
+    """Operational lifetime: constant-current stress, L(t) and V(t) to L/L0 = stop fraction."""
+
+    channel = IntegerParameter("Lifetime channel", minimum=1, maximum=64, default=1)
+    area_cm2 = FloatParameter("Pixel area", units="cm^2", minimum=1e-4, maximum=10.0,
+                              default=0.04)
+    current_density_mA_cm2 = FloatParameter(
+        "Stress current density (0 = set by l0_cd_m2)", units="mA/cm^2", minimum=0.0,
+        maximum=5000.0, default=0.0)
+    l0_cd_m2 = FloatParameter("Target initial luminance (0 = set by current density)",
+                              units="cd/m^2", minimum=0.0, maximum=1e6, default=1000.0)
+    l0_tolerance_fraction = FloatParameter("L0 search tolerance", minimum=0.001, maximum=0.5,
+                                           default=0.02)
+    l0_search_max_steps = IntegerParameter("L0 search, most steps", minimum=2, maximum=40,
+                                           default=12)
+    search_settle_s = FloatParameter("L0 search, settling per step", units="s", minimum=0.0,
+                                     maximum=60.0, default=0.01)
+    max_search_current_density_mA_cm2 = FloatParameter(
+        "L0 search, highest current density", units="mA/cm^2", minimum=0.01, maximum=5000.0,
+        default=500.0)
+    stop_fraction = FloatParameter("Stop at L/L0", minimum=0.01, maximum=0.99, default=0.5)
+    max_hours = FloatParameter("Duration cap", units="h", minimum=1e-4, maximum=10_000.0,
+                               default=24.0)
+    log_interval_s = FloatParameter("Log interval", units="s", minimum=0.1, maximum=3600.0,
+                                    default=10.0)
+    compliance_V = FloatParameter("Voltage compliance", units="V", minimum=0.5, maximum=210.0,
+                                  default=12.0)
+    nplc = FloatParameter("Integration (NPLC)", minimum=0.01, maximum=10.0, default=1.0)
+    light_route = ListParameter("Light meter route", choices=LIGHT_ROUTES, default="photodiode")
+    spectrum_every_min = FloatParameter("Spectrum every (spectroradiometer, 0 = never)",
+                                        units="min", minimum=0.0, maximum=1440.0, default=10.0)
+    reference_spectrum = Parameter("Reference EL spectrum CSV (photodiode route)", default="")
+    assumed_peak_nm = FloatParameter("Assumed EL peak (photodiode route)", units="nm",
+                                     minimum=300.0, maximum=1100.0, default=517.0)
+    assumed_fwhm_nm = FloatParameter("Assumed EL FWHM (photodiode route)", units="nm",
+                                     minimum=1.0, maximum=300.0, default=18.0)
+
+    DATA_COLUMNS = ["time_s", "voltage_V", "current_A", "source_current_A",
+                    "current_density_mA_cm2", "luminance_cd_m2", "relative_luminance_fraction",
+                    "photocurrent_A", "cie_x", "cie_y"]
+    PROCEDURE_VERSION = "1"
+
+    def __init__(self, station_object=None, *, channel_station=None, start_gate=None,
+                 **kwargs):
+        super().__init__(station_object=station_object, **kwargs)
+        self._gate = start_gate
+        self._resume = None
+        self.stop_reason = ""
+        self.live = {"state": "queued", "elapsed_s": 0.0, "relative": math.nan,
+                     "voltage_V": math.nan, "eta_t50_s": math.nan}
+
+    # -- set-up -----------------------------------------------------------------------
+    def required_roles(self):
+        return ("channel", "light_meter") if self.light_route == "spectroradiometer" \
+            else ("channel",)
+
+    def validate(self):
+        j, l0 = self.current_density_mA_cm2, self.l0_cd_m2
+        self.require((j > 0) != (l0 > 0),
+                     f"current_density_mA_cm2 = {j:g} and l0_cd_m2 = {l0:g}: set exactly one "
+                     "of them > 0 (the other 0)")
+        self.require(self.log_interval_s <= self.max_hours * 3600.0,
+                     f"log_interval_s = {self.log_interval_s:g} is out of range: allowed 0.1 … "
+                     f"{self.max_hours * 3600:g} s (max_hours)")
+        if self.light_route == "spectroradiometer":
+            self.require(self.channel == 1, f"channel = {self.channel} with light_route = "
+                         "spectroradiometer: allowed only channel 1 (the meter faces pixel 1)")
+            self.require(self.log_interval_s >= 1.0,
+                         f"log_interval_s = {self.log_interval_s:g} is out of range for the "
+                         "spectroradiometer route: allowed 1 … 3600 s")
+        if self.light_route == "photodiode" and self.reference_spectrum:
+            from .jvl import JVLProcedure
+            JVLProcedure._load_reference_spectrum(self)
+
+    def simulated_bench_options(self, spec):
+        import dataclasses
+
+        from simulators.device import LEDDevice, LEDParameters
+
+        preset = spec.partition(":")[2] or "passivated"
+        presets = ("passivated", "pristine")
+        if preset not in presets:
+            raise ValueError(f"station = {spec!r} is not allowed: use a TOML path, 'sim' or "
+                             f"sim:<{'|'.join(presets)}>")
+        devices = []
+        for c in range(1, int(self.channel) + 1):
+            # Same seeding as run_channels: this channel's pixel by its pixel number.
+            rng = np.random.default_rng(int(self.pixel) if c == self.channel else c)
+            params = getattr(LEDParameters, preset)().sampled(rng)
+            params = dataclasses.replace(params, area_cm2=float(self.area_cm2))
+            devices.append(LEDDevice(params))
+        options = {"devices": devices, "channels": int(self.channel), "seed": int(self.channel),
+                   "serial_meters": self.light_route == "spectroradiometer"}
+        options.update(self.sim_overrides)
+        return options
+
+    def startup(self):
+        super().startup()
+        st = self.instruments
+        if len(st.channels) < self.channel:
+            raise ValueError(f"channel = {self.channel} is out of range: the station has "
+                             f"{len(st.channels)} lifetime channels")
+        ch = st.channels[self.channel - 1]
+        self.smu = ch.smu
+        self.photodiode = ch.photodiode
+        if self.light_route == "photodiode" and self.photodiode is None:
+            raise ValueError(f"light_route = photodiode: channel {self.channel} has no "
+                             "photodiode in the station configuration")
+        self.meter = st.light_meter if self.light_route == "spectroradiometer" else None
+        self.reference = None
+        if self.light_route == "photodiode":
+            if self.reference_spectrum:
+                from .jvl import JVLProcedure
+                self.reference = JVLProcedure._load_reference_spectrum(self) + ("file",)
+            else:
+                wl = np.arange(380.0, 781.0, 1.0)
+                self.reference = (wl, gaussian_spectrum(wl, self.assumed_peak_nm,
+                                                        self.assumed_fwhm_nm), "assumed")
+
+    def outputs_off(self):
+        smu = getattr(self, "smu", None)
+        if smu is not None:
+            smu.output_off()
+
+    def run_metadata(self):
+        meta = super().run_metadata()
+        meta["pixel"] = str(self.pixel)
+        if self.meter is not None and self.spectrum_every_min > 0:
+            meta["spectrum_axis_nm"] = _light_meter_axis(self.meter)
+            meta["spectrum_units"] = "W/(sr m^2 nm)"
+        station = dict(meta.get("station") or {})
+        station["lifetime"] = {
+            "channel": int(self.channel), "mode": "constant current",
+            "stress_set_by": "current_density" if self.current_density_mA_cm2 > 0 else "l0",
+            "l0_convention_for_stop": "initial (t = 0 reading at the stress current)",
+            "light_route": self.light_route,
+            "reference_spectrum": None if self.reference is None else self.reference[2],
+            "stop_confirm_rows": STOP_CONFIRM_ROWS,
+            "one_file_per_channel": True,
+        }
+        meta["station"] = station
+        if meta.get("truth") is not None:
+            # The bench holds every channel's pixel; say which one this file stresses.
+            meta["truth"] = dict(meta["truth"], channel_pixel_index=int(self.channel) - 1)
+        return meta
+
+    # -- resume ------------------------------------------------------------------------
+    def resume_from(self, run) -> bool:
+        """Continue after the last stored row at the stored stress current.
+
+        On the simulated bench the new in-process device is aged by the stored stress time
+        at that current (exact at constant current), so its L/L0 continues where the file
+        ends; the pixel is taken as unstressed during the gap. On real hardware the device is
+        where it is; stress time continues from the last row plus the wall-clock gap (the
+        output of a killed process may have stayed on).
+        """
+        d = run.data
+        if len(d) == 0 or not np.isfinite(d["source_current_A"].to_numpy(float)).any():
+            return False
+        lum = d["luminance_cd_m2"].to_numpy(float)
+        ok = np.isfinite(lum)
+        if not ok.any():
+            return False
+        import datetime as dt
+        last = str(run.attrs.get("last_flush_time") or run.attrs.get("start_time"))
+        try:
+            gap = (dt.datetime.now(dt.timezone.utc)
+                   - dt.datetime.fromisoformat(last)).total_seconds()
+        except ValueError:
+            gap = math.nan
+        sim = ((run.attrs.get("station") or {}).get("station") or {})
+        if sim.get("simulated") and "time_scale" in sim:   # continue at the stored pace
+            self.sim_overrides = {**self.sim_overrides, "time_scale": float(sim["time_scale"])}
+        self._resume = {"current_A": float(d["source_current_A"].dropna().iloc[-1]),
+                        "l0_cd_m2": float(lum[ok][0]),
+                        "last_time_s": float(d["time_s"].iloc[-1]),
+                        "wall_gap_s": gap,
+                        "below": 0}
+        return True
+
+    # -- the stress ---------------------------------------------------------------------
+    def execute(self):
+        smu = self.smu
+        smu.configure_current_source(self.compliance_V, nplc=self.nplc)
+        self.live["state"] = "search"
+        if self._resume is not None:
+            current = self._resume["current_A"]
+            self._gate_leave()
+            self._stress(current, self._resume_offset(current), self._resume["l0_cd_m2"])
+            return
+        # The search and the t = 0 reading run on real time (see the module docstring).
+        self._fast_scale = self._sim_clock_real_time()
+        try:
+            current = self._stress_current_A()
+            if current is not None:
+                self._stress(current, 0.0, None)
+        finally:
+            self._release_clock()
+
+    def _release_clock(self):
+        """Back to the accelerated clock (own bench) or let the other channels go (gate)."""
+        fast = getattr(self, "_fast_scale", None)
+        if fast is not None:
+            self._fast_scale = None
+            self.clock.time_scale = fast
+        self._gate_arrive()
+
+    def _gate_leave(self):
+        if self._gate is not None and not getattr(self, "_gate_done", False):
+            self._gate_done = True
+            self._gate.leave()
+
+    def _gate_arrive(self):
+        if self._gate is not None and not getattr(self, "_gate_done", False):
+            self._gate_done = True
+            self._gate.arrive(self.should_stop)
+
+    def _resume_offset(self, current_A: float) -> float:
+        r = self._resume
+        bench = getattr(self.instruments, "bench", None)
+        if bench is not None:
+            pixel = bench.pixels[self.channel - 1]
+            pixel.device.reset_ageing()
+            pixel.device.age(r["last_time_s"], current_A)
+            self.log_event("info", f"resume (simulated bench): device re-aged by "
+                           f"{r['last_time_s']:.6g} s at {current_A:.6g} A (L/L0 = "
+                           f"{pixel.device.luminance_factor:.4f}); not stressed during the gap")
+            return r["last_time_s"]
+        gap = r["wall_gap_s"] if math.isfinite(r["wall_gap_s"]) else 0.0
+        self.log_event("warning", f"resume: stress time continues at {r['last_time_s']:.6g} s "
+                       f"+ {gap:.1f} s wall-clock gap (the output may have stayed on)")
+        return r["last_time_s"] + gap
+
+    def _sim_clock_real_time(self):
+        """Real-time clock for the search on a simulated bench this procedure owns."""
+        clock = self.clock
+        if self._gate is None and getattr(self.instruments, "bench", None) is not None \
+                and clock.time_scale != 1.0:
+            fast = clock.time_scale
+            clock.time_scale = 1.0
+            return fast
+        return None
+
+    def _stress_current_A(self) -> float | None:
+        """The stress current [A]: from the current density, or the bounded L0 search."""
+        area = self.area_cm2
+        if self.current_density_mA_cm2 > 0:
+            current = self.current_density_mA_cm2 * 1e-3 * area
+            self.log_event("info", f"stress current {current:.6g} A "
+                           f"({self.current_density_mA_cm2:g} mA/cm² × {area:g} cm²)")
+            return current
+        return self._search_l0(area)
+
+    def _search_l0(self, area: float) -> float | None:
+        smu = self.smu
+        target, tol = self.l0_cd_m2, self.l0_tolerance_fraction
+        i_max = self.max_search_current_density_mA_cm2 * 1e-3 * area
+        log_i = math.log(min(1e-3 * area, i_max))      # start at 1 mA/cm²
+        lo = hi = None                                  # (log I, log L) bracket
+        points = []
+        t_start = self.elapsed_s()
+        smu.set_current(math.exp(log_i))
+        smu.output_on()
+        for step in range(1, self.l0_search_max_steps + 1):
+            if self.should_stop():
+                return None
+            current = math.exp(log_i)
+            smu.set_current(current)
+            if self.search_settle_s > 0:
+                self.clock.sleep(self.search_settle_s)
+            reading = smu.measure()
+            lum, _ = self._luminance(spectrum=False)
+            self.log_event("info", f"L0 search step {step}: I = {current:.6g} A, V = "
+                           f"{reading.voltage_V:.4g} V, L = {lum:.6g} cd/m²")
+            fault = self._device_fault(reading, lum, None, None)
+            if fault:
+                return self._stop_channel(f"L0 search: {fault}")
+            if lum > 0 and abs(lum / target - 1.0) <= tol:
+                self.log_event("info", f"L0 search done in {step} steps: I = {current:.6g} A "
+                               f"for L = {lum:.6g} cd/m² (target {target:g} ± {100 * tol:g} %); "
+                               f"search stress {self.elapsed_s() - t_start:.3g} s")
+                return current
+            if not lum > 0:
+                nxt = log_i + math.log(10.0)
+            else:
+                y = math.log(lum / target)
+                points.append((log_i, y))
+                if y < 0:
+                    lo = (log_i, y) if lo is None or log_i > lo[0] else lo
+                else:
+                    hi = (log_i, y) if hi is None or log_i < hi[0] else hi
+                if len(points) >= 2 and points[-1][0] != points[-2][0]:
+                    (x0, y0), (x1, y1) = points[-2], points[-1]
+                    slope = (y1 - y0) / (x1 - x0)
+                    nxt = x1 - y1 / slope if slope > 0.05 else x1 - y1
+                else:
+                    nxt = log_i - y       # L ∝ I to first order
+                if lo is not None and hi is not None and not lo[0] < nxt < hi[0]:
+                    nxt = 0.5 * (lo[0] + hi[0])
+            if nxt > math.log(i_max):
+                if log_i >= math.log(i_max) - 1e-9:
+                    return self._stop_channel(
+                        f"L0 search: {target:g} cd/m² not reached at the highest current "
+                        f"{i_max:.4g} A ({self.max_search_current_density_mA_cm2:g} mA/cm²); "
+                        f"last L = {lum:.4g} cd/m²")
+                nxt = math.log(i_max)
+            log_i = nxt
+        return self._stop_channel(f"L0 search: no current within ± {100 * tol:g} % of "
+                                  f"{target:g} cd/m² after {self.l0_search_max_steps} steps")
+
+    def _stop_channel(self, reason: str):
+        self.stop_reason = reason
+        self.live["state"] = "stopped"
+        self.log_event("error", f"channel {self.channel} stopped safely: {reason}")
+        self.outputs_off()
+        return None
+
+    def _luminance(self, spectrum: bool):
+        """(luminance [cd/m²], extra row fields) from the configured light route."""
+        nan = math.nan
+        if self.meter is not None:
+            if hasattr(self.meter, "read_spectrum"):
+                self.meter.read_spectrum = spectrum
+            lr = self.meter.measure()
+            extra = {"cie_x": lr.x, "cie_y": lr.y, "photocurrent_A": nan}
+            if spectrum and len(lr.spectral_radiance_W_sr_m2_nm):
+                extra["spectrum"] = np.asarray(lr.spectral_radiance_W_sr_m2_nm, float)
+            return float(lr.luminance_cd_m2), extra
+        i_pd = self.photodiode.read_photocurrent_A()
+        wl, s, _ = self.reference
+        lum = self.photodiode.calibration.luminance_cd_m2(max(i_pd, 0.0), wl, s,
+                                                          area_cm2=self.area_cm2)
+        return float(lum), {"cie_x": nan, "cie_y": nan, "photocurrent_A": i_pd}
+
+    def _device_fault(self, reading, lum, v0, l0) -> str:
+        """Why this channel must stop now ('' if it need not)."""
+        if reading.in_compliance or (math.isfinite(reading.voltage_V)
+                                     and reading.voltage_V >= 0.98 * self.compliance_V):
+            return (f"voltage compliance {self.compliance_V:g} V reached "
+                    f"(V = {reading.voltage_V:.4g} V): open device or lost contact")
+        if v0 is not None and l0 is not None and math.isfinite(reading.voltage_V) \
+                and reading.voltage_V < 0.3 * v0 and lum < 0.05 * l0:
+            return (f"short: V fell to {reading.voltage_V:.4g} V (from {v0:.4g} V) and the "
+                    f"light to {lum:.4g} cd/m²")
+        return ""
+
+    def _wait(self, simulated_s: float) -> None:
+        """Sleep ``simulated_s`` on the station clock, seeing a stop request within ~0.1 s."""
+        end = self.elapsed_s() + simulated_s
+        while not self.should_stop():
+            remaining = end - self.elapsed_s()
+            if remaining <= 0:
+                return
+            self.clock.sleep(min(remaining, 0.1 * self.clock.time_scale))
+
+    def _stress(self, current: float, time_offset: float, l0: float | None):
+        smu = self.smu
+        area = self.area_cm2
+        cap_s = self.max_hours * 3600.0
+        spec_every = self.spectrum_every_min * 60.0 if self.meter is not None else 0.0
+        next_spectrum = 0.0
+        t0 = None
+        v0 = None
+        below = 0
+        k = 0
+        times, rels = [], []
+        self.live["state"] = "stress"
+        self.log_event("info", f"stress at {current:.6g} A "
+                       f"({current * 1e3 / area:.5g} mA/cm²) from t = {time_offset:g} s; stop "
+                       f"at L/L0 ≤ {self.stop_fraction:g} or {self.max_hours:g} h")
+        smu.set_current(current)
+        smu.output_on()
+        while True:
+            if self.should_stop():
+                self.log_event("warning", "stop requested: output off")
+                break
+            before = self.elapsed_s()
+            want_spec = spec_every > 0 and (t0 is None or before - t0 >= next_spectrum)
+            reading = smu.measure()
+            lum, extra = self._luminance(spectrum=want_spec)
+            mid = 0.5 * (before + self.elapsed_s())   # the row's time: mid-exchange
+            if t0 is None:
+                t0 = mid - time_offset
+            t = mid - t0
+            if want_spec:
+                next_spectrum += spec_every * (1 + math.floor((t - next_spectrum) / spec_every))
+            if l0 is None:
+                if not lum > 0:
+                    self._stop_channel(f"no light at the stress current (L = {lum:.4g} cd/m²)")
+                    break
+                l0 = lum
+                self.log_event("info", f"L0 = {l0:.6g} cd/m² at t = 0 (first stress reading)")
+            if v0 is None and math.isfinite(reading.voltage_V):
+                v0 = reading.voltage_V
+            rel = lum / l0
+            row = {"time_s": t, "voltage_V": reading.voltage_V, "current_A": reading.current_A,
+                   "source_current_A": current,
+                   "current_density_mA_cm2": reading.current_A * 1e3 / area,
+                   "luminance_cd_m2": lum, "relative_luminance_fraction": rel, **extra}
+            self.emit("results", row)
+            if k == 0:
+                self._release_clock()
+            k += 1
+            times.append(t)
+            rels.append(rel)
+            self.live.update(elapsed_s=t, relative=rel, voltage_V=reading.voltage_V)
+            if k % 10 == 0 and rel > self.stop_fraction:
+                self.live["eta_t50_s"] = estimate_time_to_fraction_s(
+                    times[-400:], rels[-400:], self.stop_fraction)
+            self.emit("progress", min(100.0, 100.0 * max(
+                t / cap_s, (1.0 - min(rel, 1.0)) / (1.0 - self.stop_fraction))))
+            fault = self._device_fault(reading, lum, v0, l0)
+            if fault:
+                self._stop_channel(fault)
+                break
+            below = below + 1 if rel <= self.stop_fraction else 0
+            if below >= STOP_CONFIRM_ROWS:
+                self.log_event("info", f"L/L0 = {rel:.4f} ≤ {self.stop_fraction:g} for "
+                               f"{STOP_CONFIRM_ROWS} rows at t = {t:.6g} s: done")
+                self.stop_reason = f"stop fraction {self.stop_fraction:g} reached"
+                break
+            if t >= cap_s:
+                self.log_event("info", f"duration cap {self.max_hours:g} h reached at L/L0 = "
+                               f"{rel:.4f}")
+                self.stop_reason = f"duration cap {self.max_hours:g} h"
+                break
+            # Absolute schedule: row k at k·interval; a late row is taken at once, not skipped.
+            wait = (math.floor(t / self.log_interval_s) + 1) * self.log_interval_s - \
+                (self.elapsed_s() - t0)
+            self._wait(wait)
+        self.live["state"] = "done" if not self.should_stop() else "aborted"
+        smu.output_off()
+
+
+# ------------------------------------------------------------------------- many channels
+def _channel_router(procedures: dict):
+    """``on_event`` for a shared station: route ``channel<N>.…`` messages to channel N."""
+    def on_event(level, message):
+        name = str(message).split(":", 1)[0]
+        if name.startswith("channel") and "." in name:
+            try:
+                n = int(name[len("channel"):name.index(".")])
+            except ValueError:
+                n = None
+            if n in procedures:
+                procedures[n].log_event(level, message)
+                return
+        for proc in procedures.values():
+            proc.log_event(level, message)
+    return on_event
+
+
+def _sim_options(channel_values: list[dict], overrides: dict) -> dict:
+    """One simulated device per channel: preset from ``station`` ('sim:<preset>'), seeded."""
+    import dataclasses
+
+    from simulators.device import LEDDevice, LEDParameters
+
+    devices = []
+    for c, values in enumerate(channel_values, start=1):
+        spec = str(values.get("station", "sim"))
+        preset = spec.partition(":")[2] or "passivated"
+        if preset not in ("passivated", "pristine"):
+            raise ValueError(f"station = {spec!r} is not allowed: use a TOML path, 'sim' or "
+                             "sim:<passivated|pristine>")
+        seed = int(values.get("pixel", c))
+        params = getattr(LEDParameters, preset)().sampled(np.random.default_rng(seed))
+        area = float(values.get("area_cm2", LifetimeProcedure.area_cm2.default))
+        devices.append(LEDDevice(dataclasses.replace(params, area_cm2=area)))
+    options = {"devices": devices, "channels": len(devices), "seed": 1,
+               "serial_meters": any(v.get("light_route") == "spectroradiometer"
+                                    for v in channel_values)}
+    options.update(overrides)
+    return options
+
+
+def run_channels(channel_values: list[dict], out_dir, *, overrides: dict | None = None,
+                 flush_interval_s: float = 1.0, handle_signals: bool = True,
+                 on_started=None, station_spec: str | None = None):
+    """Run one lifetime procedure per channel concurrently on one station → list of RunResult.
+
+    Parameters
+    ----------
+    channel_values : list of dict
+        Parameter values per channel (``channel`` is set to 1, 2, … in order). For a
+        simulated station every entry's ``station`` may name a preset (``sim:pristine``).
+    out_dir : path
+        Folder for the run files (one per channel).
+    overrides : dict, optional
+        Simulated bench options (``time_scale``, ``noise``, ``faults`` …).
+    handle_signals : bool
+        Install SIGINT/SIGTERM handlers (main thread only) that stop every channel.
+    on_started : callable, optional
+        ``on_started(procedures, station)`` once the channels run (live status, tests).
+    station_spec : str, optional
+        ``"sim"`` or a TOML path; default: the first channel's ``station``.
+    """
+    from acquisition.runner import RunEngine, check_output_dir
+    from instruments.station import open_station
+
+    from .base import build_procedure
+
+    if not 1 <= len(channel_values) <= 64:
+        raise ValueError(f"channels = {len(channel_values)} is out of range: allowed 1 … 64")
+    out = check_output_dir(out_dir)
+    values = [dict(v, channel=c) for c, v in enumerate(channel_values, start=1)]
+    procedures = {}
+    for v in values:   # validate every channel before anything connects
+        procedures[v["channel"]] = build_procedure(LifetimeProcedure, v)
+    spec = str(station_spec or values[0].get("station", "sim"))
+    roles = procedures[1].required_roles()
+    router = _channel_router(procedures)
+    if spec == "sim" or spec.startswith("sim:"):
+        station = open_station("sim", roles=roles, on_event=router,
+                               sim_options=_sim_options(values, overrides or {}))
+    else:
+        station = open_station(spec, roles=roles, on_event=router)
+    engines = []
+    try:
+        fast = station.clock.time_scale if station.bench is not None else None
+        if fast is not None and fast != 1.0:
+            station.clock.time_scale = 1.0         # the L0 searches run on real time
+        gate = StartGate(len(values), station.clock, fast)
+        for c, v in enumerate(values, start=1):
+            proc = build_procedure(LifetimeProcedure, v, station_object=station)
+            proc._gate = gate
+            procedures[c] = proc
+            engines.append(RunEngine(proc, out, flush_interval_s=flush_interval_s))
+        restore = {}
+        if handle_signals and threading.current_thread() is threading.main_thread():
+            def handler(signum, frame):
+                for e in engines:
+                    e.stop_signal = signum
+                    e.stop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                restore[sig] = signal.signal(sig, handler)
+        results = [None] * len(engines)
+
+        def work(k):
+            try:
+                results[k] = engines[k].run(handle_signals=False)
+            finally:
+                engines[k].procedure._gate_leave()   # never hold the others
+
+        threads = [threading.Thread(target=work, args=(k,), name=f"lifetime-ch{k + 1}",
+                                    daemon=True) for k in range(len(engines))]
+        try:
+            for th in threads:
+                th.start()
+            if on_started is not None:
+                on_started(procedures, station)
+            while any(th.is_alive() for th in threads):
+                for th in threads:
+                    th.join(0.1)
+        finally:
+            for sig, h in restore.items():
+                signal.signal(sig, h)
+    finally:
+        station.close()
+    return results
+
+
+# ------------------------------------------------------------------------------- CLI
+def add_cli_options(parser) -> None:
+    parser.add_argument("--channels", type=int, default=1, metavar="N",
+                        help="pixels stressed at once, one run file each (default 1)")
+
+
+def _format_duration(s: float) -> str:
+    if not math.isfinite(s):
+        return "–"
+    s = max(0.0, s)
+    h, rem = divmod(int(round(s)), 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h:d}:{m:02d}:{sec:02d}"
+
+
+def status_lines(procedures: dict) -> list[str]:
+    """One line per channel: state, elapsed stress time, L/L0, V, estimated time to T_stop."""
+    lines = []
+    for c, p in sorted(procedures.items()):
+        live = p.live
+        eta = live["eta_t50_s"] - live["elapsed_s"] if math.isfinite(live["eta_t50_s"]) \
+            else math.nan
+        lines.append(f"ch{c:<2d} {live['state']:8s} t {_format_duration(live['elapsed_s'])}  "
+                     f"L/L0 {live['relative']:.3f}  V {live['voltage_V']:.3f} V  "
+                     f"T{int(round(100 * p.stop_fraction))} in ~{_format_duration(eta)}"
+                     + (f"  ({p.stop_reason})" if p.stop_reason else ""))
+    return lines
+
+
+class _StatusBoard(threading.Thread):
+    """Redraws the per-channel status lines on stderr at most ``rate_hz`` times a second."""
+
+    def __init__(self, procedures: dict, rate_hz: float = 3.0, stream=sys.stderr):
+        super().__init__(daemon=True, name="lifetime-status")
+        self.procedures, self.period, self.stream = procedures, 1.0 / rate_hz, stream
+        self.stop_event = threading.Event()
+        self._drawn = 0
+
+    def draw(self):
+        lines = status_lines(self.procedures)
+        if self.stream.isatty():
+            if self._drawn:
+                self.stream.write(f"\x1b[{self._drawn}F")
+            self.stream.write("".join(f"\x1b[2K{line}\n" for line in lines))
+            self._drawn = len(lines)
+            self.stream.flush()
+
+    def run(self):
+        while not self.stop_event.wait(self.period):
+            self.draw()
+
+    def stop(self):
+        self.stop_event.set()
+        self.join()
+        if self.stream.isatty():
+            self.draw()
+        else:
+            self.stream.write("\n".join(status_lines(self.procedures)) + "\n")
+
+
+def cli_run(args, values) -> int:
+    """``qled run lifetime … [--channels N]``: N channels, live status, analysis per file."""
+    import json
+
+    from .commands import _json_default, analyze_file, sim_overrides
+
+    n = int(getattr(args, "channels", 1) or 1)
+    if not 1 <= n <= 64:
+        raise ValueError(f"--channels = {n} is out of range: allowed 1 … 64")
+    board = {}
+
+    def started(procs, station):
+        board["b"] = _StatusBoard(procs)
+        board["b"].start()
+
+    per_channel = [dict(values, pixel=values.get("pixel", c)) for c in range(1, n + 1)]
+    try:
+        results = run_channels(per_channel, Path(args.out), overrides=sim_overrides(args),
+                               flush_interval_s=args.flush_interval, on_started=started)
+    finally:
+        if "b" in board:
+            board["b"].stop()
+    code = 0
+    for c, r in enumerate(results, start=1):
+        if r is None or r.path is None:
+            print(f"ch{c}: no run file ({getattr(r, 'message', 'failed')})", file=sys.stderr)
+            code = 1
+            continue
+        print(f"ch{c} {r.status}: {r.path} ({r.rows} rows)"
+              + (f" — {r.message}" if r.message else ""))
+        if r.status != "finished":
+            code = 1
+        if r.rows:
+            analysis = analyze_file(r.path)
+            if analysis is not None:
+                keys = ("l0_cd_m2", "t95_h", "t80_h", "t50_h", "t50_extrapolated",
+                        "voltage_rise_at_t50_V", "stop_reason")
+                print(json.dumps({k: analysis.get(k) for k in keys}, default=_json_default))
+    return code
+
+
+# ------------------------------------------------------------------------------- demo
+def demo_runs(out_dir: Path, *, progress=print) -> list[Path]:
+    """Lifetime session: pristine and passivated pixels at 1000, 2000 and 5000 cd/m².
+
+    Six channels on one simulated bench (noise on, seeded), photodiode route, logging every
+    2 s of stress time; the clock runs 150× (pristine T50 ≈ 84 s at 1000 cd/m², passivated
+    30 min) so the passivated pixel at 1000 cd/m² reaches T50 in ≈ 12 s of wall time — it is
+    therefore stopped by a 20-minute cap and its T50 is extrapolated (bounded), as a
+    reviewer would see for a test stopped early.
+    """
+    out_dir = Path(out_dir)
+    l0s = (1000.0, 2000.0, 5000.0)
+    values = []
+    for preset, sample in (("pristine", "pristine"), ("passivated", "passivated")):
+        for k, l0 in enumerate(l0s, start=1):
+            values.append({"station": f"sim:{preset}", "sample": sample, "pixel": k,
+                           "l0_cd_m2": l0, "log_interval_s": 2.0, "max_hours": 20 / 60,
+                           "operator": "qled demo"})
+    progress(f"lifetime: 6 channels (pristine, passivated × L0 = 1000, 2000, 5000 cd/m²), "
+             "simulated clock 150×")
+    results = run_channels(values, out_dir, overrides={"time_scale": 150.0},
+                           handle_signals=False)
+    paths = []
+    from .commands import analyze_file
+    for r in results:
+        if r is not None and r.path is not None:
+            paths.append(Path(r.path))
+            if r.rows:
+                analyze_file(r.path)
+    return paths
