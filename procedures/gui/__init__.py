@@ -1,0 +1,34 @@
+"""PyMeasure windows for the lab technician: ``qled gui <procedure>``.
+
+:class:`~procedures.gui.windows.QledWindow` is one ``ManagedWindowBase`` for every
+procedure (inputs from its parameters, live plots from its preset in
+:mod:`procedures.gui.presets`); the HDF5 run file is the record; live plots take only new
+rows and decimate beyond :data:`procedures.gui.live.DISPLAY_POINTS`.
+
+Qt is imported only by :mod:`~procedures.gui.windows` and :mod:`~procedures.gui.plots`;
+:mod:`~procedures.gui.live` and :mod:`~procedures.gui.presets` work without a display.
+"""
+from __future__ import annotations
+
+__all__ = ["open_window", "main_window"]
+
+
+def main_window(procedure_class, **kwargs):
+    """A :class:`~procedures.gui.windows.QledWindow` for ``procedure_class`` (needs a
+    ``QApplication``)."""
+    from .windows import QledWindow
+
+    return QledWindow(procedure_class, **kwargs)
+
+
+def open_window(procedure_class, argv=None, **kwargs) -> int:
+    """Create the Qt application, show the window and run the event loop; → exit code."""
+    import sys
+
+    from pymeasure.display.Qt import QtWidgets
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(
+        list(argv if argv is not None else sys.argv[:1]))
+    window = main_window(procedure_class, **kwargs)
+    window.show()
+    return app.exec()
