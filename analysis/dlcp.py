@@ -394,12 +394,23 @@ class CutoffFit:
     n_high_cm3: float
     bracketed: bool
     """True when f_c lies between the lowest and highest measured frequency."""
+    step_std_cm3: float = math.nan
+    """Standard error of the step height N_low − N_high [cm⁻³]."""
+
+    @property
+    def located(self) -> bool:
+        """Bracketed, a step above 3 standard errors, and f_c known to better than ±50 %."""
+        step = self.n_low_cm3 - self.n_high_cm3
+        return bool(self.bracketed and math.isfinite(self.cutoff_frequency_std_Hz)
+                    and self.cutoff_frequency_std_Hz < 0.5 * self.cutoff_frequency_Hz
+                    and math.isfinite(self.step_std_cm3) and step > 3.0 * self.step_std_cm3)
 
     def to_dict(self):
         return {"trap_cutoff_frequency_Hz": self.cutoff_frequency_Hz,
                 "trap_cutoff_frequency_std_Hz": self.cutoff_frequency_std_Hz,
                 "n_low_frequency_cm3": self.n_low_cm3, "n_high_frequency_cm3": self.n_high_cm3,
-                "cutoff_bracketed": self.bracketed}
+                "step_std_cm3": self.step_std_cm3, "cutoff_bracketed": self.bracketed,
+                "cutoff_located": self.located}
 
 
 def trap_cutoff_frequency(frequency_Hz, n_dl_cm3, n_dl_std_cm3=None) -> CutoffFit:
@@ -408,7 +419,9 @@ def trap_cutoff_frequency(frequency_Hz, n_dl_cm3, n_dl_std_cm3=None) -> CutoffFi
     Fits ln f_c, N_low and N_high (scipy.optimize.curve_fit; weights 1/σ² when
     ``n_dl_std_cm3`` is given, else relative residuals). The standard error of f_c is
     f_c·σ(ln f_c) from the covariance. Needs ≥ 4 distinct frequencies; f_c outside the
-    measured span is returned with ``bracketed = False`` (an extrapolation: do not trust).
+    measured span is returned with ``bracketed = False`` (an extrapolation: do not trust);
+    ``located`` also asks for a step N_low − N_high above 3 standard errors and σ(f_c) <
+    f_c/2 (a flat N(f), e.g. a trap-free junction, has no cutoff).
 
     Parameters
     ----------
@@ -450,11 +463,14 @@ def trap_cutoff_frequency(frequency_Hz, n_dl_cm3, n_dl_std_cm3=None) -> CutoffFi
     except (RuntimeError, optimize.OptimizeWarning) as exc:
         raise ValueError(f"n_dl_cm3: no frequency step could be fitted ({exc})") from None
     fc = float(math.exp(p[0]))
-    var = cov[0, 0] if np.all(np.isfinite(cov)) else math.nan
+    finite = np.all(np.isfinite(cov))
+    var = cov[0, 0] if finite else math.nan
+    step_var = cov[1, 1] + cov[2, 2] - 2.0 * cov[1, 2] if finite else math.nan
     return CutoffFit(cutoff_frequency_Hz=fc,
                      cutoff_frequency_std_Hz=fc * math.sqrt(var) if var >= 0 else math.nan,
                      n_low_cm3=float(p[1] * scale), n_high_cm3=float(p[2] * scale),
-                     bracketed=bool(f.min() < fc < f.max()))
+                     bracketed=bool(f.min() < fc < f.max()),
+                     step_std_cm3=scale * math.sqrt(step_var) if step_var >= 0 else math.nan)
 
 
 # ------------------------------------------------------------------------------- C-V

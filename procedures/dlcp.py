@@ -94,6 +94,19 @@ class LCRProcedure(QledProcedure):
                              "and short the fixture: allowed 'stored' or 'off' when headless")
 
     # -- station --------------------------------------------------------------------------
+    def simulated_bench_options(self, spec: str) -> dict:
+        """As the base, but the pixel's area is exactly ``area_cm2`` after the pixel-to-pixel
+        draw (the base draws twice and the area scatters again; N ∝ 1/A² would show it)."""
+        import dataclasses
+
+        from simulators.device import LEDDevice
+
+        options = super().simulated_bench_options(spec)
+        device = options["devices"][0]
+        params = dataclasses.replace(device.params, area_cm2=float(self.area_cm2))
+        options["devices"] = [LEDDevice(params)]
+        return options
+
     @property
     def lcr(self):
         return self.instruments.lcr
