@@ -81,10 +81,17 @@ class LCRProcedure(QledProcedure):
 
     REQUIRED_ROLES = ("lcr",)
 
-    def check_parameters(self):
+    def _require_eps_r(self):
         if getattr(self, "eps_r", None) is None:
             raise ValueError("eps_r is required: allowed 1 … 100 (static relative permittivity "
                              "of the layer; CsPbBr3 ≈ 16–30, not the optical ε∞ ≈ 4–5)")
+
+    def refresh_parameters(self):
+        self._require_eps_r()
+        super().refresh_parameters()
+
+    def check_parameters(self):
+        self._require_eps_r()
         super().check_parameters()
 
     def validate(self):
