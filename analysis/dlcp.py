@@ -124,8 +124,9 @@ def fit_drive_level(delta_v_pp_V, capacitance_F, order: int = 2) -> DriveLevelFi
         shared by every curve: one Vandermonde matrix, one ``lstsq`` with all curves as
         right-hand sides.
     capacitance_F : array_like, shape (..., n)
-        Capacitance [F]; NaN marks a missing point (that curve is then fitted with its own
-        weighted matrix, still in one batched pseudo-inverse).
+        Capacitance [F]; NaN marks a missing point (the curves are then fitted through
+        stacked normal equations with zero weight on missing points, in one batched solve;
+        the δV columns are well conditioned for orders ≤ 4 at δV ≲ 1 V).
     order : int, default 2
         Polynomial order (1 … 4); each curve needs ≥ order + 1 finite points, else NaN.
 
@@ -164,14 +165,15 @@ def fit_drive_level(delta_v_pp_V, capacitance_F, order: int = 2) -> DriveLevelFi
         vander = np.where(ok[..., None], np.power(np.where(ok, dvb, 0.0)[..., None],
                                                   np.arange(k)), 0.0)   # (m, n, k)
         y = np.where(ok, c2, 0.0)
-        pinv = np.linalg.pinv(vander)                                # (m, k, n), batched
-        coef = np.einsum("mkn,mn->mk", pinv, y)
-        fitted = np.einsum("mnk,mk->mn", np.where(ok[..., None], np.power(
-            np.where(np.isfinite(dvb), dvb, 0.0)[..., None], np.arange(k)), 0.0), coef)
+        # Batched normal equations (m, k, k): one stacked solve; NaN points carry weight 0.
+        gram = np.einsum("mnk,mnj->mkj", vander, vander)
         n_pts = w.sum(axis=1).astype(int)
-        cov_diag = np.diagonal(np.linalg.pinv(np.einsum("mnk,mnj->mkj", vander, vander)),
-                               axis1=1, axis2=2)
         bad = n_pts < k
+        gram[bad] = np.eye(k)
+        rhs = np.einsum("mnk,mn->mk", vander, y)
+        coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
+        fitted = np.einsum("mnk,mk->mn", vander, coef)
+        cov_diag = np.diagonal(np.linalg.inv(gram), axis1=1, axis2=2)
         coef[bad] = np.nan
     resid = c2 - fitted
     dof = n_pts - k
