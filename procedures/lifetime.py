@@ -151,6 +151,7 @@ class LifetimeProcedure(QledProcedure):
         self._gate = start_gate
         self._resume = None
         self.stop_reason = ""
+        self.fault_stop = False
         self.live = {"state": "queued", "elapsed_s": 0.0, "relative": math.nan,
                      "voltage_V": math.nan, "eta_t50_s": math.nan}
 
@@ -415,6 +416,7 @@ class LifetimeProcedure(QledProcedure):
 
     def _stop_channel(self, reason: str):
         self.stop_reason = reason
+        self.fault_stop = True
         self.live["state"] = "stopped"
         self.log_event("error", f"channel {self.channel} stopped safely: {reason}")
         self.outputs_off()
@@ -538,6 +540,22 @@ class LifetimeProcedure(QledProcedure):
 
 
 # ------------------------------------------------------------------------- many channels
+#: RunWriter.create builds its temporary skeleton under a name unique per process and second
+#: only; channels of one process create their files one at a time.
+_CREATE_LOCK = threading.Lock()
+
+
+def _channel_engine(procedure, out: Path, flush_interval_s: float):
+    from acquisition.runner import RunEngine
+
+    class ChannelEngine(RunEngine):
+        def _open_writer(self):
+            with _CREATE_LOCK:
+                return super()._open_writer()
+
+    return ChannelEngine(procedure, out, flush_interval_s=flush_interval_s)
+
+
 def _channel_router(procedures: dict):
     """``on_event`` for a shared station: route ``channel<N>.…`` messages to channel N."""
     def on_event(level, message):
@@ -600,7 +618,7 @@ def run_channels(channel_values: list[dict], out_dir, *, overrides: dict | None 
     station_spec : str, optional
         ``"sim"`` or a TOML path; default: the first channel's ``station``.
     """
-    from acquisition.runner import RunEngine, check_output_dir
+    from acquisition.runner import check_output_dir
     from instruments.station import open_station
 
     from .base import build_procedure
@@ -630,7 +648,7 @@ def run_channels(channel_values: list[dict], out_dir, *, overrides: dict | None 
             proc = build_procedure(LifetimeProcedure, v, station_object=station)
             proc._gate = gate
             procedures[c] = proc
-            engines.append(RunEngine(proc, out, flush_interval_s=flush_interval_s))
+            engines.append(_channel_engine(proc, out, flush_interval_s))
         restore = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
             def handler(signum, frame):
@@ -736,8 +754,11 @@ def cli_run(args, values) -> int:
         raise ValueError(f"--channels = {n} is out of range: allowed 1 … 64")
     board = {}
 
-    def started(procs, station):
-        board["b"] = _StatusBoard(procs)
+    procs = {}
+
+    def started(procedures, station):
+        procs.update(procedures)
+        board["b"] = _StatusBoard(procedures)
         board["b"].start()
 
     per_channel = [dict(values, pixel=values.get("pixel", c)) for c in range(1, n + 1)]
@@ -755,7 +776,7 @@ def cli_run(args, values) -> int:
             continue
         print(f"ch{c} {r.status}: {r.path} ({r.rows} rows)"
               + (f" — {r.message}" if r.message else ""))
-        if r.status != "finished":
+        if r.status != "finished" or procs.get(c) is not None and procs[c].fault_stop:
             code = 1
         if r.rows:
             analysis = analyze_file(r.path)
@@ -768,31 +789,31 @@ def cli_run(args, values) -> int:
 
 # ------------------------------------------------------------------------------- demo
 def demo_runs(out_dir: Path, *, progress=print) -> list[Path]:
-    """Lifetime session: pristine and passivated pixels at 1000, 2000 and 5000 cd/m².
+    """Lifetime session: pristine and passivated pixels at three initial luminances each.
 
-    Six channels on one simulated bench (noise on, seeded), photodiode route, logging every
-    2 s of stress time; the clock runs 150× (pristine T50 ≈ 84 s at 1000 cd/m², passivated
-    30 min) so the passivated pixel at 1000 cd/m² reaches T50 in ≈ 12 s of wall time — it is
-    therefore stopped by a 20-minute cap and its T50 is extrapolated (bounded), as a
-    reviewer would see for a test stopped early.
+    Two simulated benches of three channels (noise on, seeded), photodiode route. The
+    pristine device (T50 ≈ 84 s at 1000 cd/m²; its luminance peaks below 5000 cd/m², so
+    1000/2000/4000) runs on a 50× clock logging every 0.5 s; the passivated one (T50 = 30 min
+    at 1000 cd/m²; 1000/2000/5000) on a 900× clock logging every 5 s with a 15-minute cap, so
+    its 1000 cd/m² pixel stops early and its T50 is extrapolated (bounded) — what a reviewer
+    sees for a test stopped early.
     """
-    out_dir = Path(out_dir)
-    l0s = (1000.0, 2000.0, 5000.0)
-    values = []
-    for preset, sample in (("pristine", "pristine"), ("passivated", "passivated")):
-        for k, l0 in enumerate(l0s, start=1):
-            values.append({"station": f"sim:{preset}", "sample": sample, "pixel": k,
-                           "l0_cd_m2": l0, "log_interval_s": 2.0, "max_hours": 20 / 60,
-                           "operator": "qled demo"})
-    progress(f"lifetime: 6 channels (pristine, passivated × L0 = 1000, 2000, 5000 cd/m²), "
-             "simulated clock 150×")
-    results = run_channels(values, out_dir, overrides={"time_scale": 150.0},
-                           handle_signals=False)
-    paths = []
     from .commands import analyze_file
-    for r in results:
-        if r is not None and r.path is not None:
-            paths.append(Path(r.path))
-            if r.rows:
-                analyze_file(r.path)
+
+    out_dir = Path(out_dir)
+    sessions = (("pristine", (1000.0, 2000.0, 4000.0), 50.0, 0.5, 10.0),
+                ("passivated", (1000.0, 2000.0, 5000.0), 900.0, 5.0, 15.0))
+    paths = []
+    for preset, l0s, scale, interval_s, cap_min in sessions:
+        progress(f"lifetime: {preset} pixels at L0 = {', '.join(f'{x:g}' for x in l0s)} "
+                 f"cd/m² on 3 channels, simulated clock {scale:g}×")
+        values = [{"station": f"sim:{preset}", "sample": preset, "pixel": k, "l0_cd_m2": l0,
+                   "log_interval_s": interval_s, "max_hours": cap_min / 60.0,
+                   "operator": "qled demo"} for k, l0 in enumerate(l0s, start=1)]
+        for r in run_channels(values, out_dir, overrides={"time_scale": scale},
+                              handle_signals=False):
+            if r is not None and r.path is not None:
+                paths.append(Path(r.path))
+                if r.rows:
+                    analyze_file(r.path)
     return paths
