@@ -98,6 +98,11 @@ class Pixel:
         self._driven_s = 0.0         # total driven time (sets the flush threshold)
         self._cache_key = None
         self.is_led = hasattr(device, "luminance_cd_m2")
+        # A photoluminescent film (simulators.pl_film) glows without drive current and
+        # keeps its exposure time on the bench clock.
+        self.is_photoluminescent = bool(getattr(device, "photoluminescent", False))
+        if hasattr(device, "attach_clock"):
+            device.attach_clock(clock)
         self._tau_memo: dict[float, float] = {}
         params = getattr(device, "params", None)
         # The stretched-exponential ageing model of simulators.device.LEDDevice.
@@ -294,6 +299,8 @@ class Pixel:
         with self._lock:
             self._advance()
             current = self._point.current_A
+            if self.is_photoluminescent and self.fault() is None:
+                return np.asarray(self.device.spectral_radiance_W_sr_m2_nm(wl), dtype=float)
             if not self.is_led or not self._on or current <= 0 or self.fault() is not None:
                 return np.zeros_like(wl)
             return np.asarray(self.device.spectral_radiance_W_sr_m2_nm(wl, current), dtype=float)
