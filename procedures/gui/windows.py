@@ -294,6 +294,16 @@ class QledManager(Manager):
             monitor.wait(int(timeout_s * 1000))
 
 
+class RunLogWidget(LogWidget):
+    """PyMeasure's log tab with its own blink timer: 0.16 shares one class-level QTimer
+    among all log widgets, so a second window's warnings blinked (and crashed) the first's."""
+
+    def __init__(self, name: str, parent=None):
+        self._blink_qtimer = QtCore.QTimer()
+        super().__init__(name, parent)
+        self._blink_qtimer.setParent(self)
+
+
 # -------------------------------------------------------------------- summary tab
 class SummaryWidget(TabWidget, QtWidgets.QScrollArea):
     """A run's status, key results and report figures."""
@@ -378,14 +388,16 @@ class QledWindow(ManagedWindowBase):
         self.last_error = ""
         self.plots = LivePlotsWidget("Live plots", self.preset)
         self.summary = SummaryWidget("Summary")
-        self.log_widget = LogWidget("Log")
+        self.log_widget = RunLogWidget("Log")
         super().__init__(procedure_class,
                          widget_list=(self.plots, self.summary, self.log_widget),
                          inputs=tuple(ordered_parameters(procedure_class)),
                          displays=self.preset.displays, inputs_in_scrollarea=True,
                          enable_file_input=False, parent=parent)
-        self._log_handler = self.log_widget.handler
-        logging.getLogger().addHandler(self._log_handler)
+        self._log_handler = handler = self.log_widget.handler
+        logging.getLogger().addHandler(handler)
+        # a window deleted without a close event must not leave its handler on the root
+        self.destroyed.connect(lambda *_: logging.getLogger().removeHandler(handler))
         self.inputs.station.setValue(station)
         doc = (procedure_class.__doc__ or procedure_class.__name__).strip().splitlines()[0]
         self.setWindowTitle(f"qled — {doc}")
@@ -566,7 +578,10 @@ class QledWindow(ManagedWindowBase):
         self._fill_from_file(experiment, path)
         experiment.browser_item.progressbar.setValue(100)
         self.manager.load(experiment)
-        if run.data.shape[0]:
+        page = path.with_suffix(".md")  # reports are named after the run file
+        if page.exists() and kind in run.analysis:
+            results.report_path, results.analysis = page, run.analysis[kind]
+        elif run.data.shape[0]:
             write_summary(results, path)
         self.summary.show_results(results)
         return experiment
