@@ -131,14 +131,14 @@ PRESETS: dict[str, Preset] = {
                  x_log=True),
     ), derivers=(jvl_eqe_deriver,), displays=("sample", "pixel", "area_cm2")),
     "lifetime": Preset(plots=(
-        PlotSpec("L/L0-t", "time_s", "luminance_cd_m2_rel", "Time (s)", "L/L0",
+        PlotSpec("L/L0-t", "time_s", "relative_luminance_fraction", "Time (s)", "L/L0",
                  group_by="channel", group_label="ch {:g}", symbols=False),
         PlotSpec("V-t", "time_s", "voltage_V", "Time (s)", "Voltage (V)",
                  group_by="channel", group_label="ch {:g}", symbols=False),
-    ), derivers=(relative_to_first_deriver("luminance_cd_m2", "channel"),)),
+    )),
     "dlcp": Preset(plots=(
-        PlotSpec("C-δV", "delta_V", "capacitance_F", "δV (V)", "Capacitance (F)",
-                 group_by="frequency_Hz", group_label="{:g} Hz"),
+        PlotSpec("C-δV", "delta_v_pp_V", "capacitance_F", "δV (V peak-to-peak)",
+                 "Capacitance (F)", group_by="frequency_Hz", group_label="{:g} Hz"),
     )),
     "cv": Preset(plots=(
         PlotSpec("C-V", "bias_V", "capacitance_F", "Bias (V)", "Capacitance (F)",
