@@ -10,6 +10,8 @@ None) and optionally ``path``.
 
 from __future__ import annotations
 
+import json
+
 import html
 import math
 import re
@@ -105,11 +107,31 @@ def _sweep_arrays(run):
     direction = data["direction"].to_numpy(float) if "direction" in data.columns else None
     spectra = getattr(run, "spectra", None)
     wl = getattr(run, "wavelength_nm", None)
+    reference = None
     if spectra is None or wl is None or np.size(spectra) == 0:
         spectra = wl = None
+        ref = _reference_spectrum(run)
+        if ref is not None:
+            wl, reference = ref
     return dict(voltage_V=data["voltage_V"].to_numpy(float), current_density_mA_cm2=j,
                 luminance_cd_m2=data["luminance_cd_m2"].to_numpy(float),
-                direction=direction, spectra=spectra, wavelength_nm=wl)
+                direction=direction, spectra=spectra, wavelength_nm=wl,
+                reference_spectrum=reference)
+
+
+def _reference_spectrum(run):
+    """The EL spectrum a photodiode-route sweep converted its photocurrent with (stored in
+    the station record by the J-V-L procedure), as ``(wavelength_nm, spectrum)`` or None."""
+    station = (getattr(run, "attrs", {}) or {}).get("station")
+    if isinstance(station, str):
+        try:
+            station = json.loads(station)
+        except ValueError:
+            return None
+    ref = ((station or {}).get("sweep") or {}).get("reference_spectrum")
+    if not isinstance(ref, Mapping) or "wavelength_nm" not in ref:
+        return None
+    return np.asarray(ref["wavelength_nm"], float), np.asarray(ref["spectrum"], float)
 
 
 def run_curves(run, **kwargs) -> JVLCurves:

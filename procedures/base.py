@@ -113,10 +113,11 @@ class QledProcedure(Procedure):
         """Bench options for ``sim`` / ``sim:<preset>``: one device for this pixel.
 
         The device is the preset (``passivated``, ``pristine``, ``uniform_junction``) with
-        seeded pixel-to-pixel variation (seed = pixel number), its area set to the
+        seeded pixel-to-pixel variation (seeded by pixel number and preset), its area set to the
         procedure's ``area_cm2`` when it has one (the operator's measured area is the truth).
         """
         import dataclasses
+        import zlib
 
         import numpy as np
 
@@ -127,12 +128,12 @@ class QledProcedure(Procedure):
         if preset not in presets:
             raise ValueError(f"station = {spec!r} is not allowed: use a TOML path, 'sim' or "
                              f"sim:<{'|'.join(presets)}>")
-        rng = np.random.default_rng(int(self.pixel))
-        params = getattr(LEDParameters, preset)().sampled(rng)
+        seed = [int(self.pixel), zlib.crc32(preset.encode())]
+        params = getattr(LEDParameters, preset)().sampled(np.random.default_rng(seed))
         if hasattr(self, "area_cm2"):
             params = dataclasses.replace(params, area_cm2=float(self.area_cm2))
-        options = {"devices": [LEDDevice(params, rng=np.random.default_rng(int(self.pixel)))],
-                   "seed": int(self.pixel)}
+        # no rng for the device: it would draw the pixel's parameters a second time
+        options = {"devices": [LEDDevice(params)], "seed": int(self.pixel)}
         options.update(self.sim_overrides)
         return options
 

@@ -142,7 +142,11 @@ class JVLProcedure(QledProcedure):
             "nominal_rate_V_s": sweep_rate, "light_route": self.light_route,
             "detector": meta.get("instruments", {}).get(
                 "light_meter" if self.light_route == "spectroradiometer" else "photodiode", ""),
-            "reference_spectrum": None if self.reference is None else self.reference[2],
+            "reference_spectrum": None if self.reference is None else {
+                "source": self.reference[2],
+                "file": self.reference_spectrum or None,
+                "wavelength_nm": np.asarray(self.reference[0], float).tolist(),
+                "spectrum": np.asarray(self.reference[1], float).tolist()},
         }
         meta["station"] = station
         return meta
@@ -265,3 +269,27 @@ def _light_meter_axis(meter) -> np.ndarray:
     from instruments.konica_minolta import WAVELENGTH_NM
 
     return np.asarray(WAVELENGTH_NM, float)
+
+
+def demo_runs(out_dir, *, progress=print, pixels: int = 3, time_scale: float = 100.0) -> list:
+    """J-V-L sweeps of ``pixels`` pixels each of a pristine and a passivated device (simulated,
+    noise on, seeded by pixel): the batch that ``qled demo`` compares."""
+    from pathlib import Path
+
+    from .commands import run_one
+
+    paths = []
+    for preset in ("pristine", "passivated"):
+        for pixel in range(1, pixels + 1):
+            values = {"station": f"sim:{preset}", "sample": preset, "pixel": pixel,
+                      "operator": "qled demo", "start_voltage_V": 2.0, "stop_voltage_V": 7.0,
+                      "step_voltage_V": 0.1, "dwell_s": 0.05, "compliance_mA": 100.0,
+                      "nplc": 1.0}
+            result, summary = run_one(JVLProcedure, values, Path(out_dir),
+                                      overrides={"time_scale": time_scale},
+                                      label=f"J-V-L {preset} pixel {pixel}")
+            paths.append(result.path)
+            eqe = (summary or {}).get("max_eqe_percent")
+            progress(f"  J-V-L {preset:10s} pixel {pixel}: {result.status}, {result.rows} points"
+                     + (f", EQE max {eqe:.2f} %" if eqe is not None else ""))
+    return paths

@@ -379,6 +379,10 @@ class LifetimeProcedure(QledProcedure):
             self.log_event("info", f"L0 search step {step}: I = {current:.6g} A, V = "
                            f"{reading.voltage_V:.4g} V, L = {lum:.6g} cd/m²")
             fault = self._device_fault(reading, lum, None, None)
+            if not fault and not lum > 0 and math.isfinite(reading.voltage_V) \
+                    and reading.voltage_V < 0.5:
+                fault = (f"short: V = {reading.voltage_V:.4g} V and no light at "
+                         f"I = {current:.4g} A")
             if fault:
                 return self._stop_channel(f"L0 search: {fault}")
             if lum > 0 and abs(lum / target - 1.0) <= tol:
@@ -451,6 +455,40 @@ class LifetimeProcedure(QledProcedure):
                     f"light to {lum:.4g} cd/m²")
         return ""
 
+    def _row_time(self, reading, time_offset: float) -> float:
+        """Stress time [s] of a row: the SMU's own reading time stamp, so that a stall of
+        the host after the exchange does not shift the row; the host clock (end of the
+        exchange) when the stamp is missing or jumps back (instrument reset, reconnect)."""
+        host = self.elapsed_s()
+        stamp = reading.time_s
+        ref = getattr(self, "_time_ref", None)
+        if ref is None:
+            # Fresh run: the first row is t = 0 by definition (L0). Resumed: stress time
+            # continues from the stored end plus the time since the output came back on.
+            first = time_offset if self._resume is None else \
+                time_offset + max(host - self._host_on, 1e-9)
+            self._time_ref = {"host0": host - first, "stamp0": stamp, "last": first,
+                              "first": first}
+            return first
+        t = stamp - ref["stamp0"] + ref["first"] if math.isfinite(stamp) and \
+            math.isfinite(ref["stamp0"]) else math.nan
+        if not math.isfinite(t) or t <= ref["last"] or t > host - ref["host0"] + 1e-6:
+            t = host - ref["host0"]
+            ref["stamp0"] = stamp - (t - ref["first"]) if math.isfinite(stamp) else math.nan
+        ref["last"] = t
+        return t
+
+    def _record_sim_state(self) -> None:
+        """Simulated bench only: the pixel's ageing at t = 0, so the truth can account for the
+        stress of the L0 search (with β < 1 even a short search lowers L0 measurably)."""
+        bench = getattr(self.instruments, "bench", None)
+        if bench is None or self._resume is not None:
+            return
+        pixel = bench.pixels[self.channel - 1]
+        _ = pixel.current_A                    # bring the lazy ageing up to date
+        self.log_event("info", f"simulated truth at t = 0: equivalent age D0 = "
+                       f"{pixel.device.equivalent_age:.6e}")
+
     def _wait(self, simulated_s: float) -> None:
         """Sleep ``simulated_s`` on the station clock, seeing a stop request within ~0.1 s."""
         end = self.elapsed_s() + simulated_s
@@ -477,6 +515,7 @@ class LifetimeProcedure(QledProcedure):
                        f"at L/L0 ≤ {self.stop_fraction:g} or {self.max_hours:g} h")
         smu.set_current(current)
         smu.output_on()
+        self._host_on = self.elapsed_s()
         while True:
             if self.should_stop():
                 self.log_event("warning", "stop requested: output off")
@@ -485,10 +524,9 @@ class LifetimeProcedure(QledProcedure):
             want_spec = spec_every > 0 and (t0 is None or before - t0 >= next_spectrum)
             reading = smu.measure()
             lum, extra = self._luminance(spectrum=want_spec)
-            mid = 0.5 * (before + self.elapsed_s())   # the row's time: mid-exchange
+            t = self._row_time(reading, time_offset)
             if t0 is None:
-                t0 = mid - time_offset
-            t = mid - t0
+                t0 = 0.0
             if want_spec:
                 next_spectrum += spec_every * (1 + math.floor((t - next_spectrum) / spec_every))
             if l0 is None:
@@ -506,6 +544,7 @@ class LifetimeProcedure(QledProcedure):
                    "luminance_cd_m2": lum, "relative_luminance_fraction": rel, **extra}
             self.emit("results", row)
             if k == 0:
+                self._record_sim_state()
                 self._release_clock()
             k += 1
             times.append(t)

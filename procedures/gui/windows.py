@@ -407,6 +407,9 @@ class QledWindow(ManagedWindowBase):
         self.timer.timeout.connect(self.refresh)
         self.timer.start(refresh_ms)
         self.resize(1400, 850)
+        splitter = self.tabs.parent()  # PyMeasure's plots-over-browser splitter
+        if isinstance(splitter, QtWidgets.QSplitter):
+            splitter.setSizes([620, 200])
 
     # -- set-up (replace PyMeasure's Manager by ours) -----------------------------------
     def _setup_ui(self):
