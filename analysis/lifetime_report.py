@@ -121,8 +121,18 @@ def _truth(run) -> dict:
     device = LEDDevice(LEDParameters(**params))
     current = float(run.data["source_current_A"].dropna().iloc[0])
     l0 = float(device.luminance_cd_m2(current, aged=False))
-    return {"truth_l0_cd_m2": l0, "truth_t50_h": float(device.t50_s(l0)) / HOUR_S,
-            "truth_acceleration_exponent": float(params["acceleration_exponent"])}
+    out = {"truth_l0_cd_m2": l0, "truth_t50_h": float(device.t50_s(l0)) / HOUR_S,
+           "truth_acceleration_exponent": float(params["acceleration_exponent"])}
+    # Damage D0 = Σdt/τ of the L0 search: L0 is then measured on exp(−D0^β) and
+    # exp(−(D0 + t/τ)^β) = ½·exp(−D0^β) gives T50 = τ·[(ln 2 + D0^β)^(1/β) − D0].
+    found = run.events["message"].str.extract(r"equivalent age D0 = ([0-9.eE+-]+)")[0].dropna()
+    if len(found) and not params.get("brightening_fraction"):
+        d0, beta = float(found.iloc[0]), float(params["stretch_exponent"])
+        tau = float(device.lifetime_tau_s(l0))
+        t50 = tau * ((math.log(2.0) + d0 ** beta) ** (1.0 / beta) - d0)
+        out.update(truth_t50_h=t50 / HOUR_S, truth_search_damage=d0,
+                   truth_t50_fresh_h=float(device.t50_s(l0)) / HOUR_S)
+    return out
 
 
 # ------------------------------------------------------------------ acceleration (sample)
