@@ -525,7 +525,9 @@ class RunWriter:
         out.mkdir(parents=True, exist_ok=True)
         start = _utc_now()
         local_now = _local_now()
-        tmp = out / f".{run_file_name(sample, procedure, local_now)}.{os.getpid()}.tmp"
+        # pid + thread + random: writers in several threads may start in the same second
+        tmp = out / (f".{run_file_name(sample, procedure, local_now)}.{os.getpid()}."
+                     f"{threading.get_ident()}.{os.urandom(4).hex()}.tmp")
         with _open_h5(tmp, "w") as f:
             _write_skeleton(f, procedure=procedure, sample=sample, pixel=pixel,
                             operator=operator, params=params, columns=columns,
