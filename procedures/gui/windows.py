@@ -407,6 +407,7 @@ class QledWindow(ManagedWindowBase):
         self.timer.timeout.connect(self.refresh)
         self.timer.start(refresh_ms)
         self.resize(1400, 850)
+        self.browser.header().resizeSection(1, 330)  # run file names are ~45 characters
         splitter = self.tabs.parent()  # PyMeasure's plots-over-browser splitter
         if isinstance(splitter, QtWidgets.QSplitter):
             splitter.setSizes([620, 200])
