@@ -96,3 +96,21 @@ def serve_command(args) -> int:
         for s, h in old.items():
             signal.signal(s, h)
     return 0
+
+
+def main(argv=None) -> int:
+    """``python -m simulators.commands serve …``: the same server without the ``qled`` CLI.
+
+    Benchmarks and tests that need a bench in its own process use it, so they depend on
+    nothing but the simulators package.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m simulators.commands")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["sim", *(argv if argv is not None else sys.argv[1:])])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
