@@ -49,6 +49,27 @@ BUFFER_ELEMENTS_2450 = '"defbuffer1", SOUR, READ, REL, STAT'
 MAX_POINTS = 2500
 
 
+def _floats(reply: str, driver, multiple_of: int) -> list[float]:
+    """The numbers of a point-loop reply; anything unusual goes to the strict parser.
+
+    ``float`` ignores surrounding blanks, so a well-formed reply needs no per-field strip;
+    a field that is not a number, or a wrong count, is judged (and reported) by
+    :func:`~instruments.validation.parse_floats`.
+    """
+    try:
+        values = [float(f) for f in reply.split(",")]
+    except ValueError:
+        values = None
+    if values is None or len(values) % multiple_of:
+        return parse_floats(reply, what=driver.name, multiple_of=multiple_of)
+    return values
+
+
+def _source_and_read(driver, function: str, level: float) -> list[float]:
+    """``driver.source_and_read`` as a plain function (no closure per point)."""
+    return driver.source_and_read(function, level)
+
+
 def _nan(values: np.ndarray) -> np.ndarray:
     return np.where(np.abs(values) >= _NAN_THRESHOLD, np.nan, values)
 
@@ -94,11 +115,16 @@ class Keithley2400(_StockKeithley2400):
         One message (``:SOUR:VOLT 1.5;:READ?``) avoids the write-then-query round trip that
         stalls on Nagle + delayed ACK. Returns the 5 format elements.
         """
-        function = strict_discrete_set(function, ("VOLT", "CURR"))
-        limits = self.voltage_limits_V if function == "VOLT" else self.current_limits_A
-        level = strict_range(level, limits)
+        # Class attributes via type(self): PyMeasure's instance __getattribute__ costs ~1 µs each.
+        cls = type(self)
+        if function == "VOLT":
+            level = strict_range(level, cls.voltage_limits_V)
+        elif function == "CURR":
+            level = strict_range(level, cls.current_limits_A)
+        else:
+            strict_discrete_set(function, ("VOLT", "CURR"))   # raises the usual error
         reply = fast_query(self.adapter, f":SOUR:{function} {level:.7g};:READ?")
-        return parse_floats(reply, what=self.name, multiple_of=5)
+        return _floats(reply, self, 5)
 
     def read_elements(self) -> list[float]:
         """One ``:READ?`` (all points of a configured sweep), 5 values per point."""
@@ -157,12 +183,16 @@ class Keithley2450(_StockKeithley2450):
 
     def source_and_read(self, function: str, level: float) -> list[float]:
         """Set the level and read (source, reading, relative time, status) in one message."""
-        function = strict_discrete_set(function, ("VOLT", "CURR"))
-        limits = self.voltage_limits_V if function == "VOLT" else self.current_limits_A
-        level = strict_range(level, limits)
+        cls = type(self)
+        if function == "VOLT":
+            level = strict_range(level, cls.voltage_limits_V)
+        elif function == "CURR":
+            level = strict_range(level, cls.current_limits_A)
+        else:
+            strict_discrete_set(function, ("VOLT", "CURR"))   # raises the usual error
         reply = fast_query(self.adapter,
                            f":SOUR:{function} {level:.7g};:READ? {BUFFER_ELEMENTS_2450}")
-        return parse_floats(reply, what=self.name, multiple_of=4)
+        return _floats(reply, self, 4)
 
     def read_elements(self) -> list[float]:
         return parse_floats(self.ask(f":READ? {BUFFER_ELEMENTS_2450}"),
@@ -384,19 +414,25 @@ class _KeithleySourceMeter:
 
     def source_voltage_and_measure(self, voltage_V: float) -> Reading:
         """Set ``voltage_V`` [V] and read V, I in one exchange."""
-        voltage_V = check_range("voltage_V", voltage_V, *self._limits("VOLT"), "V")
-        self._require("VOLT", "source_voltage_and_measure")
-        self._require_output("source_voltage_and_measure")
-        values = self._link.call(lambda d: d.source_and_read("VOLT", voltage_V))
+        lo, hi = self.driver_class.voltage_limits_V
+        voltage_V = check_range("voltage_V", voltage_V, lo, hi, "V")
+        if self.function != "VOLT":
+            self._require("VOLT", "source_voltage_and_measure")
+        if not self.output:
+            self._require_output("source_voltage_and_measure")
+        values = self._link.call(_source_and_read, "VOLT", voltage_V)
         self.level = voltage_V
         return self._reading(values)
 
     def source_current_and_measure(self, current_A: float) -> Reading:
         """Set ``current_A`` [A] and read V, I in one exchange."""
-        current_A = check_range("current_A", current_A, *self._limits("CURR"), "A")
-        self._require("CURR", "source_current_and_measure")
-        self._require_output("source_current_and_measure")
-        values = self._link.call(lambda d: d.source_and_read("CURR", current_A))
+        lo, hi = self.driver_class.current_limits_A
+        current_A = check_range("current_A", current_A, lo, hi, "A")
+        if self.function != "CURR":
+            self._require("CURR", "source_current_and_measure")
+        if not self.output:
+            self._require_output("source_current_and_measure")
+        values = self._link.call(_source_and_read, "CURR", current_A)
         self.level = current_A
         return self._reading(values)
 

@@ -89,12 +89,12 @@ class ResilientLink(Generic[D]):
             except Exception:  # noqa: BLE001 - a faulty logger must not break recovery
                 log.exception("on_event callback failed")
 
-    def call(self, fn: Callable[[D], T]) -> T:
-        """Return ``fn(driver)``, reconnecting and repeating it on transport errors."""
+    def call(self, fn: Callable[..., T], *args) -> T:
+        """Return ``fn(driver, *args)``, reconnecting and repeating it on transport errors."""
         attempt = 0
         while True:
             try:
-                return fn(self.driver)
+                return fn(self.driver, *args)
             except TRANSPORT_ERRORS as exc:
                 last = exc
             if self._reopen is None:

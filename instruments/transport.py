@@ -11,7 +11,6 @@ on the client and delayed ACK on the instrument each write+query pair stalls ~40
 from __future__ import annotations
 
 import re
-import select
 import socket
 import time
 from typing import Any, Optional
@@ -20,6 +19,8 @@ import pyvisa
 import pyvisa.resources
 import pyvisa.rname
 from pymeasure.adapters import SerialAdapter, VISAAdapter
+from pyvisa.constants import StatusCode
+from pyvisa.errors import VisaIOError
 
 #: Errors that mean "the link to the instrument is broken or silent" (resilience retries these).
 import serial
@@ -166,6 +167,27 @@ class read_timeout:
                 pass
 
 
+def _fast_channel(adapter):
+    """``(connection, session)`` of a pyvisa-py socket session behind ``adapter``, else None.
+
+    Looked up once per adapter (a reconnect makes a new adapter); :func:`fast_query` checks
+    on every call that the session still holds the same open socket.
+    """
+    cached = adapter.__dict__.get("_qled_fast_channel", False)
+    if cached is not False:
+        return cached
+    connection = getattr(adapter, "connection", None)
+    channel = None
+    if isinstance(connection, pyvisa.resources.MessageBasedResource):
+        sessions = getattr(connection.visalib, "sessions", None)
+        session = sessions.get(connection.session) if isinstance(sessions, dict) else None
+        if isinstance(getattr(session, "interface", None), socket.socket) \
+                and isinstance(getattr(session, "_pending_buffer", None), bytearray):
+            channel = (connection, session)
+    adapter.__dict__["_qled_fast_channel"] = channel
+    return channel
+
+
 def fast_query(adapter, command: str) -> str:
     """One write + one read-until-terminator, straight on the pyvisa-py session's socket.
 
@@ -176,32 +198,38 @@ def fast_query(adapter, command: str) -> str:
     follow), honouring the resource's timeout and terminators. Other resources (serial, GPIB,
     the test ``ProtocolAdapter``) fall back to ``write`` + ``read``.
     """
-    connection = getattr(adapter, "connection", None)
-    session = None
-    if isinstance(connection, pyvisa.resources.MessageBasedResource):
-        sessions = getattr(connection.visalib, "sessions", None)
-        session = sessions.get(connection.session) if isinstance(sessions, dict) else None
-    sock = getattr(session, "interface", None)
-    buffer = getattr(session, "_pending_buffer", None)
-    if not isinstance(sock, socket.socket) or not isinstance(buffer, bytearray):
+    channel = _fast_channel(adapter)
+    sock = channel[1].interface if channel is not None else None
+    if sock is None:                     # not a socket session, or closed since
         adapter.write(command)
         return adapter.read()
-    from pyvisa.constants import StatusCode
-    from pyvisa.errors import VisaIOError
-
-    term = connection.read_termination.encode("ascii")
-    sock.sendall((command + connection.write_termination).encode("ascii"))
+    connection, session = channel
+    term = _ENCODED.get(connection.read_termination)
+    if term is None:
+        term = _ENCODED.setdefault(connection.read_termination,
+                                   connection.read_termination.encode("ascii"))
     timeout_s = session.timeout          # seconds (pyvisa-py keeps it so), None = forever
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    if sock.gettimeout() != timeout_s:
+        # recv then waits in C (poll + recv) instead of a Python-level select per reply;
+        # pyvisa-py's own reads and writes select before they touch the socket, so a
+        # timeout on it changes nothing for them.
+        sock.settimeout(timeout_s)
+    sock.sendall((command + connection.write_termination).encode("ascii"))
+    # pyvisa-py replaces the buffer object on its own reads: take the current one.
+    buffer = session._pending_buffer
+    deadline = None
     while term not in buffer:
-        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        ready, _, _ = select.select([sock], [], [], remaining)
-        if not ready:
-            raise VisaIOError(StatusCode.error_timeout)
-        chunk = sock.recv(65536)
+        if deadline is not None:         # a reply in several segments: keep the total bound
+            sock.settimeout(max(1e-6, deadline - time.monotonic()))
+        elif timeout_s is not None:
+            deadline = time.monotonic() + timeout_s
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            raise VisaIOError(StatusCode.error_timeout) from None
         if not chunk:
             raise ConnectionResetError(f"{connection.resource_name}: connection closed by peer")
-        buffer.extend(chunk)
+        buffer += chunk
     end = buffer.index(term)
     reply = bytes(buffer[:end])
     del buffer[:end + len(term)]
@@ -210,3 +238,7 @@ def fast_query(adapter, command: str) -> str:
     except UnicodeDecodeError:
         raise GarbledReplyError(f"{connection.resource_name}: non-ASCII reply {reply[:60]!r}") \
             from None
+
+
+#: Encoded read terminators (a handful of distinct strings).
+_ENCODED: dict[str, bytes] = {}
