@@ -1385,8 +1385,14 @@ def export_csv(path: str | os.PathLike, out: str | os.PathLike | None = None) ->
     header = "".join(f"#{line}\n" for line in lines)
     with open(out, "x", encoding="utf-8", newline="") as fh:  # "x": never overwrite
         fh.write(header)
-        run.data.to_csv(fh, index=False, lineterminator="\n")
+        # repr, not str: colour-science switches numpy to legacy printing (12 digits) on
+        # import, and pandas formats floats with str() -- the CSV would lose digits
+        run.data.to_csv(fh, index=False, lineterminator="\n", float_format=_repr_float)
     return out
+
+
+def _repr_float(value: float) -> str:
+    return repr(float(value))
 
 
 def write_analysis(path: str | os.PathLike, name: str, results: Mapping[str, Any]) -> None:
