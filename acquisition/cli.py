@@ -13,6 +13,7 @@ import sys
 #: Modules that contribute subcommands, in the order they appear in ``--help``.
 COMMAND_MODULES = (
     "procedures.commands",
+    "procedures.gui_commands",
     "analysis.commands",
     "analysis.trpl_commands",
     "acquisition.commands",
