@@ -37,7 +37,8 @@ def station_toml(bench, pid: int) -> str:
              f"time_scale = {bench.clock.time_scale!r}", "",
              "[smu]", 'driver = "keithley2400"', f'resource = "{res["smu"]}"', ""]
     if "spectroradiometer" in res:
-        lines += ["[light_meter]", 'driver = "cs2000"', f'resource = "{res["spectroradiometer"]}"', ""]
+        lines += ["[light_meter]", 'driver = "cs2000"', f'resource = "{res["spectroradiometer"]}"',
+                  'speed = "fast"', ""]
     lines += ["[photodiode]", f'driver = "{pd_driver}"', f'resource = "{res["photodiode"]}"',
               f'radius_mm = {cal["radius_mm"]!r}', f'distance_mm = {cal["distance_mm"]!r}',
               'responsivity = "si_default"', "",

@@ -33,6 +33,9 @@ def test_station_shape_and_record(station):
     json.dumps(station.config)                       # storable with a run
     assert station.config["lcr_level_convention"] == "rms"
     assert station.truth()["pixels"][0]["kind"] == "LEDDevice"
+    # The simulated station runs the CS-2000 in fast mode (a dark reading ~17 s, not ~4 min).
+    assert station.config["light_meter"]["speed"] == "fast"
+    assert station.bench.instrument("spectroradiometer").speed_mode[0] == 1
 
 
 def test_tcp_nodelay_is_set_on_the_visa_socket(station):
@@ -167,6 +170,7 @@ def test_toml_station_served_by_another_process(tmp_path):
             assert 1e-6 < point.current_A < 0.02
             assert st.photodiode.read_photocurrent_A() > 0
             assert st.light_meter.measure().luminance_cd_m2 > 1
+            assert st.config["light_meter"]["speed"] == "fast"
         assert info["smu"] in out.read_text()
     finally:
         proc.send_signal(signal.SIGTERM)

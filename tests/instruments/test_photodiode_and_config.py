@@ -95,6 +95,11 @@ def test_example_lab_toml_is_valid():
      "[smu] unknown key 'nplcc'"),
     ('[light_meter]\ndriver = "cs2000"\nresource = "/dev/ttyUSB0"\nbaud_rate = 115201\n',
      ("light_meter",), "[light_meter] baud_rate = 115201 is not allowed"),
+    ('[light_meter]\ndriver = "cs2000"\nresource = "/dev/ttyUSB0"\nspeed = "turbo"\n',
+     ("light_meter",), "[light_meter] speed = 'turbo' is not allowed: use one of 'normal', "
+                       "'fast'"),
+    ('[light_meter]\ndriver = "pr655"\nresource = "/dev/ttyACM0"\nspeed = "fast"\n',
+     ("light_meter",), "[light_meter] speed applies to driver 'cs2000' only (not 'pr655')"),
     ('[photodiode]\ndriver = "keithley6485"\nresource = "GPIB0::4::INSTR"\nradius_mm = 5.0\n',
      ("photodiode",), "[photodiode] distance_mm is missing"),
     ('[photodiode]\ndriver = "keithley6485"\nresource = "GPIB0::4::INSTR"\nradius_mm = 5.0\n'

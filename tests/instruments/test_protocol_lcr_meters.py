@@ -136,6 +136,30 @@ def test_cs2000_error_code_becomes_clear_exception():
             d.measure()
 
 
+@pytest.mark.parametrize("stored, writes", [
+    ("OK00,0,2", [("SPMS,1,2", "OK00")]),    # normal mode stored: switch to fast
+    ("OK00,1,2", []),                        # already fast: no flash write
+    ("OK00,4,08,2", [("SPMS,1,2", "OK00")]),  # multi-integration fast (time field)
+])
+def test_cs2000_fast_speed_mode_is_set_on_connect_only_when_needed(stored, writes):
+    with expected_protocol(CS2000, [
+            ("RMTS,1", "OK00"), ("SPMR", stored), *writes,
+            ("IDDR", "OK00,CS-2000,1,10001234"), ("RMTS,0", "OK00")]) as d:
+        meter = CS2000LightMeter(d, speed="fast")
+        meter.close()
+
+
+def test_cs2000_normal_speed_and_bad_speed_values():
+    with expected_protocol(CS2000, [("SPMR", "OK00,1,2"), ("SPMS,0,0", "OK00")]) as d:
+        assert d.set_speed("normal", nd_mode=0) is True
+    with expected_protocol(CS2000, []) as d:
+        with pytest.raises(ValueError, match="speed = 'turbo' is not allowed: use one of "
+                                             "'normal', 'fast'"):
+            d.set_speed("turbo")
+        with pytest.raises(ValueError, match="speed = 'slow' is not allowed"):
+            CS2000LightMeter(d, speed="slow")
+
+
 def test_pr655_remote_spectrum_and_luminance():
     lines = [f"{w},{1e-3 * (w - 376) / 404:.3e}" for w in range(380, 781, 4)]
     with expected_protocol(PR655, [

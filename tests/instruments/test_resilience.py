@@ -80,6 +80,23 @@ def test_cs2000_reconnects_after_a_bad_or_late_reply(make_bench, kind):
     assert any("reconnected" in msg for _, msg in events)
 
 
+@pytest.mark.parametrize("speed, limit_s, upper_s", [("fast", 17.0, 240.0),
+                                                     ("normal", 241.0, 741.0)])
+def test_cs2000_speed_mode_caps_the_dark_measuring_time(make_bench, speed, limit_s, upper_s):
+    # Dark pixel (output off): the integration time runs to the mode's maximum, 8 s in fast
+    # and 120 s in normal mode; a measurement takes 1 s + 2 * t_int (light and dark frame).
+    bench = make_bench(time_scale=1000.0)
+    with CS2000LightMeter.open(bench.resources["spectroradiometer"], speed=speed) as meter:
+        t0 = bench.clock.time()
+        estimate_s = meter.driver.measure()
+        elapsed_s = bench.clock.time() - t0
+        assert meter.driver.speed_mode()[0] == {"fast": 1, "normal": 0}[speed]
+    assert estimate_s == limit_s
+    # Waited on the simulated clock; fast mode stays far below normal mode's 241 s (the upper
+    # bounds leave >= 0.2 s of wall-clock slack for a loaded machine).
+    assert limit_s <= elapsed_s < upper_s
+
+
 def test_cs2000_unplugged_gives_up_naming_the_port(make_bench):
     # The bench does not re-serve a hung-up pty, like a meter whose cable was pulled.
     bench = make_bench(faults=[Fault("drop", instrument="spectroradiometer", at_command=3)],
