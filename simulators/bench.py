@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -464,14 +466,20 @@ class Bench:
     photodiode_radius_mm, photodiode_distance_mm : float
         Detector geometry (sin²α = r²/(d²+r²)).
     serial_meters : bool
-        Serve the CS-2000 and PR-655 on pseudo-terminals.
+        Serve the CS-2000 and PR-655 on pseudo-terminals, published as stable symlinks in a
+        per-bench temporary folder (removed on close).
+    serial_restart_s : float or None
+        After a ``drop`` fault hangs a serial meter up, serve it again on a fresh pty this
+        many wall-clock seconds later, behind the same path (a re-plugged USB cable), so a
+        driver's reconnect succeeds. None: the meter stays unplugged.
     """
 
     def __init__(self, devices: Sequence[Any] | None = None, *, channels: int = 1, seed: int = 0,
                  noise: bool = True, time_scale: float = 1.0, faults: Any = None,
                  photodiode: str = "smu", lcr_option_001: bool = True,
                  photodiode_radius_mm: float = 5.0, photodiode_distance_mm: float = 20.0,
-                 device_preset: str = "passivated", serial_meters: bool = True):
+                 device_preset: str = "passivated", serial_meters: bool = True,
+                 serial_restart_s: float | None = 0.1):
         if int(channels) != channels or channels < 1:
             raise ValueError(f"channels = {channels!r} is out of range: allowed integer >= 1")
         if photodiode not in ("smu", "6485"):
@@ -483,6 +491,11 @@ class Bench:
         self.lcr_option_001 = bool(lcr_option_001)
         self.device_preset = device_preset
         self.serial_meters = serial_meters
+        if serial_restart_s is not None and not 0 <= serial_restart_s <= 60:
+            raise ValueError(f"serial_restart_s = {serial_restart_s!r} is out of range: "
+                             "allowed 0 … 60 s or None")
+        self.serial_restart_s = serial_restart_s
+        self._link_dir: str | None = None
         self.clock = ScaledClock(time_scale)
         self.faults = FaultPlan.from_obj(faults)
         if devices is None:
@@ -568,9 +581,12 @@ class Bench:
             from .serial_pty import PtyServer
         except ImportError:  # serial meters not available in this checkout
             return
+        if self._link_dir is None:
+            self._link_dir = tempfile.mkdtemp(prefix="qled-bench-")
         for role, cls in (("spectroradiometer", CS2000Simulator), ("pr655", PR655Simulator)):
             handler = cls(pixel, self.clock, self.faults.for_instrument(role, ch.number), self._noise())
-            server = PtyServer(handler, name=role)
+            server = PtyServer(handler, name=role, link=os.path.join(self._link_dir, role),
+                               restart_after_s=self.serial_restart_s)
             server.start()
             self._servers.append(server)
             ch.servers[role] = server
@@ -580,6 +596,9 @@ class Bench:
         """Stop every server (idempotent); no threads, sockets or ptys are left."""
         while self._servers:
             self._servers.pop().close()
+        if self._link_dir is not None:
+            shutil.rmtree(self._link_dir, ignore_errors=True)
+            self._link_dir = None
         self._channels = []
         self._started = False
 
@@ -618,6 +637,7 @@ class Bench:
         return {"channels": self.channels, "seed": self.seed, "noise": self.noise,
                 "time_scale": self.clock.time_scale, "photodiode": self.photodiode,
                 "lcr_option_001": self.lcr_option_001, "device_preset": self.device_preset,
+                "serial_restart_s": self.serial_restart_s,
                 "selected_pixel": self._selected, "faults": self.faults.to_obj()["faults"]}
 
     def truth(self) -> dict[str, Any]:

@@ -34,13 +34,13 @@ both ends the server holds and stops the thread. A client still holding the
 slave open sees the line die: reads return nothing or fail with an I/O error
 (pyserial raises ``SerialException``; pyvisa-py reports an error or times
 out), writes fail with ``EIO``. This is what unplugging a USB-serial meter
-looks like. Recovery is explicit, as in the lab ("re-plug, re-open"): the
-bench calls :meth:`PtyServer.restart`, which opens a *new* pty pair with a
-new device path and serves the same handler (its instrument state survives,
-as a real meter's does across a cable fault). Give ``link=...`` to publish a
-stable path: the server keeps a symlink pointing at the current slave and
-re-points it atomically on restart, so a client simply re-opens the same
-path.
+looks like. Recovery is "re-plug, re-open": :meth:`PtyServer.restart` (or,
+with ``restart_after_s``, the server itself after that delay) opens a *new*
+pty pair with a new device path and serves the same handler (its instrument
+state survives, as a real meter's does across a cable fault). Give
+``link=...`` to publish a stable path: the server keeps a symlink pointing at
+the current slave, removes it while the line is down and re-creates it
+atomically on restart, so a client simply re-opens the same path.
 """
 from __future__ import annotations
 
@@ -77,7 +77,11 @@ class PtyServer:
         Label used in the thread name and ``repr`` (e.g. ``"cs2000"``).
     link : str or path-like, optional
         Where to keep a symlink to the current slave device. Its directory
-        must exist; the link is removed on :meth:`close`.
+        must exist; the link is removed while the line is down and on :meth:`close`.
+    restart_after_s : float, optional
+        After the handler hangs up (a ``drop`` fault), serve a fresh pty this many
+        wall-clock seconds later ("re-plugged"); with ``link`` a client re-opens the same
+        path. None (default): stay down until :meth:`restart`.
 
     Examples
     --------
@@ -85,12 +89,19 @@ class PtyServer:
     ...     port = serial.Serial(server.path, 115200, rtscts=True, timeout=1)
     """
 
-    def __init__(self, handler: Any, name: str = "cs2000", link: str | os.PathLike | None = None):
+    def __init__(self, handler: Any, name: str = "cs2000", link: str | os.PathLike | None = None,
+                 restart_after_s: float | None = None):
         if not callable(getattr(handler, "feed", None)):
             raise ValueError("handler must have a feed(data, write) method")
+        if restart_after_s is not None and not 0 <= restart_after_s <= 60:
+            raise ValueError(f"restart_after_s = {restart_after_s!r} is out of range: "
+                             "allowed 0 … 60 s or None")
         self.handler = handler
         self.name = str(name)
         self.link = Path(link) if link is not None else None
+        self.restart_after_s = restart_after_s
+        self.restarts = 0          # automatic restarts after a handler hang-up
+        self._stop_event = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._master = -1
@@ -134,6 +145,8 @@ class PtyServer:
                 raise RuntimeError(f"PtyServer {self.name!r} is closed; create a new one")
             if self._thread is not None:
                 raise RuntimeError(f"PtyServer {self.name!r} is already started")
+            self._stop = False
+            self._stop_event.clear()
             self._open_pair()
             self._spawn()
         return self
@@ -149,6 +162,8 @@ class PtyServer:
             if self._closed:
                 raise RuntimeError(f"PtyServer {self.name!r} is closed; create a new one")
             self._reset_handler()
+            self._stop = False
+            self._stop_event.clear()
             self._open_pair()
             self._spawn()
         return self
@@ -160,6 +175,7 @@ class PtyServer:
             if self._master >= 0:
                 self._hung_up = True
             self._close_pair()
+            self._unlink()
 
     def close(self) -> None:
         """Stop serving and release every fd and the symlink (idempotent)."""
@@ -167,12 +183,17 @@ class PtyServer:
         with self._lock:
             self._close_pair()
             self._closed = True
-            if self.link is not None:
-                try:
-                    if self.link.is_symlink():
-                        self.link.unlink()
-                except OSError:
-                    pass
+            self._unlink()
+
+    def _unlink(self) -> None:
+        # A link left pointing at a closed /dev/pts/N could lead a client to whatever pty
+        # the kernel numbers N next.
+        if self.link is not None:
+            try:
+                if self.link.is_symlink():
+                    self.link.unlink()
+            except OSError:
+                pass
 
     def __enter__(self) -> "PtyServer":
         return self.start()
@@ -207,7 +228,6 @@ class PtyServer:
         # when a client closes; clients come and go like on a real port.
         self._device = os.ttyname(slave)
         self._out.clear()
-        self._stop = False
         self._hung_up = False
         if self.link is not None:
             tmp = self.link.with_name(f".{self.link.name}.{os.getpid()}.tmp")
@@ -236,6 +256,7 @@ class PtyServer:
         if thread is None:
             return
         self._stop = True
+        self._stop_event.set()
         if self._wake_w >= 0:
             try:
                 os.write(self._wake_w, b"x")
@@ -267,6 +288,21 @@ class PtyServer:
         return wait
 
     def _serve(self) -> None:
+        while True:
+            if not self._serve_line():
+                return
+            # The handler hung up: optionally come back on a fresh pty, like a meter
+            # whose USB cable is plugged in again.
+            if self.restart_after_s is None or self._stop_event.wait(self.restart_after_s):
+                return
+            with self._lock:
+                if self._stop or self._closed:
+                    return
+                self._open_pair()
+                self.restarts += 1
+
+    def _serve_line(self) -> bool:
+        """Serve the current pty until stopped (False) or the handler hangs up (True)."""
         master, wake_r = self._master, self._wake_r
         poll = getattr(self.handler, "poll", None)
         try:
@@ -275,9 +311,9 @@ class PtyServer:
                 try:
                     readable, writable, _ = select.select([master, wake_r], wlist, [], self._sleep_s())
                 except (OSError, ValueError):
-                    return
+                    return False
                 if self._stop:
-                    return
+                    return False
                 if wake_r in readable:
                     try:
                         os.read(wake_r, 64)
@@ -305,6 +341,8 @@ class PtyServer:
                         pass  # the client is not reading; keep the bytes
         except HangUp:
             self._hang_up_from_thread()
+            return True
+        return False
 
     def _hang_up_from_thread(self) -> None:
         # Reset the handler first: once the fds close, the client may already act.
@@ -312,3 +350,4 @@ class PtyServer:
         with self._lock:
             self._hung_up = True
             self._close_pair()
+            self._unlink()

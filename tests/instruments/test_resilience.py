@@ -97,10 +97,37 @@ def test_cs2000_speed_mode_caps_the_dark_measuring_time(make_bench, speed, limit
     assert limit_s <= elapsed_s < upper_s
 
 
+def test_dropped_cs2000_recovers_mid_sequence_behind_the_same_path(make_bench):
+    # Command 6 is the second spectral block of the first measurement: the line hangs up
+    # there, the bench serves the meter again 0.1 s later behind the same path, the driver
+    # reopens it (back-off 0.1, 0.2, 0.4 … s leaves ample time) and repeats the measurement.
+    bench = make_bench(faults=[Fault("drop", instrument="spectroradiometer", at_command=6)],
+                       time_scale=200.0)
+    path = bench.resources["spectroradiometer"]
+    server = bench._channels[0].servers["spectroradiometer"]
+    events = []
+    levels = (3.0, 3.3, 3.6)
+    readings, truths = [], []
+    with CS2000LightMeter.open(path, timeout_ms=1000, backoff_s=0.1, retries=4,
+                               on_event=lambda lvl, msg: events.append((lvl, msg))) as meter:
+        for v in levels:
+            bench.pixels[0].apply("VOLT", v, 0.05, True)
+            readings.append(meter.measure())
+            truths.append(bench.pixels[0].luminance_cd_m2())
+        assert meter._link.reconnects == 1
+    assert server.restarts == 1 and bench.resources["spectroradiometer"] == path
+    assert [lvl for lvl, _ in events] == ["warning", "info"]
+    assert "reconnect attempt 1/4" in events[0][1] and "reconnected" in events[1][1]
+    for reading, truth in zip(readings, truths):
+        assert reading.spectral_radiance_W_sr_m2_nm.size == 401
+        assert reading.luminance_cd_m2 == pytest.approx(truth, rel=0.01)
+
+
 def test_cs2000_unplugged_gives_up_naming_the_port(make_bench):
-    # The bench does not re-serve a hung-up pty, like a meter whose cable was pulled.
+    # serial_restart_s=None: the bench does not re-serve the hung-up pty, like a meter
+    # whose cable was pulled for good; its path is gone.
     bench = make_bench(faults=[Fault("drop", instrument="spectroradiometer", at_command=3)],
-                       time_scale=50.0)
+                       time_scale=50.0, serial_restart_s=None)
     meter = CS2000LightMeter.open(bench.resources["spectroradiometer"], timeout_ms=300,
                                   backoff_s=0.01, retries=2)
     with pytest.raises(InstrumentConnectionError, match="light_meter: gave up after 2 reconnect "

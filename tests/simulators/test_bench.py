@@ -18,8 +18,11 @@ def test_clean_teardown_no_leaks():
         assert len(bench.channel_resources) == 2
         assert all(r.startswith("TCPIP::127.0.0.1::") for r in bench.channel_resources[1].values())
         assert len(set(threading.enumerate()) - threads) >= 7
+        meter_path = bench.resources["spectroradiometer"]
+        assert os.path.islink(meter_path)          # a stable path, kept across re-plugs
     assert set(threading.enumerate()) == threads
     assert _fds() == fds
+    assert not os.path.exists(os.path.dirname(meter_path))   # the bench's folder is gone
 
 
 def test_truth_is_json_and_select_pixel(make_bench):
