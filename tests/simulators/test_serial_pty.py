@@ -180,3 +180,41 @@ def test_bad_use_is_refused(baseline):
     server.close()
     with pytest.raises(RuntimeError, match="closed"):
         server.start()
+
+
+def _wait_for(predicate, timeout_s=5.0):
+    deadline = time.monotonic() + timeout_s
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return predicate()
+
+
+def test_automatic_restart_after_a_handler_hang_up(tmp_path, baseline):
+    link = tmp_path / "cs2000"
+    handler = Echo()
+    with PtyServer(handler, link=link, restart_after_s=0.05) as server:
+        first = server.device
+        with serial.Serial(str(link), timeout=1) as port:
+            port.write(b"DROP\n")
+            # While the line is down the path is gone (never a stale /dev/pts/N) …
+            assert _wait_for(lambda: server.restarts == 1 or not link.is_symlink())
+            # … and 50 ms later the meter is back behind the same path, on a new pty.
+            assert _wait_for(lambda: server.restarts == 1)
+        assert server.running and server.device != first
+        assert os.readlink(link) == server.device and handler.resets == 1
+        with serial.Serial(str(link), timeout=2) as again:
+            again.write(b"back\n")
+            assert again.readline() == b"BACK\n"
+    assert not link.is_symlink()
+
+
+def test_close_during_the_restart_delay_is_prompt_and_clean(tmp_path, baseline):
+    server = PtyServer(Echo(), link=tmp_path / "m", restart_after_s=30.0).start()
+    with serial.Serial(server.path, timeout=1) as port:
+        port.write(b"DROP\n")
+        assert _wait_for(lambda: server.hung_up)
+    t0 = time.monotonic()
+    server.close()                       # wakes the 30 s wait at once
+    assert time.monotonic() - t0 < 5.0 and server.restarts == 0
+    with pytest.raises(ValueError, match="restart_after_s = -1 is out of range"):
+        PtyServer(Echo(), restart_after_s=-1)
