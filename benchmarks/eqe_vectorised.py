@@ -35,7 +35,8 @@ def best_of(fn, repeats=3):
     return min(times), out
 
 
-def main(n=10_000):
+def measure(n: int = 10_000) -> dict:
+    """Figures of this benchmark (times in ms, speed-ups as ratios); results agree to 1e-12."""
     rng = np.random.default_rng(0)
     wl = np.linspace(380.0, 780.0, 401)
     centres = rng.uniform(505, 530, n)
@@ -50,11 +51,18 @@ def main(n=10_000):
         [eqe_percent(lum[i], j[i], wl, spectra[i]) for i in range(n)]), repeats=1)
     np.testing.assert_allclose(vec, naive, rtol=1e-12)
     np.testing.assert_allclose(vec, loop, rtol=1e-12)
+    return {"n_spectra": n, "n_wavelengths": wl.size, "vectorised_ms": t_vec * 1e3,
+            "naive_loop_ms": t_naive * 1e3, "eqe_percent_loop_ms": t_loop * 1e3,
+            "speedup_vs_naive_loop": t_naive / t_vec, "speedup_vs_eqe_percent_loop": t_loop / t_vec}
 
-    print(f"EQE of {n} spectra x {wl.size} wavelengths")
-    print(f"  vectorised, one call         : {t_vec * 1e3:8.1f} ms")
-    print(f"  naive per-curve loop         : {t_naive * 1e3:8.1f} ms   ratio {t_naive / t_vec:6.1f}x")
-    print(f"  loop of eqe_percent per curve: {t_loop * 1e3:8.1f} ms   ratio {t_loop / t_vec:6.1f}x")
+
+def main(n=10_000):
+    f = measure(n)
+    t_vec, t_naive, t_loop = f["vectorised_ms"], f["naive_loop_ms"], f["eqe_percent_loop_ms"]
+    print(f"EQE of {n} spectra x {f['n_wavelengths']} wavelengths")
+    print(f"  vectorised, one call         : {t_vec:8.1f} ms")
+    print(f"  naive per-curve loop         : {t_naive:8.1f} ms   ratio {t_naive / t_vec:6.1f}x")
+    print(f"  loop of eqe_percent per curve: {t_loop:8.1f} ms   ratio {t_loop / t_vec:6.1f}x")
     return t_naive / t_vec
 
 

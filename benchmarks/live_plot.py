@@ -101,6 +101,72 @@ def time_pymeasure(app, n_rows: int, new_per_refresh: int, refreshes: int, folde
     return full, incremental
 
 
+def time_qled_from_store(app, n_rows: int, new_per_refresh: int, refreshes: int,
+                         folder: Path) -> list[float]:
+    """The whole live path while a run grows: the run file holds ``n_rows`` rows, a writer
+    commits ``new_per_refresh`` more before each refresh (not timed), and each timed refresh
+    is ``LiveReader.poll`` (new rows only) + decimated ``extend`` + ``setData`` + repaint."""
+    from acquisition.store import LiveReader, RunWriter
+    from procedures.gui.live import DecimatedSeries
+
+    cols = ["time_s", "voltage_V", "current_A", "luminance_cd_m2"]
+    writer = RunWriter.create(folder, procedure="bench:Live", sample="live", columns=cols,
+                              background_flush=False)
+    rng = np.random.default_rng(0)
+    block = 100_000
+    for a in range(0, n_rows, block):
+        m = min(block, n_rows - a)
+        writer.append_batch({"time_s": np.arange(a, a + m, dtype=float),
+                             "voltage_V": rng.random(m), "current_A": rng.random(m),
+                             "luminance_cd_m2": np.exp(-np.arange(a, a + m) / 3e6)})
+        writer.flush()
+    widget, item = _plot(app)
+    reader = LiveReader(writer.path)
+    series = DecimatedSeries()
+    first = reader.poll()                    # the run so far is on screen
+    series.extend(first["time_s"].to_numpy(), first["luminance_cd_m2"].to_numpy())
+    item.setData(*series.display())
+    app.processEvents()
+    times = []
+    t_next = float(n_rows)
+    try:
+        for _ in range(refreshes):
+            t = t_next + np.arange(new_per_refresh, dtype=float)
+            t_next += new_per_refresh
+            writer.append_batch({"time_s": t, "luminance_cd_m2": np.exp(-t / 3e6)})
+            writer.flush()
+            t0 = time.perf_counter()
+            new = reader.poll()
+            series.extend(new["time_s"].to_numpy(), new["luminance_cd_m2"].to_numpy())
+            item.setData(*series.display())
+            widget.viewport().repaint()
+            times.append(time.perf_counter() - t0)
+            assert len(new) == new_per_refresh
+    finally:
+        writer.finish()
+        widget.close()
+    return times
+
+
+def measure(rows: int = 1_000_000, new: int = 100, refreshes: int = 20) -> dict:
+    """Median refresh times [ms] at ``rows`` rows: ours (from the growing run file, and
+    in-memory only) vs PyMeasure's CSV full re-read and incremental read."""
+    from pymeasure.display.Qt import QtWidgets
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    med = statistics.median
+    with tempfile.TemporaryDirectory() as tmp:
+        store = time_qled_from_store(app, rows, new, refreshes, Path(tmp))
+        memory = time_qled(app, rows, new, refreshes)
+        full, incr = time_pymeasure(app, rows, new, max(3, refreshes // 4), Path(tmp))
+    return {"rows": rows, "new_rows_per_refresh": new,
+            "qled_store_to_screen_ms": med(store) * 1e3,
+            "qled_store_to_screen_max_ms": max(store) * 1e3,
+            "qled_in_memory_ms": med(memory) * 1e3,
+            "csv_full_reread_ms": med(full) * 1e3,
+            "csv_incremental_read_ms": med(incr) * 1e3}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)

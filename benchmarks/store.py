@@ -95,6 +95,100 @@ def refresh(folder, n, csv_path):
     return float(np.median(times)) * 1e3, full * 1e3, csv * 1e3
 
 
+def _row_pool(size: int = 10_000) -> list[dict]:
+    # A pool of distinct rows reused cyclically: the figure is the store's cost per row, not
+    # the cost of building 864,000 dicts (both writers copy a row's values at once).
+    return rows(size)
+
+
+def _timed_with_rss(write_rows, n: int, pool: list[dict]) -> tuple[float, float]:
+    """(µs per row, RSS growth in MB) of ``write_rows(row_iterator)`` over ``n`` rows.
+
+    The baseline RSS is taken after the first 20,000 rows (buffers, chunk caches and the
+    flush thread exist by then); the peak is sampled every 50,000 rows and at the end.
+    """
+    me = psutil.Process()
+    state = {"base": None, "peak": 0}
+
+    def feed():
+        size = len(pool)
+        for i in range(n):
+            if i == 20_000:
+                state["base"] = state["peak"] = me.memory_info().rss
+            elif i % 50_000 == 0 and state["base"] is not None:
+                state["peak"] = max(state["peak"], me.memory_info().rss)
+            yield pool[i % size]
+
+    t0 = time.perf_counter()
+    write_rows(feed())
+    elapsed = time.perf_counter() - t0
+    base = state["base"] if state["base"] is not None else me.memory_info().rss
+    peak = max(state["peak"], me.memory_info().rss)
+    return elapsed / n * 1e6, (peak - base) / 1e6
+
+
+def qled_store_run(folder, n: int, pool: list[dict]) -> tuple[float, float]:
+    """``RunWriter`` (default 1 s flush interval, journal on): (µs/row, RSS growth MB)."""
+    def write(it):
+        w = RunWriter.create(folder, procedure="bench:P", sample="rss", columns=COLUMNS)
+        for r in it:
+            w.append(r)
+        w.finish()
+    return _timed_with_rss(write, n, pool)
+
+
+def pymeasure_csv_run(folder, n: int, pool: list[dict], name: str = "pm") -> tuple[float, float]:
+    """PyMeasure 0.16 ``Results`` + ``Recorder`` (what ``Worker`` does per record)."""
+    from pymeasure.experiment import Procedure, Results
+    from pymeasure.experiment.listeners import Recorder
+
+    class P(Procedure):
+        DATA_COLUMNS = COLUMNS
+
+    def write(it):
+        results = Results(P(), str(Path(folder) / f"{name}.csv"))
+        recorder = Recorder(results, Queue())
+        recorder.start()
+        for r in it:
+            recorder.handle(r)
+        recorder.stop()
+    return _timed_with_rss(write, n, pool)
+
+
+def measure(n_rows: int = 864_000, repeats: int = 3) -> dict:
+    """Store cost and RSS growth over ``n_rows`` rows (24 h at 10 Hz) vs PyMeasure's CSV.
+
+    The two writers alternate ``repeats`` times (a load burst on the shared machine hits
+    both alike); figures are medians, the ratio is the median of per-pair ratios.
+    """
+    import statistics
+
+    pool = _row_pool()
+    ours, csv, ratios = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(repeats):
+            sub = Path(tmp) / f"r{k}"
+            sub.mkdir()
+            if k % 2:
+                c = pymeasure_csv_run(sub, n_rows, pool)
+                o = qled_store_run(sub, n_rows, pool)
+            else:
+                o = qled_store_run(sub, n_rows, pool)
+                c = pymeasure_csv_run(sub, n_rows, pool)
+            ours.append(o)
+            csv.append(c)
+            ratios.append(o[0] / c[0])
+            for f in sub.iterdir():   # keep the temporary folder small between repeats
+                f.unlink()
+    med = statistics.median
+    return {"rows": n_rows, "repeats": repeats,
+            "qled_us_per_row": med(o[0] for o in ours),
+            "csv_us_per_row": med(c[0] for c in csv),
+            "qled_over_csv_median_of_pairs": med(ratios),
+            "qled_rss_growth_MB": max(o[1] for o in ours),
+            "csv_rss_growth_MB": max(c[1] for c in csv)}
+
+
 def main(quick=False):
     n_rows = 50_000 if quick else 200_000
     n_rss = 100_000 if quick else 864_000
