@@ -195,7 +195,9 @@ class Bool:
         if key == "OFF":
             return False
         if _NRF_RE.match(token):
-            return round(float(token)) != 0
+            value = float(token)
+            if math.isfinite(value):   # 1e999 matches NRf but overflows round()
+                return round(value) != 0
         raise SCPIError(-224, f"Illegal parameter value; expected ON|OFF|1|0, got {token[:16]}")
 
     def format(self, value: bool, instrument: "SCPIInstrument") -> str:
