@@ -568,7 +568,7 @@ class SCPIInstrument:
             raise SCPIError(suffix, f"{ERROR_MESSAGES[suffix]}; {head[:24]}")
         if len(parts) > 1:
             args = _parse_params(handler.types, split_params(parts[1]), handler.n_required)
-        elif handler.types:
+        elif handler.types is None or handler.types:   # None: raw tokens, here none
             args = _parse_params(handler.types, [], handler.n_required)
         else:
             args = ()
