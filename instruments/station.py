@@ -254,6 +254,9 @@ def load_config(path, *, roles: Iterable[str] = ()) -> dict:
     except OSError as exc:
         raise StationConfigError([f"cannot read the station file: {exc.strerror}"],
                                  str(path)) from None
+    except UnicodeDecodeError as exc:   # TOML is UTF-8 by definition
+        raise StationConfigError([f"not UTF-8 text (byte {exc.start}): a TOML file is UTF-8"],
+                                 str(path)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
