@@ -94,17 +94,18 @@ def serialise_station(station) -> int:
     n = 0
     for link in _links_of(station):
         if getattr(link, "lock", None) is None:
-            lock = threading.RLock()
-            call = link.call
-
-            def locked_call(fn, _call=call, _lock=lock):
-                with _lock:
-                    return _call(fn)
-
-            link.call = locked_call
+            link.call = _locked(link.call, lock := threading.RLock())
             link.lock = lock
         n += 1
     return n
+
+
+def _locked(call, lock):
+    """``call`` (any signature) run while holding ``lock``."""
+    def locked_call(*args, **kwargs):
+        with lock:
+            return call(*args, **kwargs)
+    return locked_call
 
 
 def outputs_off_now(procedure, timeout_s: float = ABORT_LOCK_TIMEOUT_S) -> bool:
