@@ -65,14 +65,18 @@ def _report(args) -> int:
     return 0
 
 
-def write_index_report(paths, out: Path, progress=None) -> Path:
-    """Reports for every run file in ``paths``: the J-V-L batch page plus one page per run of
-    the other kinds, linked from ``out/index.md``. Returns the index path."""
-    from acquisition.store import load_run
-    from analysis.dispatch import reporter, run_kind
-    from analysis.report import write_batch_report
+def write_index_report(paths, out: Path, progress=None, workers: int | None = None) -> Path:
+    """Reports for every run file in ``paths``: the J-V-L batch page plus one page per run,
+    linked from ``out/index.md``. Returns the index path.
 
-    paths = list(paths)
+    Run pages are drawn in parallel worker processes (figures are CPU-bound: matplotlib
+    layout and rasterising); ``workers`` defaults to the number of CPUs.
+    """
+    from acquisition.store import load_run
+    from analysis.dispatch import run_kind
+    from analysis.report import _stem, write_batch_report
+
+    paths = [Path(p) for p in paths]
     if not paths:
         raise FileNotFoundError(f"no run files (*.h5) to report on in {out.parent}")
     out.mkdir(parents=True, exist_ok=True)
@@ -80,25 +84,53 @@ def write_index_report(paths, out: Path, progress=None) -> Path:
     for p in paths:
         run = load_run(p)
         runs.setdefault(run_kind(run), []).append((p, run))
+    tasks = [(kind, str(p), str(out / ("jvl/runs" if kind == "jvl" else kind)))
+             for kind, items in sorted(runs.items()) for p, _ in items]
+    pages = dict(zip((t[1] for t in tasks), _map_reports(tasks, workers)))
     lines = ["# qled-bench report", ""]
     if "jvl" in runs:
-        batch = write_batch_report([r for _, r in runs["jvl"]], out / "jvl")
-        lines.append(f"- J-V-L batch comparison ({len(runs['jvl'])} runs): "
-                     f"[{batch.relative_to(out).as_posix()}]({batch.relative_to(out).as_posix()})")
+        jvl_pages = {_stem(run): pages[str(p)] for p, run in runs["jvl"]
+                     if not isinstance(pages[str(p)], str)}
+        batch = write_batch_report([r for _, r in runs["jvl"]], out / "jvl",
+                                   per_run_reports=False, run_pages=jvl_pages)
+        rel = batch.relative_to(out).as_posix()
+        lines.append(f"- J-V-L batch comparison ({len(runs['jvl'])} runs): [{rel}]({rel})")
     for kind, items in sorted(runs.items()):
-        if kind == "jvl":
-            continue
-        try:
-            report = reporter(kind)
-        except ValueError as exc:
-            lines.append(f"- {kind}: {len(items)} runs, no report ({exc})")
-            continue
-        for p, run in items:
-            page = report(run, out / kind)
-            rel = Path(page).relative_to(out).as_posix()
-            lines.append(f"- {kind}: {p.name} → [{rel}]({rel})")
+        for p, _ in items:
+            page = pages[str(p)]
+            if isinstance(page, str):          # the reason there is no page
+                lines.append(f"- {kind}: {p.name}: no report ({page})")
+            elif kind != "jvl":
+                rel = Path(page).relative_to(out).as_posix()
+                lines.append(f"- {kind}: {p.name} → [{rel}]({rel})")
         if progress:
             progress(kind)
     index = out / "index.md"
     index.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return index
+
+
+def _report_one(task) -> Path | str:
+    """One run's page (in a worker process): its path, or why there is none."""
+    from acquisition.store import load_run
+    from analysis.dispatch import reporter
+
+    kind, path, out_dir = task
+    try:
+        return Path(reporter(kind)(load_run(path), Path(out_dir)))
+    except ValueError as exc:
+        return str(exc)
+
+
+def _map_reports(tasks, workers):
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_report_one(t) for t in tasks]
+    # fork: the workers inherit the imported analysis stack instead of importing it again
+    with ProcessPoolExecutor(min(workers, len(tasks)),
+                             mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(_report_one, tasks))

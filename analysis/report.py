@@ -373,7 +373,8 @@ def _parameters_and_events(page, run):
 
 
 def write_batch_report(runs_or_summaries: Iterable, out_dir, *, html_too: bool = True,
-                       per_run_reports: bool = True, **summary_kwargs) -> Path:
+                       per_run_reports: bool = True, run_pages: Mapping | None = None,
+                       **summary_kwargs) -> Path:
     """Write a batch comparison page (Table S1 style, statistics over pixels) with figures.
 
     Parameters
@@ -388,6 +389,9 @@ def write_batch_report(runs_or_summaries: Iterable, out_dir, *, html_too: bool =
         Also write standalone HTML pages.
     per_run_reports : bool, default True
         Also write each run's own report.
+    run_pages : mapping, optional
+        Run stem → path of a run report already written (e.g. in parallel); linked
+        instead of writing the run's report again.
     **summary_kwargs
         Passed to :func:`analysis.jvl.summarize_jvl`.
 
@@ -411,7 +415,10 @@ def write_batch_report(runs_or_summaries: Iterable, out_dir, *, html_too: bool =
                 item, luminance_noise_floor_cd_m2=s.luminance_noise_floor_cd_m2,
                 angular_factor=s.angular_factor_sr)))
             link = ""
-            if per_run_reports:
+            if run_pages is not None and _stem(item) in run_pages:
+                md = Path(run_pages[_stem(item)])
+                link = f"[{md.stem}]({md.relative_to(out).as_posix()})"
+            elif per_run_reports:
                 md = write_run_report(item, out / "runs", html_too=html_too, **summary_kwargs)
                 link = f"[{md.stem}]({md.relative_to(out).as_posix()})"
             links.append(link)

@@ -282,7 +282,7 @@ def demo_runs(out_dir, *, progress=print, pixels: int = 3, time_scale: float = 1
     for preset in ("pristine", "passivated"):
         for pixel in range(1, pixels + 1):
             values = {"station": f"sim:{preset}", "sample": preset, "pixel": pixel,
-                      "operator": "qled demo", "start_voltage_V": 2.0, "stop_voltage_V": 7.0,
+                      "operator": "qled demo", "start_voltage_V": 2.4, "stop_voltage_V": 7.0,
                       "step_voltage_V": 0.1, "dwell_s": 0.05, "compliance_mA": 100.0,
                       "nplc": 1.0}
             result, summary = run_one(JVLProcedure, values, Path(out_dir),
