@@ -119,8 +119,9 @@ def register(subparsers) -> None:
         "demo", help="a full simulated session: every procedure, a batch report",
         description="Run every procedure against the simulated bench (pixels of a pristine "
         "and a passivated device), write all runs and the batch report, print a summary.")
-    demo.add_argument("--out", default="qled-demo", metavar="DIR",
-                      help="folder for runs and reports (default ./qled-demo)")
+    demo.add_argument("--out", default=None, metavar="DIR",
+                      help="folder for runs and reports (default: a new "
+                      "./qled-demo/<YYYYmmdd-HHMMSS> for every session)")
     demo.add_argument("--pixels", type=int, default=3, metavar="N",
                       help="pixels per device for the J-V-L batch (default 3)")
     demo.set_defaults(func=_demo)
@@ -214,4 +215,10 @@ def _json_default(obj):
 def _demo(args) -> int:
     from .demo import run_demo
 
-    return run_demo(Path(args.out), pixels=args.pixels)
+    if args.out is None:
+        import datetime
+
+        out = Path("qled-demo") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    else:
+        out = Path(args.out)
+    return run_demo(out, pixels=args.pixels)
