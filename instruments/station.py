@@ -105,8 +105,9 @@ def _check_value(where: str, key: str, value: Any, kind: str, constraint) -> Opt
             return f"[{where}] {key} = {value!r} must be true or false"
     elif kind == "range":
         lo, hi = constraint
+        # the range test first: math.isfinite(10**400) raises OverflowError
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not math.isfinite(value) or not lo <= value <= hi:
+                or not lo <= value <= hi or not math.isfinite(value):
             return f"[{where}] {key} = {value!r} is out of range: allowed {lo:g} … {hi:g}"
     elif kind == "choice":
         if value not in constraint or isinstance(value, bool):
