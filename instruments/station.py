@@ -167,7 +167,8 @@ def validate_config(data: dict, *, roles: Iterable[str] = (), source: str = "sta
     allowed_tables = set(ROLES) | {"station", "channel"}
     for key in data:
         if key not in allowed_tables:
-            errors.append(f"unknown table [{key}]: allowed {', '.join(sorted(allowed_tables))}")
+            shown = key if str(key).isprintable() else repr(key)   # one line per problem
+            errors.append(f"unknown table [{shown}]: allowed {', '.join(sorted(allowed_tables))}")
     station = data.get("station", {})
     if not isinstance(station, dict):
         errors.append("[station] must be a table")
