@@ -16,8 +16,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from analysis import dlcp
-from analysis.figures import save_png
-from analysis.report import _Page, _parameters_and_events
+from analysis.report import (_Page, _fmt, _label, pixel_device_truth, report_folder,
+                             run_parameter, run_stem, truth_row)
 
 __all__ = ["analyze_dlcp_run", "write_dlcp_report", "analyze_cv_run", "write_cv_report",
            "junction_truth", "true_density_cm3"]
@@ -25,8 +25,7 @@ __all__ = ["analyze_dlcp_run", "write_dlcp_report", "analyze_cv_run", "write_cv_
 
 # ------------------------------------------------------------------------------- record
 def _param(run, name, required=True):
-    entry = (getattr(run, "parameters", None) or {}).get(name)
-    value = entry.get("value") if isinstance(entry, dict) else entry
+    value = run_parameter(run, name)
     if value is None and required:
         raise ValueError(f"the run does not record '{name}': allowed runs written by the "
                          "DLCP / C-V procedures (area_cm2, eps_r, amplitude_convention stored)")
@@ -41,10 +40,9 @@ def _column(run, name):
 
 
 def junction_truth(run) -> dict | None:
-    """The ``junction`` block of the simulated pixel's truth (first pixel), or None."""
-    truth = getattr(run, "truth", None) or {}
-    pixels = truth.get("pixels") or []
-    device = pixels[0].get("device", {}) if pixels else truth
+    """The ``junction`` block of the simulated LED pixel's truth (or of a truth dict that is
+    one device's), or None."""
+    device = pixel_device_truth(run, "led") or getattr(run, "truth", None) or {}
     junction = device.get("junction") if isinstance(device, dict) else None
     if not junction:
         return None
@@ -249,23 +247,12 @@ def plot_profiles(x_groups, title: str, ylabel: str) -> Figure:
     return fig
 
 
-def _fmt(v, spec=".3g"):
-    return "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) \
-        else format(v, spec)
-
-
-def _stem_label(run):
-    attrs = getattr(run, "attrs", {}) or {}
-    return Path(getattr(run, "path", "run")).stem, str(attrs.get("sample", "sample")), \
-        str(attrs.get("pixel", "1")), attrs
-
-
 def write_dlcp_report(run, out_dir, *, html_too: bool = True) -> Path:
     """DLCP report: N_DL table per frequency, cutoff, deep states, truth; three figures."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stem, sample, pixel, attrs = _stem_label(run)
-    page = _Page(f"DLCP — {sample} / {pixel}")
+    out = report_folder(out_dir)
+    stem = run_stem(run, "dlcp")
+    sample, pixel = _label(run)
+    page = _Page.for_run(run, f"DLCP — {sample} / {pixel}")
     a = analyze_dlcp_run(run)
     _, _, _, p = _dlcp_inputs(run)
     page.para(f"ε_r = {a['eps_r']:g} (static), A = {a['area_cm2']:g} cm², oscillator level "
@@ -288,13 +275,11 @@ def write_dlcp_report(run, out_dir, *, html_too: bool = True) -> Path:
                     zip(a["deep_state_x_nm"], a["deep_state_density_cm3"])])
     if "truth" in a:
         t = a["truth"]
-        page.heading("Truth vs measured (simulated device)")
-        page.table(["Quantity", "Truth", "Measured", "Deviation"], [
-            ("ε_r", _fmt(t["eps_r"], "g"), _fmt(a["eps_r"], "g"), ""),
-            ("trap cutoff [Hz]", _fmt(t["trap_cutoff_frequency_Hz"], ".4g"), _fmt(fc, ".4g"),
-             _fmt(100 * t["trap_cutoff_relative_error"], "+.1f") + " %"
-             if "trap_cutoff_relative_error" in t else "–"),
-            ("N_DL, worst curve", "N_free(x) + g(f)·N_trap(x)", "",
+        page.truth_table([
+            truth_row("ε_r (static)", t["eps_r"], a["eps_r"], "", "g"),
+            truth_row("trap cutoff", t["trap_cutoff_frequency_Hz"], fc, "Hz",
+                      relative=t.get("trap_cutoff_relative_error", math.nan)),
+            ("N_DL, worst curve", "N_free(x) + g(f)·N_trap(x)", "", "cm⁻³",
              _fmt(100 * t["max_abs_relative_error"], ".2f") + " % (max |dev|)")])
     page.heading("Figures")
     title = f"{sample} / {pixel}"
@@ -306,10 +291,8 @@ def write_dlcp_report(run, out_dir, *, html_too: bool = True) -> Path:
             ("frequency", plot_dlcp_frequency(p, fc, title), "N_DL vs frequency"),
             ("profile", plot_profiles(groups, f"{title}: DLCP profiles", "N_DL [cm⁻³]"),
              "N_DL vs ⟨x⟩ per frequency")]
-    for name, fig, alt in figs:
-        png = save_png(fig, out / f"{stem}_{name}.png")
-        page.image(png.name, alt)
-    _parameters_and_events(page, run)
+    page.add_figures(out, stem, figs)
+    page.run_details(run)
     return page.write(out, stem, html_too)
 
 
@@ -378,10 +361,10 @@ def plot_cv(profiles, title: str = "") -> Figure:
 
 def write_cv_report(run, out_dir, *, html_too: bool = True) -> Path:
     """C-V report: C–V, 1/C²–V and N_CV vs x figures; median N_CV; truth when simulated."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stem, sample, pixel, attrs = _stem_label(run)
-    page = _Page(f"C-V — {sample} / {pixel}")
+    out = report_folder(out_dir)
+    stem = run_stem(run, "cv")
+    sample, pixel = _label(run)
+    page = _Page.for_run(run, f"C-V — {sample} / {pixel}")
     a = analyze_cv_run(run)
     _, _, profiles = _cv_profiles(run)
     page.para(f"ε_r = {a['eps_r']:g} (static), A = {a['area_cm2']:g} cm². {a['method']}. "
@@ -394,7 +377,7 @@ def write_cv_report(run, out_dir, *, html_too: bool = True) -> Path:
     page.table(["Frequency [Hz]", "median N_CV, bias ≤ 0 [cm⁻³]",
                 "median |dev| from truth"], rows)
     page.heading("Figures")
-    png = save_png(plot_cv(profiles, f"{sample} / {pixel}"), out / f"{stem}_cv.png")
-    page.image(png.name, "C-V, Mott-Schottky and N_CV profile")
-    _parameters_and_events(page, run)
+    page.add_figures(out, stem, [("cv", plot_cv(profiles, f"{sample} / {pixel}"),
+                                  "C-V, Mott-Schottky and N_CV profile")])
+    page.run_details(run)
     return page.write(out, stem, html_too)

@@ -16,8 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from analysis import lifetime as lt
-from analysis.figures import save_png
-from analysis.report import _Page, _fmt, _parameters_and_events
+from analysis.report import _Page, _fmt, _label, report_folder, run_stem, truth_row
 
 __all__ = ["analyze_run", "write_run_report", "sample_acceleration", "plot_decay",
            "plot_voltage", "plot_acceleration"]
@@ -260,18 +259,13 @@ _SIBLING_CACHE: dict = {}
 
 def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
     """One lifetime run's page (figures, T_x table, truth, acceleration of its sample)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    attrs = run.attrs
-    sample, pixel = str(attrs.get("sample", "sample")), str(attrs.get("pixel", ""))
-    stem = Path(run.path).stem if getattr(run, "path", None) else f"{sample}_{pixel}_lifetime"
-    page = _Page(f"Operational lifetime — {sample} / pixel {pixel}")
-    page.table(["Field", "Value"], [(k, attrs[k]) for k in (
-        "sample", "pixel", "procedure", "status", "simulated", "start_time", "end_time")
-        if k in attrs])
+    out = report_folder(out_dir)
+    stem = run_stem(run, "lifetime")
+    sample, pixel = _label(run)
+    page = _Page.for_run(run, f"Operational lifetime — {sample} / pixel {pixel}")
     if not len(run.data):
         page.para("This run holds no rows.")
-        _parameters_and_events(page, run)
+        page.run_details(run)
         return page.write(out, stem, html_too)
     a = analyze_run(run)
     page.heading("Lifetime")
@@ -292,22 +286,16 @@ def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
               f"duration (IES TM-21-11). ΔV at T95 = {_fmt(a['voltage_rise_at_t95_V'], '.3f')}"
               f" V, at T50 = {_fmt(a['voltage_rise_at_t50_V'], '.3f')} V.")
     if "truth_t50_h" in a and a.get("t50_h"):
-        dev = (a["t50_h"] - a["truth_t50_h"]) / a["truth_t50_h"]
-        page.heading("Truth vs measured (simulated device)")
-        page.table(["Quantity", "Truth", "Measured", "Deviation"],
-                   [("L0 (cd/m²)", f"{a['truth_l0_cd_m2']:.4g}", f"{a['l0_cd_m2']:.4g}",
-                     f"{100 * (a['l0_cd_m2'] / a['truth_l0_cd_m2'] - 1):+.2f} %"),
-                    ("T50 (h)", f"{a['truth_t50_h']:.4g}", f"{a['t50_h']:.4g}",
-                     f"{100 * dev:+.2f} %")])
+        page.truth_table([truth_row("L0", a["truth_l0_cd_m2"], a["l0_cd_m2"], "cd/m²"),
+                          truth_row("T50", a["truth_t50_h"], a["t50_h"], "h")])
     page.heading("Figures")
     t, lum, v = _arrays(run)
     title = f"{sample} / pixel {pixel}"
     figs = [("decay", plot_decay(t, lum, title), "L/L0 vs stress time (log)")]
     if v is not None and np.isfinite(v).any():
         figs.append(("voltage", plot_voltage(t, v, title), "Voltage vs stress time"))
+    page.add_figures(out, stem, figs)
     acc = sample_acceleration(_siblings(run), assumed_n=None)
-    for name, fig, alt in figs:
-        page.image(save_png(fig, out / f"{stem}_{name}.png").name, alt)
     if acc is not None:
         page.heading(f"Acceleration law for sample {sample}")
         n_err = (f" ± {acc['n_stderr']:.3f}" if math.isfinite(acc["n_stderr"])
@@ -322,8 +310,8 @@ def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
                   "extrapolated from a test stopped early.")
         for w in acc["warnings"]:
             page.para(f"Warning: {w}")
-        name = f"acceleration_{stem}.png"
-        page.image(save_png(plot_acceleration(acc, f"sample {sample}"), out / name).name,
-                   "T50 vs L0 with the fitted acceleration law")
-    _parameters_and_events(page, run)
+        page.add_figures(out, None, [(f"acceleration_{stem}",
+                                      plot_acceleration(acc, f"sample {sample}"),
+                                      "T50 vs L0 with the fitted acceleration law")])
+    page.run_details(run)
     return page.write(out, stem, html_too)

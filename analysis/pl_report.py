@@ -15,7 +15,8 @@ from matplotlib.figure import Figure
 
 from analysis import figures
 from analysis.pl_stability import spectral_peak_and_fwhm_nm, summarize_pl_stability
-from analysis.report import _Page, _fmt, _param_value, _parameters_and_events
+from analysis.report import (_Page, _fmt, _param_value, pixel_device_truth, relative_deviation,
+                             report_folder, run_stem, truth_row)
 
 __all__ = ["analyze_run", "write_run_report", "film_truth"]
 
@@ -24,13 +25,8 @@ _EXCITATION = ("excitation_wavelength_nm", "excitation_power_density_mW_cm2", "a
 
 
 def film_truth(run) -> dict | None:
-    truth = getattr(run, "truth", None) or {}
-    pixels = truth.get("pixels") or []
-    for p in (pixels.values() if isinstance(pixels, dict) else pixels):
-        dev = p.get("device", {}) if isinstance(p, dict) else {}
-        if dev.get("kind") == "pl_film":
-            return dev
-    return None
+    """The simulated PL film's truth dict of a simulated run (None otherwise)."""
+    return pixel_device_truth(run, "pl_film")
 
 
 def _series(run):
@@ -54,10 +50,9 @@ def analyze_run(run) -> dict:
     if truth is not None:
         t_rel = {}
         for key in ("t80_s", "t50_s", "t80_from_max_s", "t50_from_max_s"):
-            m, tv = result.get(key, math.nan), truth.get(key)
+            tv = truth.get(key)
             t_rel[key] = tv
-            t_rel[f"{key}_relative_error"] = (m - tv) / tv if tv and math.isfinite(m) \
-                else math.nan
+            t_rel[f"{key}_relative_error"] = relative_deviation(result.get(key, math.nan), tv)
         result["truth"] = t_rel
     return result
 
@@ -124,14 +119,12 @@ _ROWS = (("t80_s", "T80 (L0 = first value)", 3600, "h"),
 
 def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
     """Write the PL-stability page and figures of ``run``; return the Markdown path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    attrs = getattr(run, "attrs", {}) or {}
-    stem = Path(run.path).stem if getattr(run, "path", None) else "pl_stability"
-    sample = attrs.get("sample", "sample")
+    out = report_folder(out_dir)
+    stem = run_stem(run, "pl_stability")
+    sample = (getattr(run, "attrs", {}) or {}).get("sample", "sample")
     a = analyze_run(run)
     ex = a["excitation"]
-    page = _Page(f"PL stability — {sample}")
+    page = _Page.for_run(run, f"PL stability — {sample}")
     page.para(f"Excitation (not controlled by the procedure): "
               f"{ex.get('excitation_wavelength_nm', '?')} nm, "
               f"{ex.get('excitation_power_density_mW_cm2', '?')} mW/cm², "
@@ -142,21 +135,17 @@ def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
     page.table(["Quantity", "Value", "Unit"],
                [(label, _fmt(a.get(k, math.nan) / scale if a.get(k) is not None else None,
                              ".4g"), unit) for k, label, scale, unit in _ROWS])
-    if a.get("truth"):
-        page.heading("Truth vs measured (simulated film)")
-        rows = []
-        for k, label, scale, unit in _ROWS[:4]:
-            rel = a["truth"].get(f"{k}_relative_error", math.nan)
-            tv = a["truth"].get(k)
-            rows.append((label, _fmt(tv / scale if tv else None, ".4g"),
-                         _fmt(a.get(k, math.nan) / scale, ".4g"), unit,
-                         "–" if not math.isfinite(rel) else f"{100 * rel:+.2f} %"))
-        page.table(["Quantity", "Truth", "Measured", "Unit", "Deviation"], rows)
+    t = a.get("truth")
+    if t:
+        page.truth_table([truth_row(label, t.get(k) / scale if t.get(k) else None,
+                                    a.get(k, math.nan) / scale, unit,
+                                    relative=t.get(f"{k}_relative_error", math.nan))
+                          for k, label, scale, unit in _ROWS[:4]], "simulated film")
     page.heading("Figures")
-    png = figures.save_png(_plot(run, a, str(sample)), out / f"{stem}_decay.png")
-    page.image(png.name, "PL vs exposure time, peak shift and FWHM change")
+    figs = [("decay", _plot(run, a, str(sample)),
+             "PL vs exposure time, peak shift and FWHM change")]
     if run.spectra is not None and run.wavelength_nm is not None:
-        png = figures.save_png(_plot_spectra(run, str(sample)), out / f"{stem}_spectra.png")
-        page.image(png.name, "PL spectra over the exposure")
-    _parameters_and_events(page, run)
+        figs.append(("spectra", _plot_spectra(run, str(sample)), "PL spectra over the exposure"))
+    page.add_figures(out, stem, figs)
+    page.run_details(run)
     return page.write(out, stem, html_too)

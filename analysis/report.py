@@ -10,10 +10,10 @@ None) and optionally ``path``.
 
 from __future__ import annotations
 
-import json
-
 import html
+import json
 import math
+import numbers
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -71,6 +71,10 @@ _REQUIRED = ("voltage_V", "luminance_cd_m2")
 
 
 # ------------------------------------------------------------------ run access
+#: Run attributes shown in the metadata table at the top of every run page.
+RUN_FIELDS = ("sample", "pixel", "procedure", "status", "simulated", "start_time", "end_time")
+
+
 def _param_value(value):
     if isinstance(value, Mapping):
         return value.get("value")
@@ -85,6 +89,24 @@ def _param_units(value):
     if isinstance(value, tuple) and len(value) == 2:
         return value[1]
     return ""
+
+
+def run_parameter(run, name: str, default=None):
+    """Value of the stored parameter ``name`` of ``run`` (``default`` when absent)."""
+    params = getattr(run, "parameters", None) or {}
+    return _param_value(params[name]) if name in params else default
+
+
+def pixel_device_truth(run, kind: str) -> dict | None:
+    """The ``device`` truth of the first simulated pixel whose device is of ``kind``
+    (``"led"``, ``"single_carrier"``, ``"pl_film"``), or None for a measured run."""
+    truth = getattr(run, "truth", None) or {}
+    pixels = truth.get("pixels") if isinstance(truth, Mapping) else None
+    for p in (pixels.values() if isinstance(pixels, Mapping) else pixels or []):
+        device = p.get("device", {}) if isinstance(p, Mapping) else {}
+        if device.get("kind") == kind:
+            return device
+    return None
 
 
 def is_jvl_run(run) -> bool:
@@ -154,12 +176,17 @@ def _label(run):
     return str(attrs.get("sample", "sample")), str(attrs.get("pixel", "pixel"))
 
 
-def _stem(run):
+def run_stem(run, kind: str) -> str:
+    """File stem of a run's page: the run file's stem, else ``<sample>_<pixel>_<kind>``."""
     path = getattr(run, "path", None)
     if path:
         return Path(path).stem
     sample, pixel = _label(run)
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{sample}_{pixel}_jvl")
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{sample}_{pixel}_{kind}")
+
+
+def _stem(run):
+    return run_stem(run, "jvl")
 
 
 # ------------------------------------------------------------------ page model
@@ -169,6 +196,16 @@ class _Page:
     def __init__(self, title):
         self.title = title
         self.blocks = []
+
+    @classmethod
+    def for_run(cls, run, title, extra_rows=()):
+        """A run's page opening with its metadata table (:data:`RUN_FIELDS` present in the
+        run's attributes, then ``extra_rows`` of ``(field, value)``)."""
+        page = cls(title)
+        attrs = getattr(run, "attrs", {}) or {}
+        page.table(["Field", "Value"],
+                   [(k, attrs[k]) for k in RUN_FIELDS if k in attrs] + list(extra_rows))
+        return page
 
     def heading(self, text, level=2):
         self.blocks.append(("h", level, text))
@@ -224,6 +261,34 @@ class _Page:
         out.append("</body></html>")
         return "\n".join(out)
 
+    def truth_table(self, rows, subject="simulated device"):
+        """"Truth vs measured" section; ``rows`` as :func:`truth_row` makes them."""
+        rows = list(rows)
+        if rows:
+            self.heading(f"Truth vs measured ({subject})")
+            self.table(["Quantity", "Truth", "Measured", "Unit", "Deviation"], rows)
+
+    def add_figures(self, folder: Path, stem: str | None, figs):
+        """Save each ``(name, figure, alt text)`` as ``<stem>_<name>.png`` (``<name>.png``
+        without a stem) in ``folder`` and show it on the page."""
+        for name, fig, alt in figs:
+            png = figures.save_png(fig, Path(folder) / (f"{stem}_{name}.png" if stem
+                                                        else f"{name}.png"))
+            self.image(png.name, alt)
+
+    def run_details(self, run):
+        """Closing sections of a run's page: its parameters and (the first 50) events."""
+        params = getattr(run, "parameters", None) or {}
+        if params:
+            self.heading("Parameters")
+            self.table(["Name", "Value", "Units"],
+                       [(k, _param_value(v), _param_units(v)) for k, v in params.items()])
+        events = getattr(run, "events", None)
+        if events is not None and len(events):
+            self.heading("Events")
+            cols = [c for c in ("time_s", "level", "message") if c in events.columns]
+            self.table(cols, events[cols].head(50).itertuples(index=False))
+
     def write(self, folder: Path, stem: str, html_too: bool) -> Path:
         md = folder / f"{stem}.md"
         md.write_text(self.markdown(), encoding="utf-8")
@@ -240,12 +305,43 @@ def _html_cell(text):
     return html.escape(text)
 
 
-def _fmt(value, spec):
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+def report_folder(out_dir) -> Path:
+    """``out_dir`` as a Path, created if missing."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _fmt(value, spec=".3g"):
+    """A number in ``spec``; "–" for None, NaN and ±inf; anything else as text."""
+    if value is None or (isinstance(value, numbers.Real) and not math.isfinite(value)):
         return "–"
-    if isinstance(value, (int, float)):
+    if isinstance(value, numbers.Real):
         return format(value, spec)
     return str(value)
+
+
+def relative_deviation(measured, truth) -> float:
+    """(measured − truth)/truth; NaN when either is missing or not finite, or truth is 0."""
+    try:
+        m, t = float(measured), float(truth)
+    except (TypeError, ValueError):
+        return math.nan
+    return (m - t) / t if t != 0 and math.isfinite(t) and math.isfinite(m) else math.nan
+
+
+def deviation_text(relative, spec="+.2f") -> str:
+    """A relative deviation as percent text, "–" when not finite."""
+    return f"{100 * relative:{spec}} %" if relative is not None and math.isfinite(relative) \
+        else "–"
+
+
+def truth_row(label, truth, measured, unit="", spec=".4g", relative=None):
+    """One row of :meth:`_Page.truth_table`: (label, truth, measured, unit, deviation); the
+    deviation is ``relative`` when given, else :func:`relative_deviation`."""
+    if relative is None:
+        relative = relative_deviation(measured, truth)
+    return (label, _fmt(truth, spec), _fmt(measured, spec), unit, deviation_text(relative))
 
 
 # ------------------------------------------------------------------ truth
@@ -280,11 +376,9 @@ def truth_rows(summary: Mapping, truth: Mapping | None, pixel: str | None = None
     for key in SUMMARY_ROWS:
         if key in found:
             label, unit, spec = SUMMARY_ROWS[key]
-            t, m = found[key][0], summary.get(key)
-            m = math.nan if m is None else float(m)
-            rel = (m - t) / t if t != 0 and math.isfinite(m) else math.nan
-            rows.append((label, _fmt(t, spec), _fmt(m, spec), unit,
-                         "–" if not math.isfinite(rel) else f"{100 * rel:+.2f} %"))
+            m = summary.get(key)
+            rows.append(truth_row(label, found[key][0], math.nan if m is None else float(m),
+                                  unit, spec))
     return rows
 
 
@@ -303,19 +397,15 @@ def write_run_report(run, out_dir, *, html_too: bool = True, **summary_kwargs) -
     **summary_kwargs
         Passed to :func:`analysis.jvl.summarize_jvl` (e.g. ``turn_on_threshold_cd_m2``).
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = report_folder(out_dir)
     stem = _stem(run)
     sample, pixel = _label(run)
     attrs = getattr(run, "attrs", {}) or {}
-    page = _Page(f"{attrs.get('procedure', 'Run')} — {sample} / {pixel}")
-    page.table(["Field", "Value"], [
-        (k, attrs[k]) for k in ("sample", "pixel", "procedure", "status", "simulated",
-                                "start_time", "end_time") if k in attrs])
+    page = _Page.for_run(run, f"{attrs.get('procedure', 'Run')} — {sample} / {pixel}")
     if not is_jvl_run(run):
         page.para("This run holds no J-V-L data (no voltage and luminance columns); "
                   "only its metadata are reported.")
-        _parameters_and_events(page, run)
+        page.run_details(run)
         return page.write(out, stem, html_too)
 
     s = run_summary(run, **summary_kwargs)
@@ -333,10 +423,7 @@ def write_run_report(run, out_dir, *, html_too: bool = True, **summary_kwargs) -
         f"of {s.luminance_noise_floor_cd_m2:g} cd/m²; turn-on, maxima and roll-off are from the "
         f"forward sweep. Dominant wavelength relative to illuminant "
         f"{s.dominant_wavelength_white_point}.")
-    rows = truth_rows(d, getattr(run, "truth", None), pixel)
-    if rows:
-        page.heading("Truth vs measured (simulated device)")
-        page.table(["Quantity", "Truth", "Measured", "Unit", "Deviation"], rows)
+    page.truth_table(truth_rows(d, getattr(run, "truth", None), pixel))
 
     page.heading("Figures")
     title = f"{sample} / {pixel}"
@@ -352,24 +439,9 @@ def write_run_report(run, out_dir, *, html_too: bool = True, **summary_kwargs) -
             title=f"{title}: forward sweep, above noise floor"), "EL spectra vs voltage"))
     figs.append(("cie", figures.plot_cie1931([(s.cie_x, s.cie_y, f"{sample} / {pixel}")],
                                              title="CIE 1931 at max EQE"), "CIE 1931 chromaticity"))
-    for name, fig, alt in figs:
-        png = figures.save_png(fig, out / f"{stem}_{name}.png")
-        page.image(png.name, alt)
-    _parameters_and_events(page, run)
+    page.add_figures(out, stem, figs)
+    page.run_details(run)
     return page.write(out, stem, html_too)
-
-
-def _parameters_and_events(page, run):
-    params = getattr(run, "parameters", None) or {}
-    if params:
-        page.heading("Parameters")
-        page.table(["Name", "Value", "Units"],
-                   [(k, _param_value(v), _param_units(v)) for k, v in params.items()])
-    events = getattr(run, "events", None)
-    if events is not None and len(events):
-        page.heading("Events")
-        cols = [c for c in ("time_s", "level", "message") if c in events.columns]
-        page.table(cols, events[cols].head(50).itertuples(index=False))
 
 
 def write_batch_report(runs_or_summaries: Iterable, out_dir, *, html_too: bool = True,
@@ -400,8 +472,7 @@ def write_batch_report(runs_or_summaries: Iterable, out_dir, *, html_too: bool =
     pathlib.Path
         Path of ``batch_report.md``.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = report_folder(out_dir)
     summaries, curves, links, skipped = [], [], [], []
     for item in runs_or_summaries:
         if hasattr(item, "data"):
@@ -460,8 +531,7 @@ def write_batch_report(runs_or_summaries: Iterable, out_dir, *, html_too: bool =
              "CIE 1931 chromaticity of all pixels")]
     if curves:
         figs.insert(0, ("batch_curves", figures.plot_batch_curves(curves), "L-V and EQE-J overlays"))
-    for name, fig, alt in figs:
-        page.image(figures.save_png(fig, out / f"{name}.png").name, alt)
+    page.add_figures(out, None, figs)
     return page.write(out, "batch_report", html_too)
 
 

@@ -15,7 +15,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from analysis import figures
-from analysis.report import _Page, _fmt, _parameters_and_events, _param_value
+from analysis.report import (_Page, _fmt, pixel_device_truth, relative_deviation,
+                             report_folder, run_parameter, run_stem, truth_row)
 from analysis.sclc import HYSTERESIS_THRESHOLD_FRACTION, analyze_sclc, log_log_slope, \
     sweep_hysteresis
 
@@ -28,11 +29,6 @@ _STYLE = {"up": dict(linestyle="-", marker="o", markersize=3),
           "negative_up": dict(linestyle="-", marker="^", markersize=3),
           "negative_down": dict(linestyle="--", marker="v", markersize=3,
                                 markerfacecolor="none")}
-
-
-def _parameter(run, name, default=None):
-    params = getattr(run, "parameters", None) or {}
-    return _param_value(params[name]) if name in params else default
 
 
 def run_branches(run) -> dict:
@@ -59,15 +55,7 @@ def run_branches(run) -> dict:
 
 def device_truth(run) -> dict | None:
     """The single-carrier device's truth dict of a simulated run (None otherwise)."""
-    truth = getattr(run, "truth", None)
-    if not truth:
-        return None
-    pixels = truth.get("pixels") if isinstance(truth, dict) else None
-    for p in (pixels.values() if isinstance(pixels, dict) else pixels or []):
-        dev = p.get("device", {}) if isinstance(p, dict) else {}
-        if dev.get("kind") == "single_carrier":
-            return dev
-    return None
+    return pixel_device_truth(run, "single_carrier")
 
 
 def analyze_run(run) -> dict:
@@ -78,15 +66,15 @@ def analyze_run(run) -> dict:
     there), ``warnings`` (list of str) and ``truth`` (simulated runs: true n_t, μ, V_TFL and
     the relative deviations of the up branch).
     """
-    thickness = _parameter(run, "thickness_nm")
-    eps = _parameter(run, "eps_r")
+    thickness = run_parameter(run, "thickness_nm")
+    eps = run_parameter(run, "eps_r")
     if thickness is None or eps is None:
         raise ValueError("run has no thickness_nm / eps_r parameters: not an SCLC run")
     branches = run_branches(run)
     if not branches:
         raise ValueError("run holds no sweep points")
-    result = {"device_type": _parameter(run, "device_type", ""),
-              "mode": _parameter(run, "mode", ""), "thickness_nm": float(thickness),
+    result = {"device_type": run_parameter(run, "device_type", ""),
+              "mode": run_parameter(run, "mode", ""), "thickness_nm": float(thickness),
               "eps_r": float(eps)}
     warnings = []
     for name, (v, j) in branches.items():
@@ -112,8 +100,7 @@ def analyze_run(run) -> dict:
              "mobility_cm2_Vs": truth.get("mobility_cm2_Vs"),
              "v_tfl_V": truth.get("v_tfl_V"), "v_tfl_up_V": truth.get("v_tfl_up_V")}
         for key in ("trap_density_cm3", "mobility_cm2_Vs", "v_tfl_V"):
-            m, tv = up.get(key, math.nan), t[key]
-            t[f"{key}_relative_error"] = (m - tv) / tv if tv and math.isfinite(m) else math.nan
+            t[f"{key}_relative_error"] = relative_deviation(up.get(key, math.nan), t[key])
         result["truth"] = t
     result["warnings"] = warnings
     return result
@@ -182,16 +169,13 @@ _ROWS = (("v_tfl_V", "V_TFL (ohmic line ∩ tangent at steepest point)", "V", ".
 
 def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
     """Write the SCLC page and figure of ``run`` into ``out_dir``; return the Markdown path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    attrs = getattr(run, "attrs", {}) or {}
-    stem = Path(run.path).stem if getattr(run, "path", None) else "sclc"
-    sample = attrs.get("sample", "sample")
+    out = report_folder(out_dir)
+    stem = run_stem(run, "sclc")
+    sample = (getattr(run, "attrs", {}) or {}).get("sample", "sample")
     a = analyze_run(run)
-    page = _Page(f"SCLC — {sample} ({a['device_type']}, {a['mode']})")
-    page.table(["Field", "Value"], [(k, attrs[k]) for k in (
-        "sample", "pixel", "procedure", "status", "simulated", "start_time") if k in attrs]
-        + [("thickness L", f"{a['thickness_nm']:g} nm"), ("ε_r", f"{a['eps_r']:g}")])
+    page = _Page.for_run(run, f"SCLC — {sample} ({a['device_type']}, {a['mode']})",
+                         [("thickness L", f"{a['thickness_nm']:g} nm"),
+                          ("ε_r", f"{a['eps_r']:g}")])
     names = [b for b, _, _ in BRANCHES if b in a]
     page.heading("Results")
     page.table(["Quantity", *names, "Unit"],
@@ -214,18 +198,15 @@ def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
             page.para("⚠ " + w)
     t = a.get("truth")
     if t:
-        page.heading("Truth vs measured (simulated device, up branch)")
-        rows = []
-        for key, label, unit in (("trap_density_cm3", "n_t", "cm⁻³"),
-                                 ("mobility_cm2_Vs", "μ", "cm²/(V·s)"),
-                                 ("v_tfl_V", "V_TFL", "V")):
-            rel = t.get(f"{key}_relative_error", math.nan)
-            rows.append((label, _fmt(t.get(key), ".4g"), _fmt(a["up"].get(key), ".4g"), unit,
-                         "–" if not math.isfinite(rel) else f"{100 * rel:+.2f} %"))
-        page.table(["Quantity", "Truth", "Measured", "Unit", "Deviation"], rows)
+        page.truth_table([truth_row(label, t.get(key), a["up"].get(key), unit,
+                                    relative=t.get(f"{key}_relative_error", math.nan))
+                          for key, label, unit in (("trap_density_cm3", "n_t", "cm⁻³"),
+                                                   ("mobility_cm2_Vs", "μ", "cm²/(V·s)"),
+                                                   ("v_tfl_V", "V_TFL", "V"))],
+                         "simulated device, up branch")
     page.heading("Figures")
-    fig = plot_sclc(run_branches(run), a, f"{sample}: {a['device_type']}, {a['mode']}")
-    png = figures.save_png(fig, out / f"{stem}_loglog.png")
-    page.image(png.name, "log-log J-V and slope")
-    _parameters_and_events(page, run)
+    page.add_figures(out, stem, [
+        ("loglog", plot_sclc(run_branches(run), a, f"{sample}: {a['device_type']}, {a['mode']}"),
+         "log-log J-V and slope")])
+    page.run_details(run)
     return page.write(out, stem, html_too)
