@@ -99,11 +99,9 @@ def plot_decay_fit(fit, irf=None, title: str | None = None) -> Figure:
 def write_trpl_report(fit, out_dir, stem: str, *, source: str = "", irf_name=None,
                       irf=None) -> Path:
     """Markdown page + PNG of one decay fit in ``out_dir``; returns the Markdown path."""
-    from analysis import figures
-    from analysis.report import _Page
+    from analysis.report import _Page, report_folder
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = report_folder(out_dir)
     page = _Page(f"PL decay — {source or stem}")
     page.para(f"Fit: {fit.n_components} exponential(s) + background, {fit.method}"
               + (f" with IRF {irf_name} (fitted shift {fit.shift_ns:.4g} ± "
@@ -123,8 +121,8 @@ def write_trpl_report(fit, out_dir, stem: str, *, source: str = "", irf_name=Non
     page.para(f"Background {fit.background:.4g} ± {fit.background_err:.2g} counts/channel. "
               "τ_amp and τ_int differ for a multi-exponential decay: state which one is "
               "quoted (Lakowicz, Principles of Fluorescence Spectroscopy, ch. 4).")
-    png = figures.save_png(plot_decay_fit(fit, irf, source or stem), out / f"{stem}_decay.png")
-    page.image(png.name, "PL decay, fit and residuals")
+    page.add_figures(out, stem, [("decay", plot_decay_fit(fit, irf, source or stem),
+                                  "PL decay, fit and residuals")])
     return page.write(out, stem, html_too=False)
 
 

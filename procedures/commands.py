@@ -72,13 +72,28 @@ def add_parameter_options(parser: argparse.ArgumentParser, cls) -> None:
                                help=help_text)
 
 
-def add_common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="runs", metavar="DIR",
-                        help="folder for the run file(s) (created if missing; default ./runs)")
+def procedure_subcommands(parser: argparse.ArgumentParser):
+    """One sub-command per available procedure under ``parser``: yields ``(name, class,
+    sub-parser)`` with the class docstring's first line as help."""
+    sub = parser.add_subparsers(dest="procedure", metavar="PROCEDURE")
+    sub.required = True
+    for name, cls in available_procedures().items():
+        doc = (cls.__doc__ or name).strip().splitlines()[0]
+        yield name, cls, sub.add_parser(name, help=doc, description=doc)
+
+
+def add_simulation_options(parser: argparse.ArgumentParser) -> None:
+    """``--time-scale`` and ``--no-noise`` (read back by :func:`sim_overrides`)."""
     parser.add_argument("--time-scale", type=float, default=None, metavar="K",
                         help="simulated bench only: simulated seconds per wall second")
     parser.add_argument("--no-noise", action="store_true",
                         help="simulated bench only: noise-free instruments")
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="runs", metavar="DIR",
+                        help="folder for the run file(s) (created if missing; default ./runs)")
+    add_simulation_options(parser)
     parser.add_argument("--flush-interval", type=float, default=1.0, metavar="S",
                         help="longest time rows wait in memory before reaching the disk [s]")
 
@@ -89,11 +104,12 @@ def parameter_values(args, cls) -> dict:
 
 
 def sim_overrides(args) -> dict:
+    """Simulated-bench options from :func:`add_simulation_options` (one-line ValueError)."""
     overrides = {}
     if getattr(args, "time_scale", None) is not None:
         if not (args.time_scale > 0 and math.isfinite(args.time_scale)):
             raise ValueError(f"--time-scale = {args.time_scale:g} is out of range: allowed > 0")
-        overrides["time_scale"] = args.time_scale
+        overrides["time_scale"] = float(args.time_scale)
     if getattr(args, "no_noise", False):
         overrides["noise"] = False
     return overrides
@@ -103,11 +119,7 @@ def register(subparsers) -> None:
     run = subparsers.add_parser("run", help="run a measurement procedure",
                                 description="Run a measurement against a station: "
                                 "'--station sim' (built-in simulated bench) or a TOML file.")
-    run_sub = run.add_subparsers(dest="procedure", metavar="PROCEDURE")
-    run_sub.required = True
-    for name, cls in available_procedures().items():
-        doc = (cls.__doc__ or name).strip().splitlines()[0]
-        p = run_sub.add_parser(name, help=doc, description=doc)
+    for name, cls, p in procedure_subcommands(run):
         add_common_options(p)
         add_parameter_options(p, cls)
         hook = getattr(sys.modules[cls.__module__], "add_cli_options", None)

@@ -5,10 +5,9 @@ without a display or without the ``gui`` extra.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from .commands import available_procedures
+from .commands import add_simulation_options, procedure_subcommands, sim_overrides
 
 
 def register(subparsers) -> None:
@@ -17,20 +16,13 @@ def register(subparsers) -> None:
         description="Open a window with the procedure's inputs (units, ranges, validation), "
         "live plots, the run queue, abort (outputs off at once), earlier runs and each run's "
         "summary figures. Every run is recorded in an HDF5 file in --out.")
-    sub = gui.add_subparsers(dest="procedure", metavar="PROCEDURE")
-    sub.required = True
-    for name, cls in available_procedures().items():
-        doc = (cls.__doc__ or name).strip().splitlines()[0]
-        p = sub.add_parser(name, help=doc, description=doc)
+    for _name, cls, p in procedure_subcommands(gui):
         p.add_argument("--station", default="sim", metavar="sim|FILE.toml",
                        help="'sim' / 'sim:<preset>' (built-in simulated bench) or a station "
                        "TOML file (default sim)")
         p.add_argument("--out", default="runs", metavar="DIR",
                        help="folder for the run files and their reports (default ./runs)")
-        p.add_argument("--time-scale", type=float, default=None, metavar="K",
-                       help="simulated bench only: simulated seconds per wall second")
-        p.add_argument("--no-noise", action="store_true",
-                       help="simulated bench only: noise-free instruments")
+        add_simulation_options(p)
         p.add_argument("--open", action="append", default=[], metavar="FILE.h5",
                        help="show an earlier run file (repeatable)")
         p.set_defaults(func=_gui, procedure_class=cls)
@@ -43,13 +35,7 @@ def gui_options(args) -> dict:
         if not Path(station).is_file():
             raise ValueError(f"--station = {station!r}: no such file; allowed: sim, "
                              "sim:<preset> or a station TOML file")
-    overrides = {}
-    if args.time_scale is not None:
-        if not (math.isfinite(args.time_scale) and args.time_scale > 0):
-            raise ValueError(f"--time-scale = {args.time_scale:g} is out of range: allowed > 0")
-        overrides["time_scale"] = float(args.time_scale)
-    if args.no_noise:
-        overrides["noise"] = False
+    overrides = sim_overrides(args)
     for path in args.open:
         if not Path(path).is_file():
             raise FileNotFoundError(f"--open {path}: no such run file")
