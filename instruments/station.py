@@ -437,8 +437,10 @@ def _sim_config(bench, roles: tuple, sim_options: dict) -> dict:
                                 "radius_mm": float(getattr(cal, "radius_mm", 5.0)),
                                 "distance_mm": float(getattr(cal, "distance_mm", 20.0))}
     if "lcr" in res:
+        # lcr_bias_source = "smu": DC bias from the bench's 2400 through a bias tee.
         config["lcr"] = {"driver": "e4980a", "resource": res["lcr"],
-                         "option_001": bool(sim_options.get("lcr_option_001", True))}
+                         "option_001": bool(sim_options.get("lcr_option_001", True)),
+                         "bias_source": sim_options.get("lcr_bias_source", "internal")}
     channels = []
     for entry in getattr(bench, "channel_resources", []) or []:
         ch: dict[str, Any] = {"smu": {"driver": "keithley2400", "resource": entry["smu"]}}
@@ -483,7 +485,9 @@ def open_station(spec, *, roles: Iterable[str] = ("smu", "light_meter"),
     on_event : callable, optional
         ``on_event(level, message)`` receives reconnection attempts (see resilience).
     sim_options : dict, optional
-        Keyword arguments for ``simulators.bench.Bench`` when ``spec == "sim"``.
+        Keyword arguments for ``simulators.bench.Bench`` when ``spec == "sim"``, plus
+        ``lcr_bias_source`` (``"internal"``, the default, or ``"smu"``: the LCR meter's DC
+        bias from the SMU through a bias tee, which the bench then has).
     """
     roles = tuple(roles)
     bench = None
@@ -493,11 +497,15 @@ def open_station(spec, *, roles: Iterable[str] = ("smu", "light_meter"),
         from simulators.bench import Bench
 
         options = dict(sim_options or {})
+        lcr_bias_source = options.pop("lcr_bias_source", "internal")
+        # The simulated bench is wired as the station says: a bias tee when the SMU biases.
+        options.setdefault("lcr_bias_tee", lcr_bias_source == "smu")
         bench = Bench(**options)
         bench.__enter__()
         try:
-            config = validate_config(_sim_config(bench, roles, options), roles=roles,
-                                     source="sim")
+            config = validate_config(
+                _sim_config(bench, roles, {**options, "lcr_bias_source": lcr_bias_source}),
+                roles=roles, source="sim")
         except Exception:
             bench.__exit__(None, None, None)
             raise

@@ -317,6 +317,18 @@ class Pixel:
                 return 0.0
             return float(self.device.luminance_cd_m2(self._point.current_A))
 
+    def dc_bias_V(self) -> float:
+        """DC voltage the source-measure unit holds across the device now [V].
+
+        The operating point's voltage while the SMU output is on (the programmed level, or
+        what the compliance-limited current develops), 0 V with it off. An LCR meter
+        reaching the pixel through a bias tee measures at this bias (see
+        :mod:`simulators.lcr`); the SMU's own readings come from :meth:`apply` as before.
+        """
+        with self._lock:
+            self._advance()
+            return self._point.voltage_V if self._on else 0.0
+
     def capacitance(self, frequency_Hz: float, bias_V: float, level_Vrms: float) -> tuple[float, float]:
         """Parallel capacitance [F] and conductance [S] seen by an LCR meter."""
         fault = self.fault()
@@ -463,6 +475,10 @@ class Bench:
         Whether the photodiode is read by a second 2400 or by a 6485.
     lcr_option_001 : bool
         Whether the E4980A (and the 4284A) carry option 001.
+    lcr_bias_tee : bool
+        Wire the LCR meters to the pixel through a bias tee fed by the channel's SMU: they
+        then measure at the SMU's DC voltage plus their own bias (:mod:`simulators.lcr`).
+        False: they see their own bias only.
     photodiode_radius_mm, photodiode_distance_mm : float
         Detector geometry (sin²α = r²/(d²+r²)).
     serial_meters : bool
@@ -476,7 +492,7 @@ class Bench:
 
     def __init__(self, devices: Sequence[Any] | None = None, *, channels: int = 1, seed: int = 0,
                  noise: bool = True, time_scale: float = 1.0, faults: Any = None,
-                 photodiode: str = "smu", lcr_option_001: bool = True,
+                 photodiode: str = "smu", lcr_option_001: bool = True, lcr_bias_tee: bool = False,
                  photodiode_radius_mm: float = 5.0, photodiode_distance_mm: float = 20.0,
                  device_preset: str = "passivated", serial_meters: bool = True,
                  serial_restart_s: float | None = 0.1):
@@ -489,6 +505,7 @@ class Bench:
         self.noise = bool(noise)
         self.photodiode = photodiode
         self.lcr_option_001 = bool(lcr_option_001)
+        self.lcr_bias_tee = bool(lcr_bias_tee)
         self.device_preset = device_preset
         self.serial_meters = serial_meters
         if serial_restart_s is not None and not 0 <= serial_restart_s <= 60:
@@ -559,9 +576,11 @@ class Bench:
                     insts["smu2450"] = Keithley2450(pixel, self.clock, self.faults.for_instrument("smu2450", c),
                                                     self._noise())
                     insts["lcr"] = KeysightE4980A(pixel, self.clock, self.faults.for_instrument("lcr", c),
-                                                  self._noise(), option_001=self.lcr_option_001)
+                                                  self._noise(), option_001=self.lcr_option_001,
+                                                  bias_tee=self.lcr_bias_tee)
                     insts["lcr4284"] = Agilent4284A(pixel, self.clock, self.faults.for_instrument("lcr4284", c),
-                                                    self._noise(), option_001=self.lcr_option_001)
+                                                    self._noise(), option_001=self.lcr_option_001,
+                                                    bias_tee=self.lcr_bias_tee)
                 for role, inst in insts.items():
                     server = TcpServer(inst, name=f"ch{c}-{role}").start()
                     self._servers.append(server)
@@ -636,7 +655,8 @@ class Bench:
     def config(self) -> dict[str, Any]:
         return {"channels": self.channels, "seed": self.seed, "noise": self.noise,
                 "time_scale": self.clock.time_scale, "photodiode": self.photodiode,
-                "lcr_option_001": self.lcr_option_001, "device_preset": self.device_preset,
+                "lcr_option_001": self.lcr_option_001, "lcr_bias_tee": self.lcr_bias_tee,
+                "device_preset": self.device_preset,
                 "serial_restart_s": self.serial_restart_s,
                 "selected_pixel": self._selected, "faults": self.faults.to_obj()["faults"]}
 
@@ -665,3 +685,6 @@ class _RoutedPixel:
 
     def capacitance(self, *args):
         return self._get().capacitance(*args)
+
+    def dc_bias_V(self):
+        return self._get().dc_bias_V()

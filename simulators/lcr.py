@@ -14,6 +14,24 @@ DC bias: without option 001 only 0, 1.5 and 2 V are allowed (anything else: -222
 with option 001 continuous ±40 V (E4980A) or ±40 V in high-power mode (4284A).
 Measurement time from the aperture: SHORT 5.6 ms, MED 88 ms, LONG 220 ms per
 average at ≥ 1 kHz (E4980A data sheet, "Measurement time"), on the scaled clock.
+
+External bias (``bias_tee=True``): the meter reaches the pixel through a bias tee whose DC
+port is the pixel's SMU. The tee feeds the SMU's DC through its inductor and the meter's
+test signal through its coupling capacitor, so the AC rides on the DC the SMU holds; the
+SMU, a voltage source with a current compliance, carries the device's DC current at that
+bias and keeps its own readings (``Pixel.apply``). The DC bias at which the meter measures
+is then
+
+    V_DC = V_bias,meter (when ``:BIAS:STAT ON``) + V_SMU (when its output is on),
+
+with V_SMU the voltage across the device (``Pixel.dc_bias_V``: below the programmed level
+when the SMU is in compliance). The sum models both sources in series with the device.
+A real tee's coupling capacitor would block the meter's own DC instead; the software never
+uses both (the bias-tee route keeps the meter's bias off), and the sum makes a driver that
+wrongly switches the meter's bias on as well measure at the wrong bias, where a blocked
+model would hide it. Without a tee (``bias_tee=False``, a station with internal bias) the
+meter sees its own bias only. (Agilent, *Impedance Measurement Handbook*, 5950-3000,
+§2.4.2 "DC bias": internal bias through Hc, external bias sources and adapters.)
 """
 from __future__ import annotations
 
@@ -72,6 +90,9 @@ class KeysightE4980A(SCPIInstrument):
         As for every simulator.
     option_001 : bool
         Power amplifier / DC bias option: level 0–20 V rms, bias ±40 V.
+    bias_tee : bool
+        The pixel's SMU biases the device through a bias tee: its DC voltage
+        (``pixel.dc_bias_V()``) adds to the meter's own bias (module notes).
     """
 
     IDN = "Keysight Technologies,E4980A,MY46201234,A.02.20"
@@ -103,9 +124,11 @@ class KeysightE4980A(SCPIInstrument):
     high_power = Setting(":OUTPut:HPOWer", Bool(), False)
     dc_isolation = Setting(":OUTPut:DC:ISOLation[:STATe]", Bool(), False)
 
-    def __init__(self, pixel, clock=None, faults=None, noise=None, option_001: bool = True):
+    def __init__(self, pixel, clock=None, faults=None, noise=None, option_001: bool = True,
+                 bias_tee: bool = False):
         self.pixel = pixel
         self.option_001 = bool(option_001)
+        self.bias_tee = bool(bias_tee)
         self._noise = noise
         self._result: list[tuple[float, float, int]] = []
         self._aperture = ("MED", 1)
@@ -194,9 +217,13 @@ class KeysightE4980A(SCPIInstrument):
         """Simulated time of one measurement [s] (aperture × averages)."""
         return _APERTURE_S[self._aperture[0]] * self._aperture[1] + self.trigger_delay
 
+    def external_bias_V(self) -> float:
+        """DC bias [V] the SMU applies to the pixel through the bias tee (0 without one)."""
+        return float(self.pixel.dc_bias_V()) if self.bias_tee else 0.0
+
     def _measure_point(self, frequency_Hz: float, level_Vrms: float, bias_V: float):
         self.wait(self.measure_time_s())
-        bias = bias_V if self.bias_on else 0.0
+        bias = (bias_V if self.bias_on else 0.0) + self.external_bias_V()
         cp, g = self.pixel.capacitance(frequency_Hz, bias, level_Vrms)
         if self._noise is not None:
             cp = float(self._noise.apply(cp, "capacitance"))
