@@ -9,11 +9,16 @@ run's ``/events``. After ``retries`` failed attempts it raises :class:`Instrumen
 
 Only exchanges that are safe to repeat are routed through ``call`` (setting a level, reading a
 point, fetching a spectrum); validation errors (``ValueError``) are never retried.
+
+Each link holds ``lock`` (a re-entrant lock) for the whole of every ``call``, reconnection
+included: the run's thread and an abort from the GUI thread may share one instrument, and a
+command of one must never land between the command and the reply of the other.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Callable, Generic, Optional, TypeVar
 
@@ -80,6 +85,8 @@ class ResilientLink(Generic[D]):
         self._sleep = sleep
         self.reconnects = 0
         self.driver: D = driver
+        #: Held for the whole of every :meth:`call` (re-entrant: ``fn`` may call again).
+        self.lock = threading.RLock()
 
     def _emit(self, level: str, message: str) -> None:
         getattr(log, level if level in ("info", "warning", "error") else "info")(message)
@@ -90,7 +97,14 @@ class ResilientLink(Generic[D]):
                 log.exception("on_event callback failed")
 
     def call(self, fn: Callable[..., T], *args) -> T:
-        """Return ``fn(driver, *args)``, reconnecting and repeating it on transport errors."""
+        """Return ``fn(driver, *args)``, reconnecting and repeating it on transport errors.
+
+        Holds :attr:`lock` throughout, so exchanges from different threads never interleave.
+        """
+        with self.lock:
+            return self._call(fn, *args)
+
+    def _call(self, fn: Callable[..., T], *args) -> T:
         attempt = 0
         while True:
             try:
@@ -122,14 +136,18 @@ class ResilientLink(Generic[D]):
 
     def reconnect(self) -> None:
         """Close the resource, open it again and restore the settings."""
-        self.close_driver()
-        self.driver = self._reopen()
-        self.reconnects += 1
-        if self.restore is not None:
-            self.restore(self.driver)
+        with self.lock:
+            self.close_driver()
+            self.driver = self._reopen()
+            self.reconnects += 1
+            if self.restore is not None:
+                self.restore(self.driver)
 
     def close_driver(self) -> None:
-        """Close the driver's connection, ignoring errors of an already broken link."""
+        """Close the driver's connection, ignoring errors of an already broken link.
+
+        Not under :attr:`lock`: closing must not wait for a hung exchange to time out.
+        """
         adapter = getattr(self.driver, "adapter", None)
         try:
             if adapter is not None:
