@@ -10,7 +10,7 @@ from __future__ import annotations
 from pymeasure.experiment import FloatParameter, ListParameter, Parameter
 
 from .dlcp import FREQUENCY_RANGE_HZ, LCRProcedure, parse_list
-from .jvl import sweep_voltages_V
+from .jvl import checked_sweep_V
 
 __all__ = ["CVProcedure"]
 
@@ -40,16 +40,9 @@ class CVProcedure(LCRProcedure):
         super().validate()
         self._frequencies = parse_list("frequencies_Hz", self.frequencies_Hz,
                                        *FREQUENCY_RANGE_HZ, "Hz")
-        self.require(self.stop_bias_V != self.start_bias_V,
-                     "stop_bias_V must differ from start_bias_V")
-        span = abs(self.stop_bias_V - self.start_bias_V)
-        self.require(self.step_bias_V <= span,
-                     f"step_bias_V = {self.step_bias_V:g} is out of range: allowed 0.001 … "
-                     f"{span:g} V (the sweep span)")
-        self._biases = sweep_voltages_V(self.start_bias_V, self.stop_bias_V,
-                                        self.step_bias_V).tolist()
-        self.require(len(self._biases) <= 10_000, f"the sweep has {len(self._biases)} points: "
-                     "allowed at most 10000 (raise step_bias_V)")
+        self._biases = checked_sweep_V(
+            self.start_bias_V, self.stop_bias_V, self.step_bias_V, max_points=10_000,
+            names=("start_bias_V", "stop_bias_V", "step_bias_V")).tolist()
 
     def planned_frequencies_Hz(self):
         return self._frequencies
@@ -80,15 +73,10 @@ class CVProcedure(LCRProcedure):
                         self.log_event("warning", "abort requested: stopping the C-V sweep")
                         return
                     lcr.set_bias(v)
-                    self.clock.sleep(self.settle_s)
-                    c, second, c_std = self.read_point()
-                    g, d = self.second_quantities(f, c, second)
+                    point = self.measure_point(f)
                     self.emit("results", {
                         "time_s": self.elapsed_s(), "frequency_Hz": f, "bias_V": v,
-                        "level_Vrms": self.level_Vrms, "capacitance_F": c,
-                        "capacitance_std_F": c_std, "conductance_S": g, "dissipation": d,
-                        "direction": direction})
+                        "level_Vrms": self.level_Vrms, **point, "direction": direction})
                     done += 1
                     self.emit("progress", 100.0 * done / n_total)
-        lcr.bias_off()
-        self.log_event("info", "bias off")
+        self.end_bias()

@@ -201,6 +201,20 @@ class LCRProcedure(QledProcedure):
         std = float(np.std(cs, ddof=1)) if len(cs) > 1 else math.nan
         return c, float(np.mean(ss)), std
 
+    def measure_point(self, frequency_Hz: float) -> dict:
+        """Settle, read and derive one point: ``capacitance_F``, ``capacitance_std_F``,
+        ``conductance_S``, ``dissipation`` (the row fields both sweeps record)."""
+        self.clock.sleep(self.settle_s)
+        c, second, c_std = self.read_point()
+        g, d = self.second_quantities(frequency_Hz, c, second)
+        return {"capacitance_F": c, "capacitance_std_F": c_std, "conductance_S": g,
+                "dissipation": d}
+
+    def end_bias(self) -> None:
+        """Bias off at the end of a completed sweep (``outputs_off`` covers every exit)."""
+        self.lcr.bias_off()
+        self.log_event("info", "bias off")
+
     def second_quantities(self, frequency_Hz: float, c_F: float, second: float):
         """(G [S], D) from the reading's second value: one is measured, the other is exact
         from Y = G + jωCp (D = G/(ωCp))."""
@@ -287,18 +301,13 @@ class DLCPProcedure(LCRProcedure):
                         self._set_level(f, lv)
                         lcr.set_bias(bias)
                     level_now = lv
-                    self.clock.sleep(self.settle_s)
-                    c, second, c_std = self.read_point()
-                    g, d = self.second_quantities(f, c, second)
+                    point = self.measure_point(f)
                     self.emit("results", {
                         "time_s": self.elapsed_s(), "frequency_Hz": f, "v_max_V": vm,
-                        "bias_V": bias, "level_Vrms": lv, "delta_v_pp_V": SQRT8 * lv,
-                        "capacitance_F": c, "capacitance_std_F": c_std, "conductance_S": g,
-                        "dissipation": d})
+                        "bias_V": bias, "level_Vrms": lv, "delta_v_pp_V": SQRT8 * lv, **point})
                     done += 1
                     self.emit("progress", 100.0 * done / n_total)
-        lcr.bias_off()
-        self.log_event("info", "bias off")
+        self.end_bias()
 
     def _set_level(self, frequency_Hz, level_Vrms):
         lcr = self.lcr

@@ -26,7 +26,8 @@ from pymeasure.experiment import (FloatParameter, IntegerParameter, ListParamete
 
 from .base import QledProcedure
 
-__all__ = ["JVLProcedure", "sweep_voltages_V", "gaussian_spectrum"]
+__all__ = ["JVLProcedure", "PhotodiodeRoute", "sweep_voltages_V", "checked_sweep_V",
+           "gaussian_spectrum"]
 
 LIGHT_ROUTES = ("spectroradiometer", "photodiode", "none")
 DIRECTIONS = ("forward", "forward+reverse")
@@ -42,13 +43,83 @@ def sweep_voltages_V(start_V: float, stop_V: float, step_V: float) -> np.ndarray
     return np.round(v, 9)
 
 
+def checked_sweep_V(start_V: float, stop_V: float, step_V: float, *,
+                    names=("start_voltage_V", "stop_voltage_V", "step_voltage_V"),
+                    max_points: int = 100_000) -> np.ndarray:
+    """:func:`sweep_voltages_V` after the checks of a procedure's ``validate()``: distinct
+    ends, a step within the span, at most ``max_points``; ``names`` are the parameters
+    the one-line ValueError names."""
+    start_name, stop_name, step_name = names
+    if stop_V == start_V:
+        raise ValueError(f"{stop_name} must differ from {start_name}")
+    span = abs(stop_V - start_V)
+    if step_V > span:
+        raise ValueError(f"{step_name} = {step_V:g} is out of range: allowed 0.001 … "
+                         f"{span:g} V (the sweep span)")
+    v = sweep_voltages_V(start_V, stop_V, step_V)
+    if len(v) > max_points:
+        raise ValueError(f"the sweep has {len(v)} points: allowed at most {max_points} "
+                         f"(raise {step_name})")
+    return v
+
+
 def gaussian_spectrum(wavelength_nm: np.ndarray, peak_nm: float, fwhm_nm: float) -> np.ndarray:
     """A unit-height Gaussian line in wavelength: the assumed EL shape of the photodiode route."""
     sigma = fwhm_nm / (2.0 * math.sqrt(2.0 * math.log(2.0)))
     return np.exp(-0.5 * ((np.asarray(wavelength_nm, float) - peak_nm) / sigma) ** 2)
 
 
-class JVLProcedure(QledProcedure):
+class PhotodiodeRoute:
+    """The photodiode light route of a procedure (J-V-L sweep, lifetime channel).
+
+    Luminance from the photocurrent through the photodiode's calibration and a reference
+    EL spectrum: a CSV file, or a Gaussian of the stated peak and FWHM recorded as
+    *assumed* (Archer et al., Adv. Opt. Mater. 9, 2000838 (2021)). The procedure has
+    ``light_route`` and ``area_cm2`` parameters.
+    """
+
+    reference_spectrum = Parameter("Reference EL spectrum CSV (photodiode route)", default="")
+    assumed_peak_nm = FloatParameter("Assumed EL peak (photodiode route)", units="nm",
+                                     minimum=300.0, maximum=1100.0, default=517.0)
+    assumed_fwhm_nm = FloatParameter("Assumed EL FWHM (photodiode route)", units="nm",
+                                     minimum=1.0, maximum=300.0, default=18.0)
+
+    def _check_reference_spectrum(self) -> None:
+        """For ``validate()``: a named reference file must be readable before the run."""
+        if self.light_route == "photodiode" and self.reference_spectrum:
+            self._load_reference_spectrum()
+
+    def _load_reference_spectrum(self):
+        try:
+            data = np.loadtxt(self.reference_spectrum, delimiter=",", comments="#", ndmin=2)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"reference_spectrum = {self.reference_spectrum!r}: cannot read "
+                             f"'wavelength_nm,spectrum' rows ({exc})") from None
+        if data.shape[1] < 2 or data.shape[0] < 3 or np.any(np.diff(data[:, 0]) <= 0):
+            raise ValueError(f"reference_spectrum = {self.reference_spectrum!r}: need ≥ 3 rows "
+                             "of increasing wavelength_nm, spectrum")
+        return data[:, 0], data[:, 1]
+
+    def _photodiode_reference(self):
+        """``(wavelength_nm, spectrum, "file" | "assumed")`` on the photodiode route, else
+        None."""
+        if self.light_route != "photodiode":
+            return None
+        if self.reference_spectrum:
+            return self._load_reference_spectrum() + ("file",)
+        wl = np.arange(380.0, 781.0, 1.0)
+        return wl, gaussian_spectrum(wl, self.assumed_peak_nm, self.assumed_fwhm_nm), "assumed"
+
+    def _photodiode_reading(self, photodiode):
+        """(luminance [cd/m²], photocurrent [A]) of one photodiode reading (needs
+        ``self.reference`` from :meth:`_photodiode_reference`)."""
+        i_pd = photodiode.read_photocurrent_A()
+        wl, s, _ = self.reference
+        return photodiode.calibration.luminance_cd_m2(max(i_pd, 0.0), wl, s,
+                                                      area_cm2=self.area_cm2), i_pd
+
+
+class JVLProcedure(PhotodiodeRoute, QledProcedure):
     """Current density–voltage–luminance sweep of one LED pixel."""
 
     area_cm2 = FloatParameter("Pixel area", units="cm^2", minimum=1e-4, maximum=10.0,
@@ -76,11 +147,6 @@ class JVLProcedure(QledProcedure):
     light_threshold_mA_cm2 = FloatParameter(
         "Measure light above current density", units="mA/cm^2", minimum=0.0, maximum=1e3,
         default=1e-4)
-    reference_spectrum = Parameter("Reference EL spectrum CSV (photodiode route)", default="")
-    assumed_peak_nm = FloatParameter("Assumed EL peak (photodiode route)", units="nm",
-                                     minimum=300.0, maximum=1100.0, default=517.0)
-    assumed_fwhm_nm = FloatParameter("Assumed EL FWHM (photodiode route)", units="nm",
-                                     minimum=1.0, maximum=300.0, default=18.0)
 
     DATA_COLUMNS = ["time_s", "voltage_V", "current_A", "current_density_mA_cm2",
                     "luminance_cd_m2", "cie_x", "cie_y", "photocurrent_A", "direction",
@@ -94,40 +160,13 @@ class JVLProcedure(QledProcedure):
                 "none": ("smu",)}[self.light_route]
 
     def validate(self):
-        self.require(self.stop_voltage_V != self.start_voltage_V,
-                     "stop_voltage_V must differ from start_voltage_V")
-        span = abs(self.stop_voltage_V - self.start_voltage_V)
-        self.require(self.step_voltage_V <= span,
-                     f"step_voltage_V = {self.step_voltage_V:g} is out of range: allowed "
-                     f"0.001 … {span:g} V (the sweep span)")
-        n = len(sweep_voltages_V(self.start_voltage_V, self.stop_voltage_V, self.step_voltage_V))
-        self.require(n <= 100_000, f"the sweep has {n} points: allowed at most 100000 "
-                     "(raise step_voltage_V)")
-        if self.light_route == "photodiode" and self.reference_spectrum:
-            self._load_reference_spectrum()
-
-    def _load_reference_spectrum(self):
-        try:
-            data = np.loadtxt(self.reference_spectrum, delimiter=",", comments="#", ndmin=2)
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"reference_spectrum = {self.reference_spectrum!r}: cannot read "
-                             f"'wavelength_nm,spectrum' rows ({exc})") from None
-        if data.shape[1] < 2 or data.shape[0] < 3 or np.any(np.diff(data[:, 0]) <= 0):
-            raise ValueError(f"reference_spectrum = {self.reference_spectrum!r}: need ≥ 3 rows "
-                             "of increasing wavelength_nm, spectrum")
-        return data[:, 0], data[:, 1]
+        checked_sweep_V(self.start_voltage_V, self.stop_voltage_V, self.step_voltage_V)
+        self._check_reference_spectrum()
 
     def startup(self):
         super().startup()
         self.compliance_A = self.compliance_mA * 1e-3
-        self.reference = None
-        if self.light_route == "photodiode":
-            if self.reference_spectrum:
-                self.reference = self._load_reference_spectrum() + ("file",)
-            else:
-                wl = np.arange(380.0, 781.0, 1.0)
-                self.reference = (wl, gaussian_spectrum(wl, self.assumed_peak_nm,
-                                                        self.assumed_fwhm_nm), "assumed")
+        self.reference = self._photodiode_reference()
 
     def run_metadata(self):
         meta = super().run_metadata()
@@ -226,10 +265,7 @@ class JVLProcedure(QledProcedure):
             if want and len(lr.spectral_radiance_W_sr_m2_nm):
                 row["spectrum"] = np.asarray(lr.spectral_radiance_W_sr_m2_nm, float)
             return row
-        pd = self.instruments.photodiode
-        i_pd = pd.read_photocurrent_A()
-        wl, s, _ = self.reference
-        lum = pd.calibration.luminance_cd_m2(max(i_pd, 0.0), wl, s, area_cm2=self.area_cm2)
+        lum, i_pd = self._photodiode_reading(self.instruments.photodiode)
         return {"luminance_cd_m2": lum, "cie_x": nan, "cie_y": nan, "photocurrent_A": i_pd}
 
     def _hardware_sweep(self, smu, forward):

@@ -33,14 +33,13 @@ import math
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
-from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter, Parameter
+from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 
 from .base import QledProcedure
-from .jvl import _light_meter_axis, gaussian_spectrum
+from .jvl import PhotodiodeRoute, _light_meter_axis
 
 __all__ = ["LifetimeProcedure", "StartGate", "run_channels", "add_cli_options", "cli_run",
            "demo_runs", "estimate_time_to_fraction_s", "status_lines"]
@@ -103,7 +102,7 @@ def estimate_time_to_fraction_s(time_s, relative, fraction: float = 0.5) -> floa
     return tau * (-math.log(fraction)) ** (1.0 / slope)
 
 
-class LifetimeProcedure(QledProcedure):
+class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
     """Operational lifetime: constant-current stress, L(t) and V(t) to L/L0 = stop fraction."""
 
     channel = IntegerParameter("Lifetime channel", minimum=1, maximum=64, default=1)
@@ -134,11 +133,6 @@ class LifetimeProcedure(QledProcedure):
     light_route = ListParameter("Light meter route", choices=LIGHT_ROUTES, default="photodiode")
     spectrum_every_min = FloatParameter("Spectrum every (spectroradiometer, 0 = never)",
                                         units="min", minimum=0.0, maximum=1440.0, default=10.0)
-    reference_spectrum = Parameter("Reference EL spectrum CSV (photodiode route)", default="")
-    assumed_peak_nm = FloatParameter("Assumed EL peak (photodiode route)", units="nm",
-                                     minimum=300.0, maximum=1100.0, default=517.0)
-    assumed_fwhm_nm = FloatParameter("Assumed EL FWHM (photodiode route)", units="nm",
-                                     minimum=1.0, maximum=300.0, default=18.0)
 
     DATA_COLUMNS = ["time_s", "voltage_V", "current_A", "source_current_A",
                     "current_density_mA_cm2", "luminance_cd_m2", "relative_luminance_fraction",
@@ -174,9 +168,7 @@ class LifetimeProcedure(QledProcedure):
             self.require(self.log_interval_s >= 1.0,
                          f"log_interval_s = {self.log_interval_s:g} is out of range for the "
                          "spectroradiometer route: allowed 1 … 3600 s")
-        if self.light_route == "photodiode" and self.reference_spectrum:
-            from .jvl import JVLProcedure
-            JVLProcedure._load_reference_spectrum(self)
+        self._check_reference_spectrum()
 
     def simulated_bench_options(self, spec):
         import dataclasses
@@ -213,15 +205,7 @@ class LifetimeProcedure(QledProcedure):
             raise ValueError(f"light_route = photodiode: channel {self.channel} has no "
                              "photodiode in the station configuration")
         self.meter = st.light_meter if self.light_route == "spectroradiometer" else None
-        self.reference = None
-        if self.light_route == "photodiode":
-            if self.reference_spectrum:
-                from .jvl import JVLProcedure
-                self.reference = JVLProcedure._load_reference_spectrum(self) + ("file",)
-            else:
-                wl = np.arange(380.0, 781.0, 1.0)
-                self.reference = (wl, gaussian_spectrum(wl, self.assumed_peak_nm,
-                                                        self.assumed_fwhm_nm), "assumed")
+        self.reference = self._photodiode_reference()
 
     def outputs_off(self):
         smu = getattr(self, "smu", None)
@@ -437,10 +421,7 @@ class LifetimeProcedure(QledProcedure):
             if spectrum and len(lr.spectral_radiance_W_sr_m2_nm):
                 extra["spectrum"] = np.asarray(lr.spectral_radiance_W_sr_m2_nm, float)
             return float(lr.luminance_cd_m2), extra
-        i_pd = self.photodiode.read_photocurrent_A()
-        wl, s, _ = self.reference
-        lum = self.photodiode.calibration.luminance_cd_m2(max(i_pd, 0.0), wl, s,
-                                                          area_cm2=self.area_cm2)
+        lum, i_pd = self._photodiode_reading(self.photodiode)
         return float(lum), {"cie_x": nan, "cie_y": nan, "photocurrent_A": i_pd}
 
     def _device_fault(self, reading, lum, v0, l0) -> str:
