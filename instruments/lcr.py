@@ -6,12 +6,20 @@ uses δV_pp = 2√2·V_rms (Heath, Cohen & Shafarman, J. Appl. Phys. 95, 1000 (2
 
 ``bias_source = "external"`` declares that the DC bias comes from the station's SMU through a
 bias tee (the meter's own bias stays off); ``set_bias`` then drives that SMU.
+
+What the E4980A and the 4284A drivers share (internal-bias limits, aperture, measurement set-up,
+trigger-and-fetch) lives here too: :class:`LCRDriverMixin` and the property factories
+:func:`aperture_control` / :func:`bias_voltage_control`, parameterised by the command prefix
+(``":"`` for the E4980A, ``""`` for the 4284A) and the averaging range.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Callable, Literal, Optional
+
+from pymeasure.instruments import Instrument
+from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from . import safety
 from .resilience import EventCallback, ResilientLink
@@ -23,6 +31,96 @@ log = logging.getLogger(__name__)
 FUNCTIONS = ("CPG", "CPD")
 APERTURES = ("SHOR", "MED", "LONG")
 
+#: Internal DC bias values of a standard E4980A or 4284A [V] (data sheets: 0 V, 1.5 V, 2 V).
+STANDARD_BIAS_V = (0.0, 1.5, 2.0)
+#: Internal DC bias range with option 001 (power amplifier / DC bias) [V].
+OPTION_001_BIAS_V = (-40.0, 40.0)
+
+
+def bias_validator(value, values):
+    """A tuple of 2 is a (min, max) range; a tuple of 3+ is the set of allowed values."""
+    if len(values) == 2:
+        return strict_range(value, values)
+    return strict_discrete_set(value, values)
+
+
+def describe_bias(values) -> str:
+    if len(values) == 2:
+        return f"{values[0]:g} … {values[1]:g} V"
+    return "one of " + ", ".join(f"{v:g}" for v in values) + " V (standard unit; " \
+        "option 001 or an external bias tee for other values)"
+
+
+def aperture_control(prefix: str, max_averages: int):
+    """``aperture_time`` property: ``(time, averages)``, time SHOR/MED/LONG, 1 … max_averages.
+
+    ``prefix`` is the root the instrument's commands are sent with (``":"`` or ``""``).
+    """
+    return Instrument.control(
+        f"{prefix}APER?", f"{prefix}APER %s",
+        f"""Control the integration time and averaging as ``(time, averages)``
+        with time in SHOR/MED/LONG and averages 1 … {max_averages}.""",
+        validator=lambda v, vs: (strict_discrete_set(v[0], vs[0]),
+                                 int(strict_range(v[1], vs[1]))),
+        values=(APERTURES, (1, max_averages)),
+        set_process=lambda v: f"{v[0]},{v[1]}",
+        get_process_list=lambda v: (str(v[0]).strip(), int(float(v[1]))),
+    )
+
+
+def bias_voltage_control(prefix: str, doc: str):
+    """``bias_voltage`` property [V], validated against the (dynamic) allowed internal bias:
+    the standard set by default, a driver with option 001 sets ``bias_voltage_values``."""
+    return Instrument.control(
+        f"{prefix}BIAS:VOLT?", f"{prefix}BIAS:VOLT %g", doc,
+        validator=bias_validator, values=STANDARD_BIAS_V, dynamic=True,
+    )
+
+
+class LCRDriverMixin:
+    """What the E4980A and 4284A drivers share, in front of their PyMeasure stock driver.
+
+    A driver sets :attr:`command_prefix`, :attr:`function_property` (the stock driver's
+    impedance-function property), ``bias_values_V`` (allowed internal bias, see
+    :func:`bias_validator`) and the properties ``aperture_time``, ``bias_voltage`` and
+    ``bias_enabled``.
+    """
+
+    #: Root the commands are sent with: ``":"`` (E4980A) or ``""`` (4284A).
+    command_prefix = ""
+    #: Name of the stock driver's impedance-function property.
+    function_property = "mode"
+    bias_values_V: tuple = STANDARD_BIAS_V
+
+    def check_bias(self, bias_V: float) -> float:
+        """Raise a one-line ValueError unless ``bias_V`` is an allowed internal bias."""
+        try:
+            return bias_validator(bias_V, self.bias_values_V)
+        except ValueError:
+            raise ValueError(f"bias_V = {bias_V!r} is not allowed on {self.name}: "
+                             f"{describe_bias(self.bias_values_V)}") from None
+
+    def configure_measurement(self, function, frequency_Hz, level_Vrms, aperture, averages):
+        """Function, frequency [Hz], level [V rms], aperture; bus trigger, continuous init."""
+        setattr(self, self.function_property, function)
+        self.frequency = frequency_Hz
+        self.ac_voltage = level_Vrms
+        self.aperture_time = (aperture, averages)
+        self.trigger_source = "BUS"
+        self.write(f"{self.command_prefix}INIT:CONT ON")
+
+    def apply_bias(self, bias_V: float) -> None:
+        """Set the internal DC bias [V] (validated first) and switch it on."""
+        self.bias_voltage = self.check_bias(bias_V)
+        self.bias_enabled = True
+
+    def bias_off(self) -> None:
+        self.bias_enabled = False
+
+    def trigger_and_fetch(self) -> tuple[float, float, int]:
+        """Trigger once and fetch ``A, B, status`` in one message."""
+        return parse_fetch(self.ask(f"{self.command_prefix}TRIG:IMM;:FETC?"), self.name)
+
 
 class LCRMeterAdapter:
     """:class:`~instruments.roles.LCRMeter` on an E4980A / 4284A driver.
@@ -31,7 +129,7 @@ class LCRMeterAdapter:
     ----------
     driver
         A connected :class:`instruments.keysight.KeysightE4980A` or
-        :class:`instruments.hp.HP4284A`.
+        :class:`instruments.hp.HP4284A` (an :class:`LCRDriverMixin`).
     reopen : callable, optional
         Re-opens the driver after a lost connection (see :mod:`instruments.resilience`).
     bias_source : {"internal", "external"}
@@ -40,6 +138,24 @@ class LCRMeterAdapter:
         The SMU feeding the bias tee; configured as a voltage source with
         ``external_bias_compliance_A`` on first use.
     """
+
+    #: The driver class :meth:`open` connects (set by each meter's adapter).
+    driver_class: Optional[type] = None
+
+    @classmethod
+    def open(cls, resource: str, *, option_001: bool = False, name: str = "lcr",
+             bias_source: Literal["internal", "external"] = "internal",
+             bias_smu: Optional[SourceMeter] = None, on_event: Optional[EventCallback] = None,
+             retries: int = 3, backoff_s: float = 0.05, **adapter_options):
+        """Connect ``driver_class`` on ``resource`` (re-opened the same way after a lost link)."""
+        from .transport import open_adapter
+
+        def reopen():
+            return cls.driver_class(open_adapter(resource, **adapter_options),
+                                    option_001=option_001)
+
+        return cls(reopen(), reopen=reopen, name=name, bias_source=bias_source,
+                   bias_smu=bias_smu, on_event=on_event, retries=retries, backoff_s=backoff_s)
 
     def __init__(self, driver, *, reopen: Optional[Callable[[], object]] = None,
                  name: str = "lcr", bias_source: Literal["internal", "external"] = "internal",

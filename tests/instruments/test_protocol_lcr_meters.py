@@ -179,3 +179,22 @@ def test_pr655_quality_code_becomes_clear_exception():
     with expected_protocol(PR655, [("M5", "-00008")]) as d:
         with pytest.raises(InstrumentError, match="quality code -8: weak light"):
             d.measure_spectrum()
+
+
+@pytest.mark.parametrize("cls, prefix, max_averages", [
+    (KeysightE4980A, ":", 256),
+    (HP4284A, "", 128),
+])
+def test_shared_driver_code_keeps_each_models_prefix_and_ranges(cls, prefix, max_averages):
+    """One LCRDriverMixin serves both meters: prefix, averaging range and bias per model."""
+    opening = [("FORM ASC", None)] if cls is KeysightE4980A else []
+    with expected_protocol(cls, [*opening, (f"{prefix}APER?", "LONG,+16"),
+                                 (f"{prefix}APER SHOR,{max_averages}", None),
+                                 (f"{prefix}BIAS:VOLT 2", None), (f"{prefix}BIAS:STAT 1", None),
+                                 (f"{prefix}TRIG:IMM;:FETC?", "+1.0E-09,+2.0E-06,+0")]) as d:
+        assert d.aperture_time == ("LONG", 16)
+        d.aperture_time = ("SHOR", max_averages)
+        with pytest.raises(ValueError):
+            d.aperture_time = ("SHOR", max_averages + 1)          # refused before sending
+        d.apply_bias(2.0)
+        assert d.trigger_and_fetch() == (1e-9, 2e-6, 0)
