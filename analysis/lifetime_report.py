@@ -102,35 +102,36 @@ def _num(x):
 
 
 def _truth(run) -> dict:
-    """True T50 [h] of a simulated pixel at the true L0 of the stored stress current."""
-    truth = getattr(run, "truth", None)
-    if not truth or "pixels" not in truth or "source_current_A" not in run.data.columns:
-        return {}
-    idx = int(truth.get("channel_pixel_index", 0))
-    try:
-        pixel = truth["pixels"][idx]["device"]
-        import dataclasses
+    """True L0 and T50 of a simulated pixel at the run's stress current.
 
-        from simulators.device import LEDDevice, LEDParameters
-    except (KeyError, IndexError, TypeError, ImportError):
+    From ``/truth/lifetime_stress`` (written by ``procedures.lifetime`` from the simulated
+    device: fresh L0, τ and T50 on a grid of stress currents, interpolated in log-log at the
+    stored ``source_current_A``) and the search damage D0 the procedure logged at t = 0:
+    L0 is then measured on exp(−D0^β), and exp(−(D0 + t/τ)^β) = ½·exp(−D0^β) gives
+    T50 = τ·[(ln 2 + D0^β)^(1/β) − D0] (stretched exponential with Miner's-rule damage,
+    Féry et al., APL 87, 213502 (2005)). Empty for a measured run.
+    """
+    table = (getattr(run, "truth", None) or {}).get("lifetime_stress")
+    if not table or "source_current_A" not in run.data.columns:
         return {}
-    names = {f.name for f in dataclasses.fields(LEDParameters)}
-    params = {k: (tuple(v) if isinstance(v, list) else v)
-              for k, v in pixel["parameters"].items() if k in names}
-    device = LEDDevice(LEDParameters(**params))
-    current = float(run.data["source_current_A"].dropna().iloc[0])
-    l0 = float(device.luminance_cd_m2(current, aged=False))
-    out = {"truth_l0_cd_m2": l0, "truth_t50_h": float(device.t50_s(l0)) / HOUR_S,
-           "truth_acceleration_exponent": float(params["acceleration_exponent"])}
-    # Damage D0 = Σdt/τ of the L0 search: L0 is then measured on exp(−D0^β) and
-    # exp(−(D0 + t/τ)^β) = ½·exp(−D0^β) gives T50 = τ·[(ln 2 + D0^β)^(1/β) − D0].
+    stress = run.data["source_current_A"].dropna()
+    grid = np.log(np.asarray(table["current_A"], float))
+    if not len(stress) or not grid[0] <= math.log(float(stress.iloc[0])) <= grid[-1]:
+        return {}
+    log_i = math.log(float(stress.iloc[0]))
+
+    def at(key):
+        return math.exp(float(np.interp(log_i, grid, np.log(np.asarray(table[key], float)))))
+
+    l0, t50_fresh = at("l0_fresh_cd_m2"), at("t50_fresh_s")
+    out = {"truth_l0_cd_m2": l0, "truth_t50_h": t50_fresh / HOUR_S,
+           "truth_acceleration_exponent": float(table["acceleration_exponent"])}
     found = run.events["message"].str.extract(r"equivalent age D0 = ([0-9.eE+-]+)")[0].dropna()
-    if len(found) and not params.get("brightening_fraction"):
-        d0, beta = float(found.iloc[0]), float(params["stretch_exponent"])
-        tau = float(device.lifetime_tau_s(l0))
-        t50 = tau * ((math.log(2.0) + d0 ** beta) ** (1.0 / beta) - d0)
+    if len(found) and not table["brightening_fraction"]:
+        d0, beta = float(found.iloc[0]), float(table["stretch_exponent"])
+        t50 = at("tau_s") * ((math.log(2.0) + d0 ** beta) ** (1.0 / beta) - d0)
         out.update(truth_t50_h=t50 / HOUR_S, truth_search_damage=d0,
-                   truth_t50_fresh_h=float(device.t50_s(l0)) / HOUR_S)
+                   truth_t50_fresh_h=t50_fresh / HOUR_S)
     return out
 
 

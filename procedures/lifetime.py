@@ -47,6 +47,10 @@ __all__ = ["LifetimeProcedure", "StartGate", "run_channels", "add_cli_options", 
 LIGHT_ROUTES = ("photodiode", "spectroradiometer")
 #: Consecutive rows at or below the stop fraction before the run ends.
 STOP_CONFIRM_ROWS = 3
+#: Grid of the stress truth of a simulated pixel: current densities [mA/cm²] from this
+#: lowest value, points per decade (log-log interpolation error < 1e-4 in L0).
+TRUTH_GRID_LOWEST_MA_CM2 = 1e-4
+TRUTH_GRID_PER_DECADE = 80
 
 
 class StartGate:
@@ -232,7 +236,42 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
         if meta.get("truth") is not None:
             # The bench holds every channel's pixel; say which one this file stresses.
             meta["truth"] = dict(meta["truth"], channel_pixel_index=int(self.channel) - 1)
+            stress = self._stress_truth()
+            if stress is not None:
+                meta["truth"]["lifetime_stress"] = stress
         return meta
+
+    def _stress_truth(self) -> dict | None:
+        """Simulated bench only: the true stress figures of this channel's pixel.
+
+        ``/truth`` is written before the L0 search picks the stress current, so the truth
+        is given as a function of it: fresh L0(I) [cd/m²], τ(L0(I)) [s] and T50 [s] from a
+        fresh start, on a log grid of currents spanning every current the run may choose
+        (the analysis interpolates in log-log at the stored ``source_current_A``). With the
+        search damage D0 logged at t = 0 (``simulated truth at t = 0: equivalent age D0``)
+        the true T50 of the run follows from exp(−(D0 + t/τ)^β) = ½·exp(−D0^β) (no
+        brightening; see ``simulators.device.LEDDevice.age``).
+        """
+        bench = getattr(self.instruments, "bench", None)
+        if bench is None:
+            return None
+        device = bench.pixels[int(self.channel) - 1].device
+        if not hasattr(device, "t50_s"):
+            return None
+        j_hi = max(self.max_search_current_density_mA_cm2, self.current_density_mA_cm2)
+        decades = math.log10(j_hi / TRUTH_GRID_LOWEST_MA_CM2)
+        j = np.geomspace(TRUTH_GRID_LOWEST_MA_CM2, j_hi,
+                         1 + int(math.ceil(TRUTH_GRID_PER_DECADE * decades)))
+        current = j * 1e-3 * float(self.area_cm2)
+        l0 = np.asarray(device.luminance_cd_m2(current, aged=False), float)
+        lit = l0 > 0
+        p = device.params
+        return {"current_A": current[lit].tolist(), "l0_fresh_cd_m2": l0[lit].tolist(),
+                "tau_s": np.asarray(device.lifetime_tau_s(l0[lit]), float).tolist(),
+                "t50_fresh_s": [float(device.t50_s(x)) for x in l0[lit]],
+                "stretch_exponent": float(p.stretch_exponent),
+                "acceleration_exponent": float(p.acceleration_exponent),
+                "brightening_fraction": float(p.brightening_fraction)}
 
     # -- resume ------------------------------------------------------------------------
     def resume_from(self, run) -> bool:
