@@ -1098,7 +1098,7 @@ def _opens_cleanly(path: Path) -> bool:
                     f["data"][name][n - 1]
             m = int(f.attrs["events_committed"])
             return all(ds.shape[0] >= m for ds in f["events"].values())
-    except (OSError, KeyError, ValueError):
+    except (ValueError, *_DAMAGE_ERRORS):
         return False
 
 
@@ -1250,6 +1250,16 @@ class Run:
         return {k: v["value"] for k, v in self.parameters.items()}
 
 
+#: What h5py, json and the decoders raise on damaged metadata: reported as StoreError.
+_DAMAGE_ERRORS = (KeyError, AttributeError, RuntimeError, TypeError, IndexError, OSError,
+                  UnicodeDecodeError, json.JSONDecodeError)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
 def load_run(path: str | os.PathLike, *, spectra: bool = True,
              lock_timeout_s: float = 5.0) -> Run:
     """Load a run file (finished, interrupted, or being written).
@@ -1272,29 +1282,32 @@ def load_run(path: str | os.PathLike, *, spectra: bool = True,
         except OSError as exc:
             raise StoreError(errno.EIO, f"{path} cannot be opened as HDF5: {exc}") from None
         with f:
-            _check_schema(f, path)
-            attrs = {k: _decode_scalar(v) for k, v in f.attrs.items()}
-            attrs["station"] = json.loads(attrs.pop("station_json", "{}"))
-            attrs["instruments"] = json.loads(attrs.pop("instruments_json", "{}"))
-            n = int(attrs["rows_committed"])
-            params = {name: {"value": _read_parameter(ds), "units": ds.attrs["units"],
-                             "label": ds.attrs.get("label", name)}
-                      for name, ds in f["parameters"].items()}
-            cols = list(f["data"].attrs["columns"])
-            data = pd.DataFrame({c: f["data"][c][:n] for c in cols}, columns=cols)
-            units = {c: f["data"][c].attrs["units"] for c in cols}
-            spec = wl = None
-            if "wavelength_nm" in f["axes"]:
-                wl = f["axes/wavelength_nm"][()]
-                if spectra:
-                    spec = f["data/spectrum"][:n]
-            m = int(attrs["events_committed"])
-            ev = f["events"]
-            events = pd.DataFrame({"time_s": ev["time_s"][:m],
-                                   "level": ev["level"].asstr()[:m],
-                                   "message": ev["message"].asstr()[:m]})
-            truth = _read_tree(f["truth"]) if "truth" in f else None
-            analysis = {k: _read_tree(g) for k, g in f["analysis"].items()}
+            try:
+                _check_schema(f, path)
+                attrs = {k: _decode_scalar(v) for k, v in f.attrs.items()}
+                attrs["station"] = json.loads(attrs.pop("station_json", "{}"))
+                attrs["instruments"] = json.loads(attrs.pop("instruments_json", "{}"))
+                n = int(attrs["rows_committed"])
+                params = {name: {"value": _read_parameter(ds), "units": ds.attrs["units"],
+                                 "label": ds.attrs.get("label", name)}
+                          for name, ds in f["parameters"].items()}
+                cols = list(f["data"].attrs["columns"])
+                data = pd.DataFrame({c: f["data"][c][:n] for c in cols}, columns=cols)
+                units = {c: f["data"][c].attrs["units"] for c in cols}
+                spec = wl = None
+                if "wavelength_nm" in f["axes"]:
+                    wl = f["axes/wavelength_nm"][()]
+                    if spectra:
+                        spec = f["data/spectrum"][:n]
+                m = int(attrs["events_committed"])
+                ev = f["events"]
+                events = pd.DataFrame({"time_s": ev["time_s"][:m],
+                                       "level": ev["level"].asstr()[:m],
+                                       "message": ev["message"].asstr()[:m]})
+                truth = _read_tree(f["truth"]) if "truth" in f else None
+                analysis = {k: _read_tree(g) for k, g in f["analysis"].items()}
+            except _DAMAGE_ERRORS as exc:
+                raise StoreError(errno.EIO, f"{path} is damaged: {_first_line(exc)}") from None
     return Run(path, attrs, params, data, units, spec, wl, events, truth, analysis)
 
 
