@@ -116,8 +116,11 @@ def test_dropped_cs2000_recovers_mid_sequence_behind_the_same_path(make_bench):
             truths.append(bench.pixels[0].luminance_cd_m2())
         assert meter._link.reconnects == 1
     assert server.restarts == 1 and bench.resources["spectroradiometer"] == path
-    assert [lvl for lvl, _ in events] == ["warning", "info"]
-    assert "reconnect attempt 1/4" in events[0][1] and "reconnected" in events[1][1]
+    # under load an attempt may come before the 0.1 s re-plug: then more warnings, one each
+    levels = [lvl for lvl, _ in events]
+    assert levels[-1] == "info" and "reconnected" in events[-1][1]
+    assert 1 <= len(levels) - 1 <= 4 and set(levels[:-1]) == {"warning"}
+    assert "reconnect attempt 1/4" in events[0][1]
     for reading, truth in zip(readings, truths):
         assert reading.spectral_radiance_W_sr_m2_nm.size == 401
         assert reading.luminance_cd_m2 == pytest.approx(truth, rel=0.01)
