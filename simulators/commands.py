@@ -25,6 +25,9 @@ def register(subparsers) -> None:
     serve.add_argument("--device", default="passivated",
                        choices=("passivated", "pristine", "uniform_junction"))
     serve.add_argument("--photodiode", default="smu", choices=("smu", "6485"))
+    serve.add_argument("--lcr-bias-tee", action="store_true",
+                       help="a standard E4980A (no option 001) whose DC bias comes from the SMU "
+                       "through a bias tee (the station file says bias_source = \"smu\")")
     serve.set_defaults(func=serve_command)
 
 
@@ -43,7 +46,10 @@ def station_toml(bench, pid: int) -> str:
               f'radius_mm = {cal["radius_mm"]!r}', f'distance_mm = {cal["distance_mm"]!r}',
               'responsivity = "si_default"', "",
               "[lcr]", 'driver = "e4980a"', f'resource = "{res["lcr"]}"',
-              f"option_001 = {'true' if bench.lcr_option_001 else 'false'}", ""]
+              f"option_001 = {'true' if bench.lcr_option_001 else 'false'}"]
+    if getattr(bench, "lcr_bias_tee", False):
+        lines.append('bias_source = "smu"')
+    lines.append("")
     if bench.channels > 1:
         for ch in bench.channel_resources:
             lines += ["[[channel]]",
@@ -79,7 +85,8 @@ def serve_command(args) -> int:
     try:
         with Bench(channels=args.channels, seed=args.seed, noise=not args.no_noise,
                    time_scale=args.time_scale, faults=faults, photodiode=args.photodiode,
-                   device_preset=args.device) as bench:
+                   device_preset=args.device, lcr_bias_tee=args.lcr_bias_tee,
+                   lcr_option_001=not args.lcr_bias_tee) as bench:
             info = dict(bench.resources)
             info.update(channels=bench.channels, time_scale=bench.clock.time_scale, pid=os.getpid(),
                         channel_resources=bench.channel_resources)

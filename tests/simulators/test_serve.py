@@ -41,3 +41,32 @@ def test_station_out_refuses_overwrite(tmp_path):
     with pytest.raises(FileExistsError, match="exists.toml already exists: choose a new file name"):
         main(["serve", "--json", "--station-out", str(station)])
     assert station.read_text() == "x"
+
+
+def test_serve_with_bias_tee_writes_a_smu_biased_lcr_station(tmp_path):
+    """--lcr-bias-tee: a standard E4980A biased by the 2400 through a tee, across processes."""
+    import tomllib
+
+    from instruments.station import open_station
+
+    station = tmp_path / "tee.toml"
+    proc = subprocess.Popen([sys.executable, "-m", "acquisition.cli", "sim", "serve", "--json",
+                             "--no-noise", "--time-scale", "100", "--lcr-bias-tee",
+                             "--station-out", str(station)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        json.loads(proc.stdout.readline())
+        cfg = tomllib.loads(station.read_text())
+        assert cfg["lcr"]["option_001"] is False and cfg["lcr"]["bias_source"] == "smu"
+        with open_station(station, roles=("smu", "lcr")) as st:
+            assert st.lcr.bias_source == "external"
+            st.lcr.configure(function="CPG", frequency_Hz=1e5, level_Vrms=0.02)
+            c0 = st.lcr.measure().capacitance_F
+            st.lcr.set_bias(-1.0)                # through the SMU: allowed on a standard unit
+            c_reverse = st.lcr.measure().capacitance_F
+            st.lcr.bias_off()
+        assert 0 < c_reverse < c0                # reverse bias widens the depletion region
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
