@@ -16,8 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from analysis import dlcp
-from analysis.report import (_Page, _fmt, _label, pixel_device_truth, report_folder,
-                             run_parameter, run_stem, truth_row)
+from analysis.report import _fmt, _label, pixel_device_truth, run_page, run_parameter, truth_row
 
 __all__ = ["analyze_dlcp_run", "write_dlcp_report", "analyze_cv_run", "write_cv_report",
            "junction_truth", "true_density_cm3"]
@@ -249,10 +248,8 @@ def plot_profiles(x_groups, title: str, ylabel: str) -> Figure:
 
 def write_dlcp_report(run, out_dir, *, html_too: bool = True) -> Path:
     """DLCP report: N_DL table per frequency, cutoff, deep states, truth; three figures."""
-    out = report_folder(out_dir)
-    stem = run_stem(run, "dlcp")
+    out, stem, page = run_page(run, out_dir, "dlcp", "DLCP — {sample} / {pixel}")
     sample, pixel = _label(run)
-    page = _Page.for_run(run, f"DLCP — {sample} / {pixel}")
     a = analyze_dlcp_run(run)
     _, _, _, p = _dlcp_inputs(run)
     page.para(f"ε_r = {a['eps_r']:g} (static), A = {a['area_cm2']:g} cm², oscillator level "
@@ -361,10 +358,8 @@ def plot_cv(profiles, title: str = "") -> Figure:
 
 def write_cv_report(run, out_dir, *, html_too: bool = True) -> Path:
     """C-V report: C–V, 1/C²–V and N_CV vs x figures; median N_CV; truth when simulated."""
-    out = report_folder(out_dir)
-    stem = run_stem(run, "cv")
+    out, stem, page = run_page(run, out_dir, "cv", "C-V — {sample} / {pixel}")
     sample, pixel = _label(run)
-    page = _Page.for_run(run, f"C-V — {sample} / {pixel}")
     a = analyze_cv_run(run)
     _, _, profiles = _cv_profiles(run)
     page.para(f"ε_r = {a['eps_r']:g} (static), A = {a['area_cm2']:g} cm². {a['method']}. "

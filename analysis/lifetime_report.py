@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from analysis import lifetime as lt
-from analysis.report import _Page, _fmt, _label, report_folder, run_stem, truth_row
+from analysis.report import _fmt, _label, run_page, truth_row
 
 __all__ = ["analyze_run", "write_run_report", "sample_acceleration", "plot_decay",
            "plot_voltage", "plot_acceleration"]
@@ -260,10 +260,9 @@ _SIBLING_CACHE: dict = {}
 
 def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
     """One lifetime run's page (figures, T_x table, truth, acceleration of its sample)."""
-    out = report_folder(out_dir)
-    stem = run_stem(run, "lifetime")
+    out, stem, page = run_page(run, out_dir, "lifetime",
+                               "Operational lifetime — {sample} / pixel {pixel}")
     sample, pixel = _label(run)
-    page = _Page.for_run(run, f"Operational lifetime — {sample} / pixel {pixel}")
     if not len(run.data):
         page.para("This run holds no rows.")
         page.run_details(run)

@@ -15,8 +15,8 @@ from matplotlib.figure import Figure
 
 from analysis import figures
 from analysis.pl_stability import spectral_peak_and_fwhm_nm, summarize_pl_stability
-from analysis.report import (_Page, _fmt, _param_value, pixel_device_truth, relative_deviation,
-                             report_folder, run_stem, truth_row)
+from analysis.report import (_fmt, _param_value, pixel_device_truth, relative_deviation,
+                             run_page, truth_row)
 
 __all__ = ["analyze_run", "write_run_report", "film_truth"]
 
@@ -119,12 +119,10 @@ _ROWS = (("t80_s", "T80 (L0 = first value)", 3600, "h"),
 
 def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
     """Write the PL-stability page and figures of ``run``; return the Markdown path."""
-    out = report_folder(out_dir)
-    stem = run_stem(run, "pl_stability")
+    out, stem, page = run_page(run, out_dir, "pl_stability", "PL stability — {sample}")
     sample = (getattr(run, "attrs", {}) or {}).get("sample", "sample")
     a = analyze_run(run)
     ex = a["excitation"]
-    page = _Page.for_run(run, f"PL stability — {sample}")
     page.para(f"Excitation (not controlled by the procedure): "
               f"{ex.get('excitation_wavelength_nm', '?')} nm, "
               f"{ex.get('excitation_power_density_mW_cm2', '?')} mW/cm², "

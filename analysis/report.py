@@ -305,6 +305,15 @@ def _html_cell(text):
     return html.escape(text)
 
 
+def run_page(run, out_dir, kind: str, title: str, extra_rows=()):
+    """Start a run's page: ``(folder, stem, page)`` with ``out_dir`` created, the stem of
+    :func:`run_stem` and :meth:`_Page.for_run`; ``{sample}`` and ``{pixel}`` in ``title``
+    are the run's."""
+    sample, pixel = _label(run)
+    return (report_folder(out_dir), run_stem(run, kind),
+            _Page.for_run(run, title.format(sample=sample, pixel=pixel), extra_rows))
+
+
 def report_folder(out_dir) -> Path:
     """``out_dir`` as a Path, created if missing."""
     out = Path(out_dir)
