@@ -1276,6 +1276,16 @@ def load_run(path: str | os.PathLike, *, spectra: bool = True,
                 ok = _opens_cleanly(path)
             if not ok:
                 recover(path)
+        try:
+            return _read_run(path, spectra, lock_timeout_s)
+        except (StoreError, ValueError):
+            # damage that the quick check above does not reach (a parameter, the truth…):
+            # the journal still holds everything committed
+            recover(path, force=True)
+    return _read_run(path, spectra, lock_timeout_s)
+
+
+def _read_run(path: Path, spectra: bool, lock_timeout_s: float) -> Run:
     with _locked(path, False, lock_timeout_s):
         try:
             f = _open_h5(path, "r")
