@@ -212,7 +212,7 @@ def photon_weighted_mean_energy_eV(wavelength_nm, spectrum):
 # ---------------------------------------------------------------- efficiencies
 def _positive_or_nan(x):
     x = np.asarray(x, dtype=float)
-    return np.where(x > 0, x, np.nan)
+    return np.where((x > 0) & np.isfinite(x), x, np.nan)   # J = inf is no measurement
 
 
 def eqe_percent(luminance_cd_m2, current_density_mA_cm2, wavelength_nm, spectrum,
