@@ -128,7 +128,8 @@ def fit_drive_level(delta_v_pp_V, capacitance_F, order: int = 2) -> DriveLevelFi
         stacked normal equations with zero weight on missing points, in one batched solve;
         the δV columns are well conditioned for orders ≤ 4 at δV ≲ 1 V).
     order : int, default 2
-        Polynomial order (1 … 4); each curve needs ≥ order + 1 finite points, else NaN.
+        Polynomial order (1 … 4); each curve needs finite points at ≥ order + 1 distinct
+        δV, else NaN.
 
     Returns
     -------
@@ -150,7 +151,8 @@ def fit_drive_level(delta_v_pp_V, capacitance_F, order: int = 2) -> DriveLevelFi
     n = c.shape[-1]
     c2 = c.reshape(-1, n)
     k = order + 1
-    if dv.ndim == 1 and np.all(np.isfinite(dv)) and np.all(np.isfinite(c2)):
+    if dv.ndim == 1 and np.all(np.isfinite(dv)) and np.all(np.isfinite(c2)) \
+            and np.unique(dv).size >= k:
         vander = np.vander(dv, k, increasing=True)                 # (n, k)
         coef, *_ = np.linalg.lstsq(vander, c2.T, rcond=None)       # (k, m): all curves at once
         coef = coef.T
@@ -168,7 +170,10 @@ def fit_drive_level(delta_v_pp_V, capacitance_F, order: int = 2) -> DriveLevelFi
         # Batched normal equations (m, k, k): one stacked solve; NaN points carry weight 0.
         gram = np.einsum("mnk,mnj->mkj", vander, vander)
         n_pts = w.sum(axis=1).astype(int)
-        bad = n_pts < k
+        # ≥ k *distinct* levels: repeated δV leave the fit rank-deficient (any C1 fits)
+        levels = np.sort(np.where(ok, dvb, np.nan), axis=1)          # NaN sort last
+        distinct = np.where(ok.any(axis=1), 1 + np.sum(np.diff(levels, axis=1) > 0, axis=1), 0)
+        bad = distinct < k
         gram[bad] = np.eye(k)
         rhs = np.einsum("mnk,mn->mk", vander, y)
         coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
