@@ -90,7 +90,8 @@ def test_fast_sweep_recovers_eqe_and_ce_within_one_percent(tmp_path, noise):
 
 
 def test_hysteresis_reverse_branch_and_output_off(tmp_path):
-    result, proc = run_jvl(tmp_path, directions="forward+reverse", step_voltage_V=0.25)
+    result, proc = run_jvl(tmp_path, directions="forward+reverse", step_voltage_V=0.25,
+                           light_route="photodiode")
     run = load_run(result.path)
     d = run.data
     assert set(d["direction"]) == {1.0, -1.0}
@@ -102,7 +103,7 @@ def test_hysteresis_reverse_branch_and_output_off(tmp_path):
 
 def test_compliance_stops_the_sweep_with_an_event(tmp_path):
     result, _ = run_jvl(tmp_path, compliance_mA=0.5, stop_voltage_V=8.0,
-                        directions="forward+reverse")
+                        directions="forward+reverse", light_route="photodiode")
     run = load_run(result.path)
     assert run.data["in_compliance"].iloc[-1] == 1.0
     assert (run.data["direction"] > 0).all()            # no reverse sweep after compliance
@@ -111,7 +112,8 @@ def test_compliance_stops_the_sweep_with_an_event(tmp_path):
 
 
 def test_luminance_limit_then_reverse(tmp_path):
-    result, _ = run_jvl(tmp_path, max_luminance_cd_m2=100.0, directions="forward+reverse")
+    result, _ = run_jvl(tmp_path, max_luminance_cd_m2=100.0, directions="forward+reverse",
+                        light_route="photodiode")
     run = load_run(result.path)
     fwd = run.data[run.data.direction > 0]
     assert fwd["luminance_cd_m2"].iloc[-1] >= 100.0
