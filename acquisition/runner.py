@@ -85,6 +85,10 @@ def build_procedure(import_path: str, parameters: Mapping[str, Any]) -> Procedur
             obj = getattr(obj, part)
     except (ImportError, AttributeError):
         raise ValueError(f"procedure {import_path!r} cannot be imported") from None
+    # The path comes from a run file: never call anything but a Procedure class with it
+    # (a crafted file naming 'os:abort' would otherwise have it called).
+    if not (isinstance(obj, type) and issubclass(obj, Procedure)):
+        raise ValueError(f"procedure {import_path!r} is not a PyMeasure Procedure class")
     procedure = obj()
     known = procedure.parameter_objects()
     for name, value in parameters.items():
