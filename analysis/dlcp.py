@@ -217,7 +217,7 @@ def drive_level_density(c0_F, c1_F_per_V, area_cm2, eps_r):
     Returns
     -------
     ndarray or float
-        N_DL [cm⁻³]; NaN where C0 ≤ 0 or C1 = 0 or either is NaN.
+        N_DL [cm⁻³]; NaN where C0 ≤ 0 or C1 = 0 or either is NaN or infinite.
     """
     eps = _check_eps_r(eps_r) * EPS0_F_M
     area_m2 = _check_area(area_cm2) * 1e-4
@@ -225,7 +225,9 @@ def drive_level_density(c0_F, c1_F_per_V, area_cm2, eps_r):
     c1 = np.asarray(c1_F_per_V, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         n_m3 = -c0 ** 3 / (2.0 * Q_C * eps * area_m2 ** 2 * c1)
-    n_m3 = np.where((c0 > 0) & (c1 != 0) & np.isfinite(n_m3), n_m3, np.nan)
+    # an infinite C0 or C1 is no measurement (C1 = inf would give N_DL = 0, not NaN)
+    ok = (c0 > 0) & np.isfinite(c0) & (c1 != 0) & np.isfinite(c1) & np.isfinite(n_m3)
+    n_m3 = np.where(ok, n_m3, np.nan)
     return (n_m3 * 1e-6)[()]
 
 
