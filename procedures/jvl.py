@@ -307,9 +307,10 @@ def _light_meter_axis(meter) -> np.ndarray:
     return np.asarray(WAVELENGTH_NM, float)
 
 
-def demo_runs(out_dir, *, progress=print, pixels: int = 3, time_scale: float = 100.0) -> list:
+def demo_runs(out_dir, *, progress=print, pixels: int = 3, time_scale: float = 300.0) -> list:
     """J-V-L sweeps of ``pixels`` pixels each of a pristine and a passivated device (simulated,
-    noise on, seeded by pixel): the batch that ``qled demo`` compares."""
+    noise on, seeded by pixel): the batch that ``qled demo`` compares. The clock runs
+    ``time_scale`` × fast: the light meter's integration time dominates a point."""
     from pathlib import Path
 
     from .commands import run_one
