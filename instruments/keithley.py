@@ -280,6 +280,8 @@ class _KeithleySourceMeter:
         self.compliance: Optional[float] = None   # A (VOLT) or V (CURR)
         self.level: float = 0.0
         self.nplc: float = 1.0
+        #: NPLC of a ``configure_*_source`` call that gives none (station ``[smu] nplc``).
+        self.default_nplc: float = 1.0
         self.output: bool = False
         self._closed = False
         self.idn = self._link.call(lambda d: d.id)
@@ -303,12 +305,15 @@ class _KeithleySourceMeter:
         return self._link.driver
 
     # -- configuration --------------------------------------------------------------------
-    def configure_voltage_source(self, compliance_A: float, *, nplc: float = 1.0,
+    def configure_voltage_source(self, compliance_A: float, *, nplc: Optional[float] = None,
                                  current_range_A: Optional[float] = None) -> None:
-        """Source voltage and measure current, limited to ``compliance_A`` [A]."""
+        """Source voltage and measure current, limited to ``compliance_A`` [A].
+
+        ``nplc`` None: :attr:`default_nplc` (1, or the station file's ``[smu] nplc``).
+        """
         lo, hi = self.driver_class.compliance_current_limits_A
         compliance_A = check_range("compliance_A", compliance_A, lo, hi, "A")
-        nplc = check_range("nplc", nplc, 0.01, 10)
+        nplc = check_range("nplc", self.default_nplc if nplc is None else nplc, 0.01, 10)
         if current_range_A is not None:
             current_range_A = check_range("current_range_A", current_range_A, 1e-9, 1.05, "A")
         if self.output and self.function != "VOLT":
@@ -318,11 +323,15 @@ class _KeithleySourceMeter:
         self._range = current_range_A
         self._link.call(self._apply_configuration)
 
-    def configure_current_source(self, compliance_V: float, *, nplc: float = 1.0) -> None:
-        """Source current and measure voltage, limited to ``compliance_V`` [V]."""
+    def configure_current_source(self, compliance_V: float, *,
+                                 nplc: Optional[float] = None) -> None:
+        """Source current and measure voltage, limited to ``compliance_V`` [V].
+
+        ``nplc`` None: :attr:`default_nplc` (1, or the station file's ``[smu] nplc``).
+        """
         lo, hi = self.driver_class.compliance_voltage_limits_V
         compliance_V = check_range("compliance_V", compliance_V, lo, hi, "V")
-        nplc = check_range("nplc", nplc, 0.01, 10)
+        nplc = check_range("nplc", self.default_nplc if nplc is None else nplc, 0.01, 10)
         if self.output and self.function != "CURR":
             raise RuntimeError(f"{self.name}: switch the output off before changing the source "
                                "function")

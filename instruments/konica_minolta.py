@@ -41,6 +41,7 @@ ERROR_CODES = {
 #: 120 s per frame in the dark (a measurement of ~4 min); fast mode stops at 8 s (~17 s).
 SPEED_MODES = {"normal": 0, "fast": 1}
 
+#: Spectral axis of the CS-2000 [nm]: 380–780 nm at 1 nm (401 values).
 WAVELENGTH_NM = np.arange(380.0, 781.0, 1.0)
 BLOCK_SIZES = (100, 100, 100, 101)
 
@@ -201,6 +202,11 @@ class CS2000LightMeter:
     @property
     def driver(self):
         return self._link.driver
+
+    @property
+    def wavelength_nm(self) -> np.ndarray:
+        """Spectral axis [nm]: 380–780 nm at 1 nm (401 values)."""
+        return WAVELENGTH_NM.copy()
 
     def measure(self) -> LightReading:
         def run(d):

@@ -35,6 +35,9 @@ QUALITY_CODES = {
     -2000: "invalid data request (no measurement yet)",
 }
 
+#: Spectral axis of the PR-655 [nm]: ``M5`` reports 380–780 nm at 4 nm (101 values).
+WAVELENGTH_NM = np.arange(380.0, 781.0, 4.0)
+
 
 class PR655(Instrument):
     """Photo Research PR-655 driver (not SCPI)."""
@@ -140,13 +143,26 @@ class PR655LightMeter:
     def driver(self):
         return self._link.driver
 
+    @property
+    def wavelength_nm(self) -> np.ndarray:
+        """Spectral axis [nm]: 380–780 nm at 4 nm (101 values)."""
+        return WAVELENGTH_NM.copy()
+
     def measure(self) -> LightReading:
         def run(d):
             wl, spectrum = d.measure_spectrum()
             lv, x, y = d.last_luminance_xy()
             return LightReading(lv, x, y, wl, spectrum)
 
-        return self._link.call(run)
+        reading = self._link.call(run)
+        wl = reading.wavelength_nm
+        if wl.shape != WAVELENGTH_NM.shape or not np.allclose(wl, WAVELENGTH_NM, rtol=0,
+                                                               atol=1e-6):
+            raise InstrumentError(
+                f"{self.name}: M5 reported {wl.size} wavelengths ({wl[0]:g} … {wl[-1]:g} nm), "
+                "not the PR-655 axis 380–780 nm at 4 nm (a PR-670 or another configuration "
+                "needs its own axis)")
+        return reading
 
     def close(self) -> None:
         try:

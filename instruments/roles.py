@@ -127,12 +127,15 @@ class SourceMeter(Protocol):
 
     idn: str
 
-    def configure_voltage_source(self, compliance_A: float, *, nplc: float = 1.0,
+    def configure_voltage_source(self, compliance_A: float, *, nplc: Optional[float] = None,
                                  current_range_A: Optional[float] = None) -> None:
-        """Source voltage, measure current, with current compliance ``compliance_A`` [A]."""
+        """Source voltage, measure current, with current compliance ``compliance_A`` [A];
+        ``nplc`` None takes the station's ``[smu] nplc`` (default 1)."""
 
-    def configure_current_source(self, compliance_V: float, *, nplc: float = 1.0) -> None:
-        """Source current, measure voltage, with voltage compliance ``compliance_V`` [V]."""
+    def configure_current_source(self, compliance_V: float, *,
+                                 nplc: Optional[float] = None) -> None:
+        """Source current, measure voltage, with voltage compliance ``compliance_V`` [V];
+        ``nplc`` None takes the station's ``[smu] nplc`` (default 1)."""
 
     def set_voltage(self, voltage_V: float) -> None: ...
 
@@ -159,9 +162,18 @@ class SourceMeter(Protocol):
 
 @runtime_checkable
 class LightMeter(Protocol):
-    """A spectroradiometer: luminance, chromaticity and spectral radiance."""
+    """A spectroradiometer: luminance, chromaticity and spectral radiance.
+
+    ``wavelength_nm`` is the meter's spectral axis [nm] (a fresh numpy array), known before
+    any measurement so that a run can record it up front; every spectrum ``measure()``
+    returns lies on it. None for a meter without a spectral axis (luminance and colour
+    only).
+    """
 
     idn: str
+
+    @property
+    def wavelength_nm(self) -> Optional[np.ndarray]: ...
 
     def measure(self) -> LightReading: ...
 

@@ -7,11 +7,14 @@ range, unknown key)::
     [station]
     name = "lab 2, glovebox B"
     time_scale = 1.0            # only for a simulated bench served by `qled sim serve`
+    # simulated = true and truth_file = "bench.truth.json": written by `qled sim serve`
 
     [smu]
     driver = "keithley2400"
     resource = "GPIB0::24::INSTR"
     timeout_ms = 5000
+    nplc = 1.0                  # integration when the caller gives none (0.01 … 10); a
+                                # procedure's own nplc parameter wins (J-V-L, SCLC, lifetime)
 
     [light_meter]
     driver = "cs2000"
@@ -74,8 +77,11 @@ _COMMON = {
     "backoff_s": ("range", (0, 10)), "baud_rate": ("choice", _BAUD_RATES),
     "rtscts": ("bool", None),
 }
+#: NPLC range of the source meters (Keithley 2400 and 2450: 0.01 … 10 power-line cycles).
+SMU_NPLC_RANGE = (0.01, 10)
+
 _ROLE_KEYS = {
-    "smu": {},
+    "smu": {"nplc": ("range", SMU_NPLC_RANGE)},
     "light_meter": {"spectrum": ("bool", None), "speed": ("choice", ("normal", "fast"))},
     "photodiode": {"radius_mm": ("range", (1e-3, 1e3)), "distance_mm": ("range", (0, 1e5)),
                    "responsivity": ("str", None), "polarity": ("choice", (-1, 1)),
@@ -84,7 +90,7 @@ _ROLE_KEYS = {
             "external_bias_compliance_A": ("range", (1e-9, 0.1))},
 }
 _STATION_KEYS = {"name": ("str", None), "simulated": ("bool", None),
-                 "time_scale": ("range", (1e-6, 1e9))}
+                 "time_scale": ("range", (1e-6, 1e9)), "truth_file": ("str", None)}
 _PHOTODIODE_REQUIRED = ("radius_mm", "distance_mm")
 
 
@@ -181,6 +187,9 @@ def validate_config(data: dict, *, roles: Iterable[str] = (), source: str = "sta
         problem = _check_value("station", key, value, *_STATION_KEYS[key])
         if problem:
             errors.append(problem)
+    if "truth_file" in station and station.get("simulated") is not True:
+        errors.append("[station] truth_file applies to a simulated bench only "
+                      "(simulated = true, as `qled sim serve --station-out` writes)")
     out["station"] = dict(station)
     for role in ROLES:
         if role in data:
@@ -280,13 +289,21 @@ def _link_options(table: dict, on_event) -> dict:
 
 
 def open_source_meter(table: dict, *, name: str = "smu", on_event=None):
-    """Connect a SourceMeter from a validated table."""
+    """Connect a SourceMeter from a validated table.
+
+    ``nplc`` in the table becomes the meter's ``default_nplc``: the integration of every
+    ``configure_*_source`` call that gives none (e.g. the LCR meter's bias through a tee).
+    A caller's explicit ``nplc`` (a procedure's NPLC parameter) wins.
+    """
     from .keithley import Keithley2400SourceMeter, Keithley2450SourceMeter
 
     cls = {"keithley2400": Keithley2400SourceMeter,
            "keithley2450": Keithley2450SourceMeter}[table["driver"]]
-    return cls.open(table["resource"], name=name, **_link_options(table, on_event),
-                    **_adapter_options(table))
+    smu = cls.open(table["resource"], name=name, **_link_options(table, on_event),
+                   **_adapter_options(table))
+    if "nplc" in table:
+        smu.default_nplc = float(table["nplc"])
+    return smu
 
 
 def open_light_meter(table: dict, *, name: str = "light_meter", on_event=None):
@@ -368,13 +385,24 @@ class Station:
     simulated: bool = False
     config: dict = field(default_factory=dict)
     bench: Any = None
+    truth_file: Optional[Path] = None
     _closed: bool = False
 
-    def truth(self) -> dict:
-        """The simulated devices' true parameters (in-process simulated bench only)."""
-        if self.bench is None:
-            raise RuntimeError("truth() needs the in-process simulated bench (open_station('sim'))")
-        return self.bench.truth()
+    def truth(self) -> Optional[dict]:
+        """The simulated devices' true parameters now, as ``Bench.truth()`` returns them.
+
+        In-process bench: asked directly. Bench served by ``qled sim serve``: read from the
+        truth file it keeps up to date (``[station] truth_file``), waiting for a snapshot
+        taken after this call (≤ 0.2 s), so the pixels' ageing state is as current as it
+        is in-process. None when there is no truth to give (real hardware, or a simulated
+        station file without a truth file). RuntimeError when the truth file cannot be read
+        or its server has stopped refreshing it.
+        """
+        if self.bench is not None:
+            return self.bench.truth()
+        if self.truth_file is None:
+            return None
+        return read_served_truth(self.truth_file)
 
     def _sources(self):
         for obj in (self.smu, self.lcr):
@@ -415,6 +443,43 @@ class Station:
     def __exit__(self, *exc):
         self.close()
         return None
+
+
+def read_served_truth(path, *, timeout_s: float = 5.0) -> dict:
+    """The truth a served bench published at or after this call (see ``Station.truth``).
+
+    The server (``qled sim serve``) re-takes the snapshot every 0.2 s, rewriting the file when
+    it changed and otherwise only stamping its modification time with the snapshot's time;
+    so a modification time at or after the call means a snapshot at least as new as the call.
+    """
+    import json
+    import time
+
+    from simulators.commands import TRUTH_FILE_FORMAT
+
+    path = Path(path)
+    asked_ns = time.time_ns()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            fresh = path.stat().st_mtime_ns >= asked_ns
+        except OSError as exc:
+            raise RuntimeError(f"truth file {path}: {exc.strerror or exc}") from None
+        if fresh:
+            break
+        if time.monotonic() >= deadline:
+            raise RuntimeError(f"truth file {path} was not refreshed for {timeout_s:g} s: "
+                               "is the `qled sim serve` that wrote it still running?")
+        time.sleep(0.02)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RuntimeError(f"truth file {path} cannot be read: {exc}") from None
+    if not isinstance(record, dict) or record.get("format") != TRUTH_FILE_FORMAT \
+            or not isinstance(record.get("truth"), dict):
+        raise RuntimeError(f"truth file {path} is not a served bench's truth "
+                           f"(format {TRUTH_FILE_FORMAT!r} expected)")
+    return record["truth"]
 
 
 def _sim_config(bench, roles: tuple, sim_options: dict) -> dict:
@@ -493,6 +558,7 @@ def open_station(spec, *, roles: Iterable[str] = ("smu", "light_meter"),
     bench = None
     base_dir = None
     sim_cal = None
+    truth_file = None
     if str(spec) == "sim":
         from simulators.bench import Bench
 
@@ -522,8 +588,11 @@ def open_station(spec, *, roles: Iterable[str] = ("smu", "light_meter"),
 
         clock = ScaledClock(float(config["station"].get("time_scale", 1.0)))
         simulated = bool(config["station"].get("simulated", False))
+        if "truth_file" in config["station"]:
+            truth_file = Path(config["station"]["truth_file"])
+            truth_file = truth_file if truth_file.is_absolute() else base_dir / truth_file
 
-    station = Station(clock=clock, simulated=simulated, bench=bench)
+    station = Station(clock=clock, simulated=simulated, bench=bench, truth_file=truth_file)
     try:
         if "smu" in roles:
             station.smu = open_source_meter(config["smu"], on_event=on_event)

@@ -95,6 +95,7 @@ class QledProcedure(Procedure):
             self._station = self._open_station()
         self.clock = self._station.clock
         self.t0 = self.clock.time()
+        self._note_nplc_precedence()
 
     def _open_station(self):
         from instruments.station import open_station  # heavy import, only when run
@@ -181,6 +182,44 @@ class QledProcedure(Procedure):
         clock = getattr(self, "clock", None)
         return clock.time() - self.t0 if clock is not None and hasattr(self, "t0") else math.nan
 
+    def _simulated_truth(self, st) -> dict | None:
+        """The simulated bench's truth for ``/truth``: in-process or published by ``qled sim
+        serve``; None on real hardware. A served bench whose truth cannot be read gives no
+        ``/truth`` (and a warning event), not a failed run."""
+        if not getattr(st, "simulated", False) or not hasattr(st, "truth"):
+            return None
+        try:
+            return st.truth()
+        except RuntimeError as exc:
+            self.log_event("warning", f"no simulated truth recorded: {exc}")
+            return None
+
+    def _note_nplc_precedence(self) -> None:
+        """Say in ``/events`` when this procedure's NPLC overrides the station's ``[smu] nplc``.
+
+        Precedence: a procedure with an ``nplc`` parameter integrates at that value (it is in
+        ``/parameters``); the station file's ``[smu] nplc`` is the SMU's default for
+        everything else (see ``instruments.station.open_source_meter``).
+        """
+        if "nplc" not in getattr(self, "_parameters", {}):
+            return
+        own = float(self.nplc)
+        config = getattr(self._station, "config", None)
+        if not isinstance(config, dict):
+            return
+        tables = []
+        if getattr(self._station, "smu", None) is not None:
+            tables.append(("[smu]", config.get("smu") or {}))
+        channel = getattr(self, "channel", None)
+        channels = config.get("channel") or []
+        if isinstance(channel, int) and 1 <= channel <= len(channels):
+            tables.append((f"[[channel]] #{channel} smu", channels[channel - 1].get("smu") or {}))
+        for where, table in tables:
+            station_nplc = table.get("nplc")
+            if station_nplc is not None and float(station_nplc) != own:
+                self.log_event("info", f"station {where} nplc = {float(station_nplc):g} "
+                               f"overridden by this procedure's nplc = {own:g}")
+
     def run_metadata(self) -> dict:
         """Metadata the store writes at the start of the run (called after ``startup``)."""
         st = self._station
@@ -191,7 +230,7 @@ class QledProcedure(Procedure):
             "simulated": bool(getattr(st, "simulated", False)),
             "station": getattr(st, "config", {}),
             "instruments": dict(getattr(st, "identities", {})),
-            "truth": st.truth() if getattr(st, "simulated", False) else None,
+            "truth": self._simulated_truth(st),
             "spectrum_axis_nm": None,
             "procedure_version": self.PROCEDURE_VERSION,
         }

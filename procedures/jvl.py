@@ -15,7 +15,10 @@ Light routes
     reference EL spectrum (a CSV file, or a Gaussian of the stated peak and FWHM, recorded
     as *assumed*) — Archer et al., Adv. Opt. Mater. 9, 2000838 (2021).
 ``none``
-    J-V only; the SMU runs the sweep as a hardware list sweep (one read returns all points).
+    J-V only; the SMU runs the sweep as hardware list sweeps of a few points each (one read
+    per list). Between lists the procedure applies the stop rules of the point-by-point
+    routes (compliance, current-density limit, abort), emits the list's rows and sizes the
+    next list so that no point past a limit is applied (see :meth:`JVLProcedure._hardware_sweep`).
 """
 from __future__ import annotations
 
@@ -31,6 +34,20 @@ __all__ = ["JVLProcedure", "PhotodiodeRoute", "sweep_voltages_V", "checked_sweep
 
 LIGHT_ROUTES = ("spectroradiometer", "photodiode", "none")
 DIRECTIONS = ("forward", "forward+reverse")
+
+#: Hardware-sweep lists (light route ``none``): at most this many points per list (the
+#: 2400 source memory holds 100), and about this long, so that an abort, a limit or a live
+#: plot waits at most about a second while the per-list overhead (a few exchanges) stays at
+#: a few per cent.
+HW_LIST_MAX_POINTS = 25
+HW_LIST_TARGET_S = 1.0
+#: Assumed duration of one list point besides dwell and integration [s] (settling, read-out).
+HW_POINT_OVERHEAD_S = 0.005
+#: kT/q at 300 K [V]. A diode current grows at most e-fold per kT/q (ideality ≥ 1): the
+#: worst-case growth the hardware sweep assumes when it sizes a list below a current limit.
+THERMAL_VOLTAGE_V = 0.025852
+#: |J| assumed below the resolution of a reading (0, NaN, or the first list) [mA/cm²].
+J_FLOOR_MA_CM2 = 1e-9
 
 
 def sweep_voltages_V(start_V: float, stop_V: float, step_V: float) -> np.ndarray:
@@ -167,11 +184,16 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
         super().startup()
         self.compliance_A = self.compliance_mA * 1e-3
         self.reference = self._photodiode_reference()
+        # Spectra are recorded on the light meter's own axis; a meter without one (None)
+        # gives luminance and colour only.
+        self.spectrum_axis_nm = None
+        if self.light_route == "spectroradiometer" and self.spectrum_every > 0:
+            self.spectrum_axis_nm = _light_meter_axis(self.instruments.light_meter)
 
     def run_metadata(self):
         meta = super().run_metadata()
-        if self.light_route == "spectroradiometer" and self.spectrum_every > 0:
-            meta["spectrum_axis_nm"] = _light_meter_axis(self.instruments.light_meter)
+        if self.spectrum_axis_nm is not None:
+            meta["spectrum_axis_nm"] = self.spectrum_axis_nm
             meta["spectrum_units"] = "W/(sr m^2 nm)"
         station = dict(meta.get("station") or {})
         sweep_rate = (self.step_voltage_V / self.dwell_s) if self.dwell_s > 0 else None
@@ -201,30 +223,60 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
         smu.output_on()
         self.log_event("info", f"output on, {self.directions} sweep {forward[0]:g} → "
                        f"{forward[-1]:g} V in {self.step_voltage_V:g} V steps")
-        if self.light_route == "none":
-            self._hardware_sweep(smu, forward)
-            return
         self._done = 0
-        last_v, stop_all = self._sweep(smu, forward, +1, n_total)
-        if self.directions == "forward+reverse" and not stop_all and not self.should_stop():
-            reverse = forward[forward <= last_v + 1e-12][::-1]
-            self._sweep(smu, reverse, -1, n_total)
+        try:
+            if self.light_route == "none":
+                self._hardware_sweep(smu, forward)
+            else:
+                n_fwd, stop_all = self._sweep(smu, forward, +1, n_total)
+                if self.directions == "forward+reverse" and not stop_all \
+                        and not self.should_stop():
+                    # back from the last forward point (measured again) to the start
+                    self._sweep(smu, forward[:n_fwd][::-1], -1, n_total)
+        except BaseException:
+            try:
+                smu.output_off()
+            except Exception as exc:  # noqa: BLE001 - the first error is the one to report
+                self.log_event("error", f"output off after a failed sweep failed: {exc}")
+            raise
         smu.output_off()
 
+    def _stop_rule(self, v, j, in_compliance, luminance, direction):
+        """The stop rules after a point at set voltage ``v`` [V] has been recorded, the same
+        for every route: ``"compliance"`` (stop the whole sweep), ``"limit"`` (luminance or
+        current density reached on the forward branch: end it, then the reverse) or None.
+        The stop reason goes to the events."""
+        if in_compliance:
+            self.log_event("warning", f"compliance {self.compliance_mA:g} mA reached at "
+                           f"{v:g} V: sweep stopped")
+            return "compliance"
+        if direction > 0 and luminance >= self.max_luminance_cd_m2:
+            self.log_event("info", f"luminance limit {self.max_luminance_cd_m2:g} cd/m² "
+                           f"reached at {v:g} V")
+            return "limit"
+        if direction > 0 and abs(j) >= self.max_current_density_mA_cm2:
+            self.log_event("info", f"current-density limit "
+                           f"{self.max_current_density_mA_cm2:g} mA/cm² reached at {v:g} V")
+            return "limit"
+        return None
+
+    def _abort_requested(self) -> bool:
+        if self.should_stop():
+            self.log_event("warning", "abort requested: stopping the sweep")
+            return True
+        return False
+
     def _sweep(self, smu, voltages, direction, n_total):
-        """One direction; returns (last voltage applied, whether to stop everything)."""
-        last_v = float(voltages[0])
+        """One direction point by point; returns (points applied, whether to stop everything)."""
         for k, v in enumerate(voltages):
-            if self.should_stop():
-                self.log_event("warning", "abort requested: stopping the sweep")
-                return last_v, True
+            if self._abort_requested():
+                return k, True
             if self.dwell_s > 0:
                 smu.set_voltage(float(v))
                 self.clock.sleep(self.dwell_s)
                 reading = smu.measure()
             else:
                 reading = smu.source_voltage_and_measure(float(v))
-            last_v = float(v)
             j = reading.current_A * 1e3 / self.area_cm2
             row = self._light_row(k, abs(j) >= self.light_threshold_mA_cm2)
             row.update(time_s=self.elapsed_s(), voltage_V=reading.voltage_V,
@@ -233,20 +285,11 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
             self.emit("results", row)
             self._done += 1
             self.emit("progress", 100.0 * self._done / n_total)
-            if reading.in_compliance:
-                self.log_event("warning", f"compliance {self.compliance_mA:g} mA reached at "
-                               f"{v:g} V: sweep stopped")
-                return last_v, True
-            lum = row["luminance_cd_m2"]
-            if direction > 0 and lum >= self.max_luminance_cd_m2:
-                self.log_event("info", f"luminance limit {self.max_luminance_cd_m2:g} cd/m² "
-                               f"reached at {v:g} V")
-                return last_v, False
-            if direction > 0 and abs(j) >= self.max_current_density_mA_cm2:
-                self.log_event("info", f"current-density limit "
-                               f"{self.max_current_density_mA_cm2:g} mA/cm² reached at {v:g} V")
-                return last_v, False
-        return last_v, False
+            stop = self._stop_rule(v, j, reading.in_compliance, row["luminance_cd_m2"],
+                                   direction)
+            if stop is not None:
+                return k + 1, stop == "compliance"
+        return len(voltages), False
 
     def _light_row(self, k: int, lit: bool) -> dict:
         """Light readings of point ``k``; below the current threshold the meter is not
@@ -256,55 +299,124 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
             return {"luminance_cd_m2": nan, "cie_x": nan, "cie_y": nan, "photocurrent_A": nan}
         if self.light_route == "spectroradiometer":
             meter = self.instruments.light_meter
-            want = self.spectrum_every > 0 and k % self.spectrum_every == 0
+            axis = self.spectrum_axis_nm
+            want = axis is not None and k % self.spectrum_every == 0
             if hasattr(meter, "read_spectrum"):
                 meter.read_spectrum = want
             lr = meter.measure()
             row = {"luminance_cd_m2": lr.luminance_cd_m2, "cie_x": lr.x, "cie_y": lr.y,
                    "photocurrent_A": nan}
             if want and len(lr.spectral_radiance_W_sr_m2_nm):
+                wl = np.asarray(lr.wavelength_nm, float)
+                if wl.shape != axis.shape or not np.allclose(wl, axis, rtol=0, atol=1e-6):
+                    raise ValueError(f"the light meter returned a spectrum on {wl.size} "
+                                     f"wavelengths, not on the {axis.size} of its stated axis "
+                                     f"{axis[0]:g} … {axis[-1]:g} nm (its wavelength_nm)")
                 row["spectrum"] = np.asarray(lr.spectral_radiance_W_sr_m2_nm, float)
             return row
         lum, i_pd = self._photodiode_reading(self.instruments.photodiode)
         return {"luminance_cd_m2": lum, "cie_x": nan, "cie_y": nan, "photocurrent_A": i_pd}
 
     def _hardware_sweep(self, smu, forward):
-        voltages = forward
-        if self.directions == "forward+reverse":
-            voltages = np.concatenate([forward, forward[::-1][1:]])
-        t_start = self.elapsed_s()
-        result = smu.sweep_voltage(voltages.tolist(), self.dwell_s)
-        smu.output_off()
-        n = len(result)
+        """Light route ``none``: the sweep as SMU hardware list sweeps of a few points.
+
+        Between two lists the procedure does what the point-by-point route does between two
+        points: it checks ``should_stop()``, emits the list's rows (one ``batch results``
+        record: live plots follow the sweep), and applies :meth:`_stop_rule` point by point.
+        A list that trips a stop rule is recorded up to and including the point that
+        tripped it, like the point route; the stop event and reason are the point route's.
+        The reverse branch (after the whole forward branch or a current-density limit)
+        runs from the point below the turning point back to the start: the hardware route
+        does not measure the turning point twice.
+
+        A list cannot be interrupted, so its length is bounded (:meth:`_list_points`): by
+        time (about :data:`HW_LIST_TARGET_S`, the wait for an abort), and on the forward
+        branch by the current it may reach — no list goes further than the first point at
+        which a diode current growing at its fastest (ideality 1, e-fold per kT/q) could
+        reach the current-density limit or the compliance. Near a limit the lists shrink
+        to single points.
+
+        The SMU returns to its fixed level when a list ends; the level is set to each list's
+        first voltage, so between two lists the pixel rests for a few milliseconds at that
+        voltage (at most one list's span below the last point).
+        """
         n_fwd = len(forward)
-        direction = np.where(np.arange(n) < n_fwd, 1.0, -1.0)
-        t = result.time_s - np.nanmin(result.time_s) + t_start \
-            if np.all(np.isfinite(result.time_s)) else np.full(n, np.nan)
-        nan = np.full(n, np.nan)
-        self.emit("batch results", {
-            "time_s": t, "voltage_V": result.voltage_V, "current_A": result.current_A,
-            "current_density_mA_cm2": result.current_A * 1e3 / self.area_cm2,
-            "luminance_cd_m2": nan, "cie_x": nan, "cie_y": nan, "photocurrent_A": nan,
-            "direction": direction, "in_compliance": result.in_compliance.astype(float)})
-        if np.any(result.in_compliance):
-            first = float(result.voltage_V[np.argmax(result.in_compliance)])
-            self.log_event("warning", f"compliance {self.compliance_mA:g} mA reached at "
-                           f"{first:g} V during the hardware sweep")
-        self.emit("progress", 100.0)
+        n_planned = 2 * n_fwd - 1 if self.directions == "forward+reverse" else n_fwd
+        applied, stop_all = self._hardware_branch(smu, forward, +1, n_planned)
+        if self.directions == "forward+reverse" and not stop_all and applied > 1:
+            reverse = forward[:applied - 1][::-1]
+            self._hardware_branch(smu, reverse, -1, self._done + len(reverse))
+
+    def _hardware_branch(self, smu, voltages, direction, n_planned):
+        """One direction in hardware lists; returns (points applied, whether to stop all)."""
+        k = 0
+        j_prev = j_last = math.nan
+        while k < len(voltages):
+            if self._abort_requested():
+                return k, True
+            n = self._list_points(len(voltages) - k, direction, j_prev, j_last)
+            chunk = voltages[k:k + n]
+            smu.set_voltage(float(chunk[0]))     # where the SMU rests when the list ends
+            t_start = self.elapsed_s()
+            result = smu.sweep_voltage(chunk.tolist(), self.dwell_s)
+            if len(result) != n:
+                raise RuntimeError(f"the SMU returned {len(result)} readings for a list of "
+                                   f"{n} points")
+            j = result.current_A * 1e3 / self.area_cm2
+            keep, stop = n, None
+            for i in range(n):
+                stop = self._stop_rule(chunk[i], j[i], bool(result.in_compliance[i]),
+                                       math.nan, direction)
+                if stop is not None:
+                    keep = i + 1
+                    break
+            t = result.time_s - np.nanmin(result.time_s) + t_start \
+                if np.all(np.isfinite(result.time_s)) else np.full(n, np.nan)
+            nan = np.full(keep, np.nan)
+            self.emit("batch results", {
+                "time_s": t[:keep], "voltage_V": result.voltage_V[:keep],
+                "current_A": result.current_A[:keep], "current_density_mA_cm2": j[:keep],
+                "luminance_cd_m2": nan, "cie_x": nan, "cie_y": nan, "photocurrent_A": nan,
+                "direction": np.full(keep, float(direction)),
+                "in_compliance": result.in_compliance[:keep].astype(float)})
+            self._done += keep
+            self.emit("progress", 100.0 * self._done / n_planned)
+            if stop is not None:
+                if keep < n:
+                    self.log_event("info", f"{n - keep} later point(s) of the same hardware "
+                                   f"list ({chunk[keep]:g} … {chunk[-1]:g} V) were applied "
+                                   "but are not recorded")
+                return k + keep, stop == "compliance"
+            k += n
+            j_prev, j_last = (j[-2] if n > 1 else j_last), j[-1]
+        return k, False
+
+    def _list_points(self, remaining, direction, j_prev, j_last) -> int:
+        """Points of the next hardware list (see :meth:`_hardware_sweep`): ≤ ``remaining``,
+        ≤ :data:`HW_LIST_MAX_POINTS`, about :data:`HW_LIST_TARGET_S` long, and on the
+        forward branch not past the first point at which the current density, from
+        ``j_last`` [mA/cm²] (the last point; ``j_prev`` the one before), could reach the
+        current-density limit or the compliance."""
+        t_point = self.dwell_s + self.nplc / 50.0 + HW_POINT_OVERHEAD_S   # 50 Hz: the longer
+        n = min(remaining, HW_LIST_MAX_POINTS, max(1, int(HW_LIST_TARGET_S / t_point)))
+        if direction < 0:
+            return n
+        limit = min(self.max_current_density_mA_cm2, self.compliance_mA / self.area_cm2)
+        last = abs(j_last) if abs(j_last) > J_FLOOR_MA_CM2 else J_FLOOR_MA_CM2
+        log_growth = self.step_voltage_V / THERMAL_VOLTAGE_V          # per step, worst case
+        if abs(j_prev) > J_FLOOR_MA_CM2 and abs(j_last) > abs(j_prev):
+            log_growth = max(log_growth, math.log(abs(j_last) / abs(j_prev)))
+        if last >= limit:
+            return 1
+        steps = math.ceil(math.log(limit / last) / log_growth - 1e-9)
+        return max(1, min(n, steps))
 
 
-def _light_meter_axis(meter) -> np.ndarray:
-    """The wavelength axis [nm] a light meter reports (CS-2000: 380–780 nm, 1 nm)."""
-    axis = getattr(meter, "wavelength_nm", None)
-    if axis is not None:
-        return np.asarray(axis, float)
-    from instruments.photo_research import PR655LightMeter
-
-    if isinstance(meter, PR655LightMeter):
-        return np.arange(380.0, 781.0, 4.0)
-    from instruments.konica_minolta import WAVELENGTH_NM
-
-    return np.asarray(WAVELENGTH_NM, float)
+def _light_meter_axis(meter) -> np.ndarray | None:
+    """The wavelength axis [nm] of the spectra a :class:`~instruments.roles.LightMeter`
+    reports (its ``wavelength_nm``), or None if it has no spectral axis."""
+    axis = meter.wavelength_nm
+    return None if axis is None else np.asarray(axis, float)
 
 
 def demo_runs(out_dir, *, progress=print, pixels: int = 3, time_scale: float = 300.0) -> list:

@@ -7,7 +7,13 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
+
+#: Format tag of the truth file (read by ``instruments.station.read_served_truth``).
+TRUTH_FILE_FORMAT = "qled-bench served truth 1"
+#: How often the served bench re-takes its truth snapshot [wall s].
+TRUTH_REFRESH_S = 0.2
 
 
 def register(subparsers) -> None:
@@ -16,7 +22,9 @@ def register(subparsers) -> None:
     sim_sub.required = True
     serve = sim_sub.add_parser("serve", help="serve a simulated bench until SIGINT/SIGTERM")
     serve.add_argument("--json", action="store_true", help="print one JSON object of resources")
-    serve.add_argument("--station-out", metavar="FILE", help="also write a station TOML (must not exist)")
+    serve.add_argument("--station-out", metavar="FILE",
+                       help="also write a station TOML (must not exist) and, beside it, "
+                       "<name>.truth.json: the simulated devices' truth, kept current")
     serve.add_argument("--channels", type=int, default=1, help="lifetime channels (default 1)")
     serve.add_argument("--time-scale", type=float, default=1.0, help="simulated s per wall s")
     serve.add_argument("--seed", type=int, default=0)
@@ -31,13 +39,20 @@ def register(subparsers) -> None:
     serve.set_defaults(func=serve_command)
 
 
-def station_toml(bench, pid: int) -> str:
-    """Station file pointing at the served instruments (format read by instruments.station)."""
+def station_toml(bench, pid: int, truth_file: str | None = None) -> str:
+    """Station file pointing at the served instruments (format read by instruments.station).
+
+    ``truth_file``: the truth file's path relative to the station file (``[station]
+    truth_file``; see :class:`TruthPublisher`).
+    """
     res = bench.resources
     cal = bench.photodiode_calibration
     pd_driver = "keithley6485" if bench.photodiode == "6485" else "keithley2400"
     lines = ["[station]", f'name = "simulated bench (pid {pid})"', "simulated = true",
-             f"time_scale = {bench.clock.time_scale!r}", "",
+             f"time_scale = {bench.clock.time_scale!r}"]
+    if truth_file is not None:
+        lines.append(f"truth_file = {json.dumps(str(truth_file))}")   # a TOML basic string
+    lines += ["",
              "[smu]", 'driver = "keithley2400"', f'resource = "{res["smu"]}"', ""]
     if "spectroradiometer" in res:
         lines += ["[light_meter]", 'driver = "cs2000"', f'resource = "{res["spectroradiometer"]}"',
@@ -59,12 +74,26 @@ def station_toml(bench, pid: int) -> str:
     return "\n".join(lines)
 
 
+def truth_path(station_out: str | Path) -> Path:
+    """The truth file beside a station file: ``bench.toml`` → ``bench.truth.json``."""
+    return Path(station_out).with_suffix(".truth.json")
+
+
+def _refuse_existing(station_out: str | Path) -> None:
+    path, truth = Path(station_out), truth_path(station_out)
+    if path.exists():
+        raise FileExistsError(f"--station-out {path} already exists: choose a new file name")
+    if truth.exists():
+        raise FileExistsError(f"--station-out {path}: its truth file {truth} already exists: "
+                              "choose a new file name")
+
+
 def write_new_file(path: str | Path, text: str) -> None:
     """Write atomically; refuse to overwrite (FileExistsError, one line)."""
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"--station-out {path} already exists: choose a new file name")
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=".station-", suffix=".toml")
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=".station-", suffix=path.suffix)
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
@@ -73,12 +102,59 @@ def write_new_file(path: str | Path, text: str) -> None:
         os.unlink(tmp)
 
 
+class TruthPublisher:
+    """Keeps ``bench.truth()`` in a JSON file for processes that use the served bench.
+
+    ``Station.truth()`` of a station file with ``truth_file`` reads it: the truth a run
+    records is then the same as against the in-process bench (every pixel, the photodiode,
+    the bench configuration with its selected pixel). The devices' ageing state changes while
+    they are driven, so :meth:`publish` (called every ``TRUTH_REFRESH_S``) re-takes the
+    snapshot, rewrites the file atomically when it changed and in any case sets the file's
+    modification time to the time the snapshot was taken: a reader waits for a modification
+    time at or after its request and so never records a snapshot older than its run.
+    """
+
+    def __init__(self, bench, path: str | Path):
+        self.bench = bench
+        self.path = Path(path)
+        self._text: str | None = None
+
+    def _snapshot(self) -> tuple[int, str]:
+        taken_ns = time.time_ns()
+        record = {"format": TRUTH_FILE_FORMAT, "pid": os.getpid(), "truth": self.bench.truth()}
+        return taken_ns, json.dumps(record)
+
+    def create(self) -> None:
+        """Write the first snapshot; refuses to overwrite an existing file."""
+        taken_ns, text = self._snapshot()
+        write_new_file(self.path, text)
+        os.utime(self.path, ns=(taken_ns, taken_ns))
+        self._text = text
+
+    def publish(self) -> None:
+        taken_ns, text = self._snapshot()
+        if text != self._text:
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".truth-", suffix=".json")
+            try:
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(text)
+                os.utime(tmp, ns=(taken_ns, taken_ns))
+                os.replace(tmp, self.path)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+            self._text = text
+        else:
+            os.utime(self.path, ns=(taken_ns, taken_ns))
+
+
 def serve_command(args) -> int:
     from .bench import Bench
     from .faults import FaultPlan
     faults = FaultPlan.load(args.faults) if args.faults else None
-    if args.station_out and Path(args.station_out).exists():
-        raise FileExistsError(f"--station-out {args.station_out} already exists: choose a new file name")
+    if args.station_out:
+        _refuse_existing(args.station_out)
     stop = threading.Event()
     handler = lambda signum, frame: stop.set()
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -90,16 +166,32 @@ def serve_command(args) -> int:
             info = dict(bench.resources)
             info.update(channels=bench.channels, time_scale=bench.clock.time_scale, pid=os.getpid(),
                         channel_resources=bench.channel_resources)
+            publisher = None
             if args.station_out:
-                write_new_file(args.station_out, station_toml(bench, os.getpid()))
+                # The truth file first: a station file that exists names one that exists.
+                publisher = TruthPublisher(bench, truth_path(args.station_out))
+                publisher.create()
+                write_new_file(args.station_out, station_toml(bench, os.getpid(),
+                                                              publisher.path.name))
                 info["station"] = str(Path(args.station_out).resolve())
+                info["truth_file"] = str(publisher.path.resolve())
             if args.json:
                 print(json.dumps(info), flush=True)
             else:
                 for key, value in info.items():
                     print(f"{key}: {value}", flush=True)
-            while not stop.wait(0.2):
-                pass
+            failing = False
+            while not stop.wait(TRUTH_REFRESH_S):
+                if publisher is None:
+                    continue
+                try:
+                    publisher.publish()
+                    failing = False
+                except Exception as exc:  # noqa: BLE001 - keep serving; readers see a stale
+                    if not failing:       # file and record no truth, saying why
+                        print(f"qled sim serve: truth file {publisher.path} not updated: {exc}",
+                              file=sys.stderr, flush=True)
+                    failing = True
     finally:
         for s, h in old.items():
             signal.signal(s, h)

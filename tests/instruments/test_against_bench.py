@@ -139,6 +139,48 @@ def test_pr655_over_pty(make_bench):
     assert reading.luminance_cd_m2 == pytest.approx(bench.pixels[0].luminance_cd_m2(), rel=0.01)
 
 
+def test_light_meters_state_their_wavelength_axis(station, make_bench):
+    """The LightMeter role's ``wavelength_nm``: known before a measurement, and the axis of
+    the spectra the meter then returns (CS-2000 380–780 nm at 1 nm, PR-655 at 4 nm)."""
+    from instruments.roles import LightMeter
+
+    cs2000 = station.light_meter
+    assert isinstance(cs2000, LightMeter)
+    np.testing.assert_array_equal(cs2000.wavelength_nm, np.arange(380.0, 781.0, 1.0))
+    cs2000.wavelength_nm[:] = 0                          # a copy: the adapter's axis stays
+    assert cs2000.wavelength_nm[0] == 380.0
+    bench = make_bench(time_scale=50.0)
+    bench.pixels[0].apply("VOLT", 3.4, 0.05, True)
+    with PR655LightMeter.open(bench.resources["pr655"], timeout_ms=3000) as pr655:
+        assert isinstance(pr655, LightMeter)
+        axis = pr655.wavelength_nm
+        np.testing.assert_array_equal(axis, np.arange(380.0, 781.0, 4.0))
+        reading = pr655.measure()
+    np.testing.assert_array_equal(reading.wavelength_nm, axis)
+    assert reading.spectral_radiance_W_sr_m2_nm.size == axis.size == 101
+
+
+def test_pr655_spectrum_off_its_axis_is_refused(make_bench, monkeypatch):
+    """A spectrum on another grid (a PR-670, another set-up) would be stored against the
+    wrong axis: the adapter says so instead."""
+    from instruments.photo_research import PR655
+    from instruments.roles import InstrumentError
+
+    measure_spectrum = PR655.measure_spectrum
+
+    def two_nm(self):
+        wl, radiance = measure_spectrum(self)
+        fine = np.arange(380.0, 781.0, 2.0)
+        return fine, np.interp(fine, wl, radiance)
+
+    monkeypatch.setattr(PR655, "measure_spectrum", two_nm)
+    bench = make_bench(time_scale=50.0)
+    bench.pixels[0].apply("VOLT", 3.4, 0.05, True)
+    with PR655LightMeter.open(bench.resources["pr655"], timeout_ms=3000) as pr655:
+        with pytest.raises(InstrumentError, match="201 wavelengths .*not the PR-655 axis"):
+            pr655.measure()
+
+
 def test_visa_asrl_resource_for_a_serial_meter(make_bench):
     from instruments.konica_minolta import CS2000LightMeter
 
@@ -162,8 +204,8 @@ def test_toml_station_served_by_another_process(tmp_path):
         with open_station(out, roles=("smu", "light_meter", "photodiode", "lcr")) as st:
             assert st.simulated and st.bench is None
             assert st.clock.time_scale == 50.0
-            with pytest.raises(RuntimeError, match="in-process simulated bench"):
-                st.truth()
+            assert st.truth_file == out.with_suffix(".truth.json")
+            assert st.truth()["pixels"][0]["kind"] == "LEDDevice"   # published by the server
             assert st.config["photodiode_calibration"]["source"] == "si_default"
             st.smu.configure_voltage_source(compliance_A=0.02)
             st.smu.output_on()

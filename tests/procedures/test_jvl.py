@@ -175,6 +175,217 @@ def test_abort_turns_output_off(tmp_path):
         station.close()
 
 
+# -- hardware-sweep route (light_route = none): lists of a few points, stop rules between them
+
+def _record_lists(monkeypatch):
+    """The voltage lists the procedure hands to the 2400 adapter, in order."""
+    from instruments.keithley import Keithley2400SourceMeter
+
+    lists = []
+    sweep = Keithley2400SourceMeter.sweep_voltage
+
+    def recorded(self, voltages_V, delay_s):
+        lists.append([float(v) for v in voltages_V])
+        return sweep(self, voltages_V, delay_s)
+
+    monkeypatch.setattr(Keithley2400SourceMeter, "sweep_voltage", recorded)
+    return lists
+
+
+def _stop_events(run):
+    return [m for m in run.events["message"] if "reached at" in m]
+
+
+def test_hardware_sweep_stops_at_the_current_density_limit_like_the_point_route(
+        tmp_path, monkeypatch):
+    """1 mA/cm² is crossed between 3.55 V (~0.90) and 3.6 V (~1.15) on this pixel (low
+    enough that the two routes' different ageing does not move it)."""
+    values = dict(stop_voltage_V=6.0, max_current_density_mA_cm2=1.0,
+                  directions="forward+reverse")
+    lists = _record_lists(monkeypatch)
+    hw_result, _ = run_jvl(tmp_path / "hw", light_route="none", **values)
+    pt_result, _ = run_jvl(tmp_path / "pt", light_route="photodiode", **values)
+    assert hw_result.status == pt_result.status == "finished"
+    hw, pt = load_run(hw_result.path), load_run(pt_result.path)
+    # same stop reason, same event, at the same point
+    assert _stop_events(hw) == _stop_events(pt) == [
+        "current-density limit 1 mA/cm² reached at 3.6 V"]
+    fwd = hw.data[hw.data.direction > 0]
+    np.testing.assert_allclose(fwd["voltage_V"], pt.data[pt.data.direction > 0]["voltage_V"])
+    j = fwd["current_density_mA_cm2"].to_numpy()
+    assert j[-1] >= 1.0 and j[:-1].max() < 1.0            # recorded up to the tripping point
+    # nothing past the tripping point was applied either: the lists shrink near the limit
+    assert max(max(lst) for lst in lists) == pytest.approx(3.6)
+    assert len(lists) > 3 and max(len(lst) for lst in lists) > 5
+    # then the reverse branch, as the point route (which re-measures the turning point)
+    rev = hw.data[hw.data.direction < 0]["voltage_V"].to_numpy()
+    np.testing.assert_allclose(rev, fwd["voltage_V"].to_numpy()[:-1][::-1])
+    assert pt.data[pt.data.direction < 0]["voltage_V"].iloc[0] == pytest.approx(3.6)
+    assert not np.isnan(hw.data["time_s"]).any() and np.all(np.diff(hw.data["time_s"]) > 0)
+
+
+def test_hardware_sweep_compliance_stops_it(tmp_path, monkeypatch):
+    values = dict(compliance_mA=0.5, stop_voltage_V=8.0, directions="forward+reverse")
+    lists = _record_lists(monkeypatch)
+    hw_result, _ = run_jvl(tmp_path / "hw", light_route="none", **values)
+    pt_result, _ = run_jvl(tmp_path / "pt", light_route="photodiode", **values)
+    hw, pt = load_run(hw_result.path), load_run(pt_result.path)
+    d = hw.data
+    assert hw_result.status == "finished"
+    assert d["in_compliance"].iloc[-1] == 1.0 and (d["in_compliance"].iloc[:-1] == 0).all()
+    assert (d["direction"] > 0).all()                    # no reverse sweep after compliance
+    assert d["current_A"].abs().max() <= 0.5e-3 * 1.001
+    compliance = [m for m in hw.events["message"] if "compliance" in m]
+    assert compliance == [m for m in pt.events["message"] if "compliance" in m] == [
+        "compliance 0.5 mA reached at 4.25 V: sweep stopped"]
+    assert len(d) == len(pt.data)
+    assert max(max(lst) for lst in lists) == pytest.approx(4.25)   # nothing applied past it
+
+
+def _watched_hardware_run(tmp_path, station, on_batch, **values):
+    """Run the hardware route on ``station``; returns (result, rows per batch, SMU output
+    state when execute() returned or raised)."""
+    from acquisition.runner import RunEngine
+
+    base = {"start_voltage_V": 2.0, "stop_voltage_V": 6.0, "step_voltage_V": 0.01,
+            "dwell_s": 0.0, "nplc": 0.1, "light_route": "none", "directions": "forward+reverse"}
+    base.update(values)
+    proc = build_procedure(JVLProcedure, base, station_object=station)
+    smu_sim = station.bench.instrument("smu")
+    batches, output_at_exit = [], []
+    execute = proc.execute
+
+    def watched_execute():
+        try:
+            execute()
+        finally:
+            output_at_exit.append(bool(smu_sim.output))
+
+    proc.execute = watched_execute
+
+    def on_emit(topic, record):
+        if topic == "batch results":
+            batches.append(len(record["voltage_V"]))
+            on_batch(engine, len(batches))
+
+    engine = RunEngine(proc, tmp_path, on_emit=on_emit, flush_interval_s=0.2)
+    return engine.run(handle_signals=False), batches, output_at_exit
+
+
+def test_hardware_sweep_abort_after_the_first_list_turns_output_off(tmp_path):
+    from instruments.station import open_station
+
+    with open_station("sim", roles=("smu",),
+                      sim_options={"time_scale": 200.0, "noise": False}) as station:
+        def stop_after_first(engine, n):
+            if n == 1:
+                engine.stop()
+
+        result, batches, output_at_exit = _watched_hardware_run(tmp_path, station,
+                                                                stop_after_first)
+        assert result.status == "aborted"
+        run = load_run(result.path)
+        assert len(batches) == 1 and 1 < batches[0] <= 25
+        assert len(run.data) == batches[0] < 401                 # ended after that list
+        assert "abort requested: stopping the sweep" in list(run.events["message"])
+        assert output_at_exit == [False]                         # execute() switched it off
+        assert abs(station.bench.selected_pixel.current_A) < 1e-9
+
+
+def test_hardware_sweep_failure_mid_sweep_turns_output_off(tmp_path, monkeypatch):
+    from instruments.station import open_station
+
+    with open_station("sim", roles=("smu",),
+                      sim_options={"time_scale": 200.0, "noise": False}) as station:
+        sweep = station.smu.sweep_voltage
+        calls = []
+
+        def failing(voltages_V, delay_s):
+            calls.append(1)
+            if len(calls) == 3:
+                raise OSError("link lost")
+            return sweep(voltages_V, delay_s)
+
+        monkeypatch.setattr(station.smu, "sweep_voltage", failing)
+        result, batches, output_at_exit = _watched_hardware_run(tmp_path, station,
+                                                                lambda engine, n: None)
+        assert result.status == "failed" and "link lost" in result.message
+        assert len(batches) == 2 and len(load_run(result.path).data) == sum(batches)
+        assert output_at_exit == [False]
+
+
+def test_hardware_list_length_by_time_and_by_the_current_limit():
+    proc = build_procedure(JVLProcedure, {"light_route": "none", "dwell_s": 0.0, "nplc": 1.0,
+                                          "step_voltage_V": 0.05, "compliance_mA": 100.0,
+                                          "max_current_density_mA_cm2": 2000.0})
+    nan = float("nan")
+    # e-fold per kT/q: ln(2000 / 1e-6) / (0.05 V / 25.85 mV) = 11.07 → the 12th point
+    assert proc._list_points(400, +1, nan, 1e-6) == 12
+    assert proc._list_points(400, -1, nan, 1e-6) == 25     # reverse: time and memory only
+    assert proc._list_points(3, -1, nan, nan) == 3
+    assert proc._list_points(400, +1, 100.0, 1000.0) == 1  # observed ×10 per step
+    assert proc._list_points(400, +1, nan, 1999.0) == 1
+    proc.compliance_mA = 1.0                               # 25 mA/cm² on 0.04 cm² is lower
+    assert proc._list_points(400, +1, nan, 1.0) == 2
+    proc.dwell_s = 0.3                                     # ~1 s per list
+    assert proc._list_points(400, -1, nan, nan) == 3
+    proc.dwell_s = 5.0                                     # an abort waits one point
+    assert proc._list_points(400, -1, nan, nan) == 1
+
+
+@pytest.mark.parametrize("light_route", ["none", "photodiode"])
+def test_descending_sweep_reverse_returns_to_the_start(tmp_path, light_route):
+    result, _ = run_jvl(tmp_path, light_route=light_route, start_voltage_V=4.0,
+                        stop_voltage_V=2.0, step_voltage_V=0.25, directions="forward+reverse")
+    d = load_run(result.path).data
+    fwd, rev = d[d.direction > 0]["voltage_V"], d[d.direction < 0]["voltage_V"]
+    np.testing.assert_allclose(fwd, sweep_voltages_V(4.0, 2.0, 0.25))
+    assert rev.iloc[-1] == pytest.approx(4.0) and np.all(np.diff(rev) > 0)
+
+
+# -- the light meter's spectral axis comes from its role
+
+def test_light_meter_axis_from_the_role():
+    from types import SimpleNamespace
+
+    from procedures.jvl import _light_meter_axis
+
+    assert _light_meter_axis(SimpleNamespace(wavelength_nm=None)) is None
+    np.testing.assert_array_equal(_light_meter_axis(SimpleNamespace(wavelength_nm=[400, 404])),
+                                  [400.0, 404.0])
+
+
+def test_light_meter_without_spectral_axis_records_no_spectra(tmp_path):
+    """A LightMeter whose wavelength_nm is None: luminance and colour, no spectrum axis."""
+    from instruments.roles import LightMeter, LightReading
+    from instruments.station import open_station
+
+    class ColourOnly:
+        def __init__(self, meter):
+            self.meter, self.idn, self.wavelength_nm = meter, meter.idn, None
+
+        def measure(self):
+            r = self.meter.measure()
+            return LightReading(r.luminance_cd_m2, r.x, r.y)
+
+        def close(self):
+            self.meter.close()
+
+    with open_station("sim", roles=("smu", "light_meter"),
+                      sim_options={"time_scale": 200.0, "noise": False}) as station:
+        station.light_meter = ColourOnly(station.light_meter)
+        assert isinstance(station.light_meter, LightMeter)
+        proc = build_procedure(JVLProcedure, {"start_voltage_V": 3.0, "stop_voltage_V": 3.5,
+                                              "step_voltage_V": 0.25, "dwell_s": 0.0,
+                                              "directions": "forward"},
+                               station_object=station)
+        result = run_procedure(proc, tmp_path, flush_interval_s=0.2, handle_signals=False)
+    assert result.status == "finished"
+    run = load_run(result.path)
+    assert len(run.data) == 3 and (run.data["luminance_cd_m2"] > 0).all()
+    assert run.wavelength_nm is None
+
+
 @pytest.mark.parametrize("values, fragment", [
     ({"area_cm2": 20}, "area_cm2 = 20 is not accepted: allowed 0.0001 … 10 cm^2"),
     ({"step_voltage_V": 3.0, "stop_voltage_V": 2.0, "start_voltage_V": 0.0},
