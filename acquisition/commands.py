@@ -23,13 +23,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _resume(args) -> int:
-    from acquisition.runner import resume_run
-    result = resume_run(args.file, flush_interval_s=args.flush_interval)
+    custom = _resume_hook(args.file)
+    if custom is not None:          # e.g. lifetime: its live per-channel status line
+        result = custom(args.file, flush_interval_s=args.flush_interval)
+    else:
+        from acquisition.runner import resume_run
+        from procedures.commands import ProgressBar
+
+        bar = ProgressBar("resume")
+        try:
+            result = resume_run(args.file, flush_interval_s=args.flush_interval, progress=bar)
+        finally:
+            bar.close()
     line = f"{result.status}: {result.path} ({result.rows} rows)"
     if result.message:
         line += f" — {result.message}"
     print(line, file=sys.stdout if result.status == "finished" else sys.stderr)
     return 0 if result.status == "finished" else 1
+
+
+def _resume_hook(path):
+    """``cli_resume`` of the procedure module that wrote ``path``, if it has one.
+
+    Only the modules of ``qled run``'s own procedure table are looked at (a run file names
+    its procedure; a crafted name must not import anything else). Any problem reading the
+    file → None: ``resume_run`` then reports it in one line.
+    """
+    try:
+        from acquisition.store import load_run
+        from procedures.commands import PROCEDURES, load_class
+
+        target = load_run(path, spectra=False).procedure
+    except Exception:  # noqa: BLE001 - resume_run gives the one-line reason
+        return None
+    if target not in PROCEDURES.values():
+        return None
+    return getattr(sys.modules[load_class(target).__module__], "cli_resume", None)
 
 
 def _export(args) -> int:

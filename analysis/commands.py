@@ -20,6 +20,10 @@ def register(subparsers) -> None:
     r.add_argument("dir", help="folder holding run files (.h5)")
     r.add_argument("--out", default=None, metavar="DIR",
                    help="folder for the reports (default DIR/report)")
+    r.add_argument("--assumed-acceleration-n", type=float, default=None, metavar="N",
+                   help="lifetime: an acceleration exponent n (L0^n·T50 = const, 0 < n ≤ 10) "
+                   "to test against the n fitted over each sample's runs; the page warns when "
+                   "the data contradict it (> 2σ) or cannot test it")
     r.set_defaults(func=_report)
 
 
@@ -55,21 +59,34 @@ def _finite(obj) -> bool:
 
 
 def _report(args) -> int:
+    options = {}
+    if args.assumed_acceleration_n is not None:
+        from analysis.lifetime_report import check_assumed_n
+
+        options["lifetime"] = {"assumed_acceleration_n":
+                               check_assumed_n(args.assumed_acceleration_n)}
     folder = Path(args.dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"dir = {args.dir!r} is not a folder")
+    if not any(folder.glob("*.h5")):   # (write_index_report would name --out's parent)
+        raise FileNotFoundError(f"no run files (*.h5) to report on in {folder}")
     out = Path(args.out) if args.out else folder / "report"
-    page = write_index_report(sorted(folder.glob("*.h5")), out)
+    page = write_index_report(sorted(folder.glob("*.h5")), out, options=options)
     print(page)
     return 0
 
 
-def write_index_report(paths, out: Path, progress=None, workers: int | None = None) -> Path:
+def write_index_report(paths, out: Path, progress=None, workers: int | None = None,
+                       options: dict | None = None) -> Path:
     """Reports for every run file in ``paths``: the J-V-L batch page plus one page per run,
     linked from ``out/index.md``. Returns the index path.
 
+    ``options`` maps a run kind to extra keyword arguments of its report function, e.g.
+    ``{"lifetime": {"assumed_acceleration_n": 1.5}}``.
+
     Run pages are drawn in parallel worker processes (figures are CPU-bound: matplotlib
-    layout and rasterising); ``workers`` defaults to the number of CPUs.
+    layout and rasterising); ``workers`` defaults to the number of CPUs. A file that cannot
+    be read as a run, or whose page cannot be drawn, is listed in the index with the reason.
     """
     from acquisition.store import load_run
     from analysis.dispatch import run_kind
@@ -79,21 +96,33 @@ def write_index_report(paths, out: Path, progress=None, workers: int | None = No
     if not paths:
         raise FileNotFoundError(f"no run files (*.h5) to report on in {out.parent}")
     out.mkdir(parents=True, exist_ok=True)
-    runs = {}
+    runs, unreadable = {}, []
     for p in paths:
-        run = load_run(p)
+        try:
+            run = load_run(p)
+        except (OSError, ValueError) as exc:   # not HDF5 / not a run file / damaged, locked
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            unreadable.append((p, " ".join(str(reason).split())))
+            continue
         runs.setdefault(run_kind(run), []).append((p, run))
-    tasks = [(kind, str(p), str(out / ("jvl/runs" if kind == "jvl" else kind)))
+    options = options or {}
+    tasks = [(kind, str(p), str(out / ("jvl/runs" if kind == "jvl" else kind)),
+              dict(options.get(kind) or {}))
              for kind, items in sorted(runs.items()) for p, _ in items]
     pages = dict(zip((t[1] for t in tasks), _map_reports(tasks, workers)))
     lines = ["# qled-bench report", ""]
     if "jvl" in runs:
         jvl_pages = {_stem(run): pages[str(p)] for p, run in runs["jvl"]
                      if not isinstance(pages[str(p)], str)}
-        batch = write_batch_report([r for _, r in runs["jvl"]], out / "jvl",
-                                   per_run_reports=False, run_pages=jvl_pages)
-        rel = batch.relative_to(out).as_posix()
-        lines.append(f"- J-V-L batch comparison ({len(runs['jvl'])} runs): [{rel}]({rel})")
+        try:
+            batch = write_batch_report([r for _, r in runs["jvl"]], out / "jvl",
+                                       per_run_reports=False, run_pages=jvl_pages)
+        except ValueError as exc:
+            lines.append(f"- J-V-L batch comparison ({len(runs['jvl'])} runs): not written "
+                         f"({exc})")
+        else:
+            rel = batch.relative_to(out).as_posix()
+            lines.append(f"- J-V-L batch comparison ({len(runs['jvl'])} runs): [{rel}]({rel})")
     for kind, items in sorted(runs.items()):
         for p, _ in items:
             page = pages[str(p)]
@@ -104,6 +133,8 @@ def write_index_report(paths, out: Path, progress=None, workers: int | None = No
                 lines.append(f"- {kind}: {p.name} → [{rel}]({rel})")
         if progress:
             progress(kind)
+    for p, reason in unreadable:
+        lines.append(f"- {p.name}: no report (not a readable run file: {reason})")
     index = out / "index.md"
     index.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return index
@@ -114,9 +145,9 @@ def _report_one(task) -> Path | str:
     from acquisition.store import load_run
     from analysis.dispatch import reporter
 
-    kind, path, out_dir = task
+    kind, path, out_dir, options = task
     try:
-        return Path(reporter(kind)(load_run(path), Path(out_dir)))
+        return Path(reporter(kind)(load_run(path), Path(out_dir), **options))
     except ValueError as exc:
         return str(exc)
 

@@ -4,7 +4,9 @@
 A lifetime file holds one channel (one pixel). The report page of a run also shows the
 acceleration law of its sample: every finished lifetime run of the same sample in the same
 folder contributes its (L0, T50), n is fitted in log-log and T50 is extrapolated to
-100 cd/m² with the fitted n (and its uncertainty).
+100 cd/m² with the fitted n (and its uncertainty). An acceleration exponent the operator
+assumes (``qled report DIR --assumed-acceleration-n N``) is tested against the fitted one;
+the page carries a warning when the data contradict it or cannot test it.
 """
 from __future__ import annotations
 
@@ -19,11 +21,27 @@ from analysis import lifetime as lt
 from analysis.report import _fmt, _label, run_page, truth_row
 
 __all__ = ["analyze_run", "write_run_report", "sample_acceleration", "plot_decay",
-           "plot_voltage", "plot_acceleration"]
+           "plot_voltage", "plot_acceleration", "check_assumed_n"]
 
 HOUR_S = 3600.0
 #: L0 to which the report extrapolates T50 (the display luminance reviewers ask about).
 REPORT_L0_CD_M2 = 100.0
+#: Largest assumed acceleration exponent accepted (OLED and PeLED values lie near 1–3).
+MAX_ASSUMED_N = 10.0
+
+
+def check_assumed_n(value) -> float | None:
+    """An assumed acceleration exponent as a float (None stays None); one-line ValueError."""
+    if value is None:
+        return None
+    try:
+        n = float(value)
+    except (TypeError, ValueError):
+        n = math.nan
+    if not (math.isfinite(n) and 0.0 < n <= MAX_ASSUMED_N):
+        raise ValueError(f"assumed_acceleration_n = {value!r} is out of range: allowed "
+                         f"0 < n ≤ {MAX_ASSUMED_N:g}")
+    return n
 
 
 def _arrays(run):
@@ -141,7 +159,11 @@ def sample_acceleration(runs_with_results, *, assumed_n: float | None = None) ->
 
     ``runs_with_results`` is a list of analysis dicts (``analyze_run`` output). Runs whose
     T50 is missing are left out. Returns None with fewer than 2 distinct L0 values.
+    ``assumed_n`` (optional) is tested against the fitted n
+    (:func:`analysis.lifetime.check_assumed_exponent`, 2σ): ``assumed_check`` holds the
+    verdict and a contradiction (or an untestable n) is among ``warnings``.
     """
+    assumed_n = check_assumed_n(assumed_n)
     pts = [(r["l0_cd_m2"], r["t50_h"], bool(r.get("t50_extrapolated")))
            for r in runs_with_results if r.get("t50_h") and r.get("l0_cd_m2")]
     if len({round(p[0], 6) for p in pts}) < 2:
@@ -258,8 +280,14 @@ def _siblings(run) -> list[dict]:
 _SIBLING_CACHE: dict = {}
 
 
-def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
-    """One lifetime run's page (figures, T_x table, truth, acceleration of its sample)."""
+def write_run_report(run, out_dir, *, html_too: bool = True,
+                     assumed_acceleration_n: float | None = None) -> Path:
+    """One lifetime run's page (figures, T_x table, truth, acceleration of its sample).
+
+    ``assumed_acceleration_n``: an acceleration exponent to test against the one fitted over
+    the sample's runs (a warning on the page when the data contradict it or cannot test it).
+    """
+    assumed = check_assumed_n(assumed_acceleration_n)
     out, stem, page = run_page(run, out_dir, "lifetime",
                                "Operational lifetime — {sample} / pixel {pixel}")
     sample, pixel = _label(run)
@@ -295,7 +323,10 @@ def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
     if v is not None and np.isfinite(v).any():
         figs.append(("voltage", plot_voltage(t, v, title), "Voltage vs stress time"))
     page.add_figures(out, stem, figs)
-    acc = sample_acceleration(_siblings(run), assumed_n=None)
+    acc = sample_acceleration(_siblings(run), assumed_n=assumed)
+    if acc is None and assumed is not None:
+        page.para(f"Warning: assumed n = {assumed:g} cannot be tested: this folder holds T50 "
+                  f"values of sample {sample} at fewer than 2 initial luminances.")
     if acc is not None:
         page.heading(f"Acceleration law for sample {sample}")
         n_err = (f" ± {acc['n_stderr']:.3f}" if math.isfinite(acc["n_stderr"])
@@ -308,6 +339,9 @@ def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
                   f"{acc['t50_at_100_cd_m2_h']:.4g} ± "
                   f"{_fmt(acc['t50_at_100_cd_m2_stderr_h'], '.2g')} h. Open markers: T50 "
                   "extrapolated from a test stopped early.")
+        check = acc["assumed_check"]
+        if check is not None and check["consistent"]:
+            page.para(f"Assumed acceleration exponent: {check['message']}.")
         for w in acc["warnings"]:
             page.para(f"Warning: {w}")
         page.add_figures(out, None, [(f"acceleration_{stem}",

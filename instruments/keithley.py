@@ -416,6 +416,21 @@ class _KeithleySourceMeter:
         driver.source_enabled = on
         self._sync(driver)
 
+    def read_errors(self, limit: int = 10) -> list[tuple[int, str]]:
+        """Entries of the SCPI error queue, read (``:SYST:ERR?``) until ``0, "No error"``:
+        ``[(code, message)]``, at most ``limit`` per call. Reading empties the queue."""
+        def drain(driver):
+            found = []
+            for _ in range(limit):
+                code, *text = driver.next_error          # [code, '"message"']
+                code = int(float(code))
+                if code == 0:
+                    break
+                found.append((code, ",".join(str(t) for t in text).strip().strip('"')))
+            return found
+
+        return self._link.call(drain)
+
     # -- measurements ---------------------------------------------------------------------
     def _require_output(self, what: str) -> None:
         if not self.output:

@@ -145,6 +145,9 @@ class SourceMeter(Protocol):
 
     def output_off(self) -> None: ...
 
+    def read_errors(self, limit: int = 10) -> list[tuple[int, str]]:
+        """Drain the instrument's error queue: ``[(code, message)]``, empty when clean."""
+
     def source_voltage_and_measure(self, voltage_V: float) -> Reading:
         """Set the voltage and read back V and I in one exchange."""
 

@@ -13,8 +13,9 @@ stop every channel (outputs off, files finalised ``aborted``).
 The stress
 ----------
 The constant current is given either as ``current_density_mA_cm2`` or found from a target
-initial luminance ``l0_cd_m2`` by a short, bounded search (secant steps in log I on
-log L, kept inside the bracket found so far; every step goes to ``/events``). Stress time
+initial luminance ``l0_cd_m2`` (exactly one of the two is set > 0, the other 0) by a short,
+bounded search (secant steps in log I on log L, kept inside the bracket found so far; every
+step goes to ``/events``). Stress time
 ``time_s`` starts after the search: t = 0 is the first logged row at the stress current.
 Each row logs V, I, the luminance (photodiode through its calibration and a reference
 spectrum, Archer et al., Adv. Opt. Mater. 9, 2000838 (2021); or the spectroradiometer, which
@@ -22,6 +23,14 @@ also records a spectrum every ``spectrum_every_min``), and L/L0 with L0 the t = 
 The run stops at L/L0 ≤ ``stop_fraction`` (three consecutive rows, so the crossing is
 bracketed and one noisy reading does not end a night), at ``max_hours``, or on a device fault:
 voltage compliance (open device or lost contact) or a collapse of V and L (short).
+
+Nobody watches an overnight log, so the channel's SMU error queue (``:SYST:ERR?`` until
+``0``) is read at the first stress row, then at least every ``ERROR_QUEUE_EVERY_S`` of
+stress time and at the end; every queued instrument error becomes a warning in ``/events``
+and logging continues.
+
+With ``--channels N --pixel P`` channel k stresses pixel P + k − 1 (each file records its
+own pixel; on the simulated bench each pixel is its own seeded device).
 
 Simulated bench: the L0 search runs on the real-time clock (``time_scale = 1``) because on an
 accelerated clock each ~1 ms instrument exchange would otherwise stress the pixel for
@@ -42,7 +51,8 @@ from .base import QledProcedure
 from .jvl import PhotodiodeRoute, _light_meter_axis
 
 __all__ = ["LifetimeProcedure", "StartGate", "run_channels", "add_cli_options", "cli_run",
-           "demo_runs", "estimate_time_to_fraction_s", "status_lines"]
+           "cli_resume", "demo_runs", "estimate_time_to_fraction_s", "status_lines",
+           "read_error_queue"]
 
 LIGHT_ROUTES = ("photodiode", "spectroradiometer")
 #: Consecutive rows at or below the stop fraction before the run ends.
@@ -51,6 +61,11 @@ STOP_CONFIRM_ROWS = 3
 #: lowest value, points per decade (log-log interpolation error < 1e-4 in L0).
 TRUTH_GRID_LOWEST_MA_CM2 = 1e-4
 TRUTH_GRID_PER_DECADE = 80
+#: Stress time between two reads of the SMU's error queue [s] (each row when the log
+#: interval is longer); one ``:SYST:ERR?`` per read when the queue is empty.
+ERROR_QUEUE_EVERY_S = 60.0
+#: Most error-queue entries read at once (a queue that never empties must not hang a channel).
+ERROR_QUEUE_MAX_READ = 20
 
 
 class StartGate:
@@ -106,6 +121,15 @@ def estimate_time_to_fraction_s(time_s, relative, fraction: float = 0.5) -> floa
     return tau * (-math.log(fraction)) ** (1.0 / slope)
 
 
+def read_error_queue(smu, limit: int = ERROR_QUEUE_MAX_READ) -> list[tuple[int, str]]:
+    """Entries of a SourceMeter's error queue (its ``read_errors()``), at most ``limit``;
+    a role without one reads as an empty queue."""
+    reader = getattr(smu, "read_errors", None)
+    if not callable(reader):
+        return []
+    return [(int(c), str(m)) for c, m in list(reader(limit))[:limit]]
+
+
 class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
     """Operational lifetime: constant-current stress, L(t) and V(t) to L/L0 = stop fraction."""
 
@@ -116,7 +140,7 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
         "Stress current density (0 = set by l0_cd_m2)", units="mA/cm^2", minimum=0.0,
         maximum=5000.0, default=0.0)
     l0_cd_m2 = FloatParameter("Target initial luminance (0 = set by current density)",
-                              units="cd/m^2", minimum=0.0, maximum=1e6, default=1000.0)
+                              units="cd/m^2", minimum=0.0, maximum=1e6, default=0.0)
     l0_tolerance_fraction = FloatParameter("L0 search tolerance", minimum=0.001, maximum=0.5,
                                            default=0.02)
     l0_search_max_steps = IntegerParameter("L0 search, most steps", minimum=2, maximum=40,
@@ -162,7 +186,8 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
         j, l0 = self.current_density_mA_cm2, self.l0_cd_m2
         self.require((j > 0) != (l0 > 0),
                      f"current_density_mA_cm2 = {j:g} and l0_cd_m2 = {l0:g}: set exactly one "
-                     "of them > 0 (the other 0)")
+                     "of them > 0, the other 0 (current_density_mA_cm2 allowed 0 … 5000 "
+                     "mA/cm^2, l0_cd_m2 allowed 0 … 1e+06 cd/m^2)")
         self.require(self.log_interval_s <= self.max_hours * 3600.0,
                      f"log_interval_s = {self.log_interval_s:g} is out of range: allowed 0.1 … "
                      f"{self.max_hours * 3600:g} s (max_hours)")
@@ -509,6 +534,25 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
         self.log_event("info", f"simulated truth at t = 0: equivalent age D0 = "
                        f"{pixel.device.equivalent_age:.6e}")
 
+    def _record_instrument_errors(self, t: float) -> None:
+        """Read this channel's SMU error queue; each entry → a warning in ``/events``.
+
+        A queue that cannot be read is recorded too (warning) and logging goes on; a link
+        that is gone for good shows at the next measurement, which ends the run.
+        """
+        name = getattr(self.smu, "name", "smu")
+        try:
+            errors = read_error_queue(self.smu)
+        except Exception as exc:  # noqa: BLE001 - never end a night for a status query
+            self.log_event("warning", f"{name}: error queue not readable at t = {t:.6g} s: "
+                           f"{type(exc).__name__}: {str(exc).strip()[:200]}")
+            return
+        for code, text in errors:
+            self.log_event("warning", f"{name}: instrument error {code}, {text} (error queue "
+                           f"read at t = {t:.6g} s); logging continues")
+        if len(errors) >= ERROR_QUEUE_MAX_READ:
+            self.log_event("warning", f"{name}: {len(errors)} errors read, more may be queued")
+
     def _wait(self, simulated_s: float) -> None:
         """Sleep ``simulated_s`` on the station clock, seeing a stop request within ~0.1 s."""
         end = self.elapsed_s() + simulated_s
@@ -529,6 +573,8 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
         below = 0
         k = 0
         times, rels = [], []
+        errors_read_at = -math.inf
+        t = math.nan
         self.live["state"] = "stress"
         self.log_event("info", f"stress at {current:.6g} A "
                        f"({current * 1e3 / area:.5g} mA/cm²) from t = {time_offset:g} s; stop "
@@ -546,7 +592,10 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
             lum, extra = self._luminance(spectrum=want_spec)
             t = self._row_time(reading, time_offset)
             if t0 is None:
-                t0 = 0.0
+                # Host time (elapsed_s) at stress time 0, so that elapsed_s() − t0 is the stress
+                # time now: the schedule runs in stress time whatever the start-up took before
+                # the first row, or however far a resumed run had got.
+                t0 = self._time_ref["host0"]
             if want_spec:
                 next_spectrum += spec_every * (1 + math.floor((t - next_spectrum) / spec_every))
             if l0 is None:
@@ -566,6 +615,9 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
             if k == 0:
                 self._record_sim_state()
                 self._release_clock()
+            if t - errors_read_at >= ERROR_QUEUE_EVERY_S:
+                self._record_instrument_errors(t)
+                errors_read_at = t
             k += 1
             times.append(t)
             rels.append(rel)
@@ -594,6 +646,8 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
             wait = (math.floor(t / self.log_interval_s) + 1) * self.log_interval_s - \
                 (self.elapsed_s() - t0)
             self._wait(wait)
+        if math.isfinite(t) and t > errors_read_at:
+            self._record_instrument_errors(t)     # what queued since the last read
         self.live["state"] = "done" if not self.should_stop() else "aborted"
         smu.output_off()
 
@@ -745,7 +799,11 @@ def run_channels(channel_values: list[dict], out_dir, *, overrides: dict | None 
 # ------------------------------------------------------------------------------- CLI
 def add_cli_options(parser) -> None:
     parser.add_argument("--channels", type=int, default=1, metavar="N",
-                        help="pixels stressed at once, one run file each (default 1)")
+                        help="pixels stressed at once, one run file each (default 1); channel "
+                        "k stresses pixel P+k-1, P = --pixel (channels 1..N: pixels P..P+N-1)")
+    for action in parser._actions:             # the generic --pixel help, told about channels
+        if action.dest == "pixel":
+            action.help += "; with --channels N, channel k is pixel X+k-1 (X+N-1 ≤ 64)"
 
 
 def _format_duration(s: float) -> str:
@@ -774,9 +832,10 @@ def status_lines(procedures: dict) -> list[str]:
 class _StatusBoard(threading.Thread):
     """Redraws the per-channel status lines on stderr at most ``rate_hz`` times a second."""
 
-    def __init__(self, procedures: dict, rate_hz: float = 3.0, stream=sys.stderr):
+    def __init__(self, procedures: dict, rate_hz: float = 3.0, stream=None):
         super().__init__(daemon=True, name="lifetime-status")
-        self.procedures, self.period, self.stream = procedures, 1.0 / rate_hz, stream
+        self.procedures, self.period = procedures, 1.0 / rate_hz
+        self.stream = sys.stderr if stream is None else stream
         self.stop_event = threading.Event()
         self._drawn = 0
 
@@ -820,7 +879,12 @@ def cli_run(args, values) -> int:
         board["b"] = _StatusBoard(procedures)
         board["b"].start()
 
-    per_channel = [dict(values, pixel=values.get("pixel", c)) for c in range(1, n + 1)]
+    first = int(values.get("pixel", 1))
+    top = LifetimeProcedure.pixel.maximum
+    if not 1 <= first <= top - n + 1:
+        raise ValueError(f"--pixel = {first} with --channels {n} is out of range: channel k is "
+                         f"pixel {first}+k-1, so allowed 1 … {top - n + 1}")
+    per_channel = [dict(values, pixel=first + c - 1) for c in range(1, n + 1)]
     try:
         results = run_channels(per_channel, Path(args.out), overrides=sim_overrides(args),
                                flush_interval_s=args.flush_interval, on_started=started)
@@ -844,6 +908,36 @@ def cli_run(args, values) -> int:
                         "voltage_rise_at_t50_V", "stop_reason")
                 print(json.dumps({k: analysis.get(k) for k in keys}, default=_json_default))
     return code
+
+
+def cli_resume(path, *, flush_interval_s: float = 1.0, handle_signals: bool = True,
+               stream=None):
+    """``qled resume FILE`` of a lifetime run → RunResult.
+
+    :func:`acquisition.runner.resume_run` with the live status line of ``qled run lifetime``
+    (:func:`status_lines`: state, stress time, L/L0, V, estimated time to the stop fraction)
+    on ``stream`` (default stderr; redrawn on a terminal, printed once at the end otherwise).
+    A run that cannot be resumed gets the engine's own one-line refusal.
+    """
+    from acquisition.runner import RunEngine, build_procedure as rebuild, resume_run
+    from acquisition.store import load_run
+
+    run = load_run(path, spectra=True)
+    procedure = None
+    if run.status != "finished":
+        procedure = rebuild(run.procedure, run.parameter_values())
+        if not isinstance(procedure, LifetimeProcedure) or procedure.resume_from(run) is False:
+            procedure = None
+    if procedure is None:          # not ours to continue: the engine says why, in one line
+        return resume_run(path, flush_interval_s=flush_interval_s,
+                          handle_signals=handle_signals)
+    board = _StatusBoard({int(procedure.channel): procedure}, stream=stream)
+    engine = RunEngine(procedure, resume_path=path, flush_interval_s=flush_interval_s)
+    board.start()
+    try:
+        return engine.run(handle_signals=handle_signals)
+    finally:
+        board.stop()
 
 
 # ------------------------------------------------------------------------------- demo

@@ -165,3 +165,111 @@ def test_nan_rows_dropped_and_bad_l0_mode():
         lt.relative_luminance(t, lum, "peak")
     with pytest.raises(ValueError, match="L0"):
         lt.relative_luminance([0, 1], [0.0, 1.0])
+
+
+# ---------------------------------------------------- the report's assumed-n check (pages)
+#: Four synthetic runs of one sample: T50 = 10 h·(1000/L0)^1.5·e^ε with ε = ±4 % in a pattern
+#: orthogonal to ln L0 (equally spaced), so the fitted n is exactly the truth 1.5 with a
+#: finite σ = √(RSS/(N−2)/Sxx) = 0.0365.
+ACC_TRUTH_N = 1.5
+ACC_L0 = (500.0, 1000.0, 2000.0, 4000.0)
+ACC_EPS = (0.04, -0.04, -0.04, 0.04)
+ACC_SIGMA = math.sqrt(sum(e * e for e in ACC_EPS) / 2
+                      / sum((k - 1.5) ** 2 * math.log(2) ** 2 for k in range(4)))
+
+
+def _write_sample(folder, sample="acc"):
+    from acquisition.store import RunWriter
+
+    paths = []
+    for pixel, (l0, eps) in enumerate(zip(ACC_L0, ACC_EPS), start=1):
+        t50_s = 10 * 3600.0 * (1000.0 / l0) ** ACC_TRUTH_N * math.exp(eps)
+        tau = t50_s / math.log(2) ** (1 / BETA)
+        t = np.linspace(0.0, 1.6 * t50_s, 3000)
+        lum = l0 * np.exp(-(t / tau) ** BETA)
+        w = RunWriter.create(folder, procedure="procedures.lifetime:LifetimeProcedure",
+                             sample=sample, pixel=str(pixel),
+                             parameters={"l0_cd_m2": (l0, "cd/m^2")},
+                             columns=["time_s", "luminance_cd_m2", "voltage_V",
+                                      "relative_luminance_fraction"],
+                             background_flush=False)
+        w.append_batch({"time_s": t, "luminance_cd_m2": lum, "voltage_V": 3.0 + 0 * t,
+                        "relative_luminance_fraction": lum / l0})
+        w.finish("finished")
+        paths.append(w.path)
+    return paths
+
+
+def test_synthetic_sample_fits_the_true_exponent(tmp_path):
+    from acquisition.store import load_run
+    from analysis.lifetime_report import analyze_run, sample_acceleration
+
+    results = [analyze_run(load_run(p)) for p in _write_sample(tmp_path)]
+    acc = sample_acceleration(results)
+    assert acc["n"] == pytest.approx(ACC_TRUTH_N, abs=2e-3)
+    assert acc["n_stderr"] == pytest.approx(ACC_SIGMA, rel=0.05)
+    assert acc["assumed_check"] is None and not acc["warnings"]
+    bad = sample_acceleration(results, assumed_n=2.0)
+    assert bad["assumed_check"]["consistent"] is False
+    assert bad["assumed_check"]["deviation_sigma"] == pytest.approx(0.5 / ACC_SIGMA, rel=0.06)
+
+
+def _page_text(path):
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("assumed, warned", [(2.0, True), (3.0, True),
+                                             (ACC_TRUTH_N, False), (1.55, False)])
+def test_report_warns_when_the_assumed_exponent_contradicts_the_data(tmp_path, assumed,
+                                                                     warned):
+    from acquisition.store import load_run
+    from analysis.lifetime_report import write_run_report
+
+    paths = _write_sample(tmp_path / "runs")
+    page = write_run_report(load_run(paths[1]), tmp_path / "report", html_too=False,
+                            assumed_acceleration_n=assumed)
+    text = _page_text(page)
+    assert "Acceleration law" in text and "n = 1.500" in text
+    assert ("Warning: assumed n" in text) is warned
+    assert ("disagrees with the fitted n" in text) is warned
+    if not warned:
+        assert f"assumed n = {assumed:g} agrees with the fitted n" in text
+    plain = _page_text(write_run_report(load_run(paths[1]), tmp_path / "plain",
+                                        html_too=False))
+    assert "assumed n" not in plain
+
+
+def test_report_says_an_assumed_exponent_cannot_be_tested_with_one_l0(tmp_path):
+    from acquisition.store import load_run
+    from analysis.lifetime_report import write_run_report
+
+    paths = _write_sample(tmp_path / "runs")
+    for p in paths[1:]:
+        p.unlink()
+    text = _page_text(write_run_report(load_run(paths[0]), tmp_path / "report",
+                                       html_too=False, assumed_acceleration_n=2.0))
+    assert "Warning: assumed n = 2 cannot be tested" in text
+
+
+def test_qled_report_option_reaches_the_lifetime_pages(tmp_path, capsys):
+    from acquisition.cli import main
+
+    _write_sample(tmp_path / "runs")
+    code = main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "rep"),
+                 "--assumed-acceleration-n", "2.5"])
+    assert code == 0, capsys.readouterr().err
+    pages = sorted((tmp_path / "rep" / "lifetime").glob("*.md"))
+    assert len(pages) == 4
+    assert all("disagrees with the fitted n" in _page_text(p) for p in pages)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "11"])
+def test_qled_report_bad_assumed_exponent_is_one_line(tmp_path, capsys, value):
+    from acquisition.cli import main
+
+    (tmp_path / "runs").mkdir()
+    code = main(["report", str(tmp_path / "runs"), f"--assumed-acceleration-n={value}"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "assumed_acceleration_n" in err and "allowed 0 < n ≤ 10" in err
+    assert not (tmp_path / "runs" / "report").exists()

@@ -36,8 +36,8 @@ PROCEDURES = {
                            "step_voltage_V": 0.25, "dwell_s": 0.0, "nplc": 0.1,
                            "light_route": "photodiode"}, "smu", 1000.0, 0.05),
     "lifetime": (LifetimeProcedure, {"station": "sim", "current_density_mA_cm2": 2.0,
-                                     "l0_cd_m2": 0.0, "log_interval_s": 2.0,
-                                     "max_hours": 0.05}, "smu", 300.0, 60.0),
+                                     "log_interval_s": 2.0, "max_hours": 0.05},
+                 "smu", 300.0, 60.0),
     "dlcp": (DLCPProcedure, {"station": "sim", "eps_r": 25.0, "settle_s": 0.0},
              "lcr", 1000.0, 1.0),
     "cv": (CVProcedure, {"station": "sim", "eps_r": 25.0}, "lcr", 1000.0, 1.0),
@@ -75,11 +75,16 @@ NOTICED = ("reconnect", "error", "timeout", "timed out", "garbled", "short", "op
 
 
 #: Cells where the run does not record the fault (measured; reported to the lead):
-#: J-V-L, lifetime and SCLC never read the SMU's error queue, so a queued SCPI error
-#: (-222) passes silently; an open pixel in a J-V-L or SCLC sweep shows only as zero
-#: current in the data; a PL film has no drive current for a short or an open to cut.
-UNNOTICED = {("jvl", "error"), ("lifetime", "error"), ("sclc", "error"), ("jvl", "open"),
+#: J-V-L and SCLC never read the SMU's error queue, so a queued SCPI error (-222) passes
+#: silently; an open pixel in a J-V-L or SCLC sweep shows only as zero current in the
+#: data; a PL film has no drive current for a short or an open to cut.
+UNNOTICED = {("jvl", "error"), ("sclc", "error"), ("jvl", "open"),
              ("sclc", "open"), ("pl_stability", "short"), ("pl_stability", "open")}
+
+#: Cells that must record the fault as a specific event: (level, words in the message).
+#: The lifetime log reads its SMU's error queue (an overnight run nobody watches), so each
+#: queued error is a warning naming its code, and logging continues to the end.
+REQUIRED_EVENTS = {("lifetime", "error"): ("warning", "smu: instrument error -222")}
 
 
 def _outputs_off(bench) -> list[str]:
@@ -147,6 +152,13 @@ def test_fault_cell(tmp_path, name, kind):
              else bench.clock.time() >= trigger)
     assert fired, f"{name} × {kind}: the run ended before the fault was due"
     noticed = any(w in events for w in NOTICED)
+    if (name, kind) in REQUIRED_EVENTS:
+        level, words = REQUIRED_EVENTS[(name, kind)]
+        ev = run.events
+        hits = ev[ev["message"].str.contains(words, regex=False)]
+        assert len(hits) and set(hits["level"]) == {level}, \
+            f"{name} × {kind}: no {level} event with {words!r}: {events[:500]}"
+        assert result.status == "finished", f"{name} × {kind}: {result.message}"
     if (name, kind) not in UNNOTICED:
         # a broken, silent or lying link and a device fault leave a trace in /events
         assert noticed, f"{name} × {kind}: nothing in /events: {events[:500]}"

@@ -45,7 +45,7 @@ KILLS = 20
 
 def _run_args(out: Path, k: int) -> list[str]:
     return ["run", "lifetime", "--station", "sim", "--out", str(out), "--sample", f"kill{k}",
-            "--current-density-mA-cm2", "2", "--l0-cd-m2", "0", "--log-interval-s", "2",
+            "--current-density-mA-cm2", "2", "--log-interval-s", "2",
             "--time-scale", "300", "--max-hours", "0.25", "--flush-interval", str(FLUSH_S)]
 
 
