@@ -176,18 +176,44 @@ def run_one(cls, values: dict, out: Path, *, overrides: dict | None = None,
 
 
 def analyze_file(path) -> dict | None:
-    """Analyse a stored run and record the result in its ``/analysis`` group."""
-    from acquisition.store import load_run, write_analysis
+    """Analyse a stored run and record the result in its ``/analysis`` group.
+
+    A run whose status is still ``running`` (interrupted: killed, power cut) is analysed as
+    far as it got, but the result is not stored (only finished runs carry an analysis): one
+    line on stderr says so and suggests ``qled resume``. Returns the result, or None (with
+    the reason on stderr) when the analysis is not possible.
+    """
+    import shlex
+
+    from acquisition.store import StoreBusy, StoreError, load_run, write_analysis
     from analysis.dispatch import analyzer, run_kind
 
-    run = load_run(path)
+    try:
+        run = load_run(path)
+    except (StoreError, StoreBusy) as exc:     # not a run file, or damaged beyond its journal
+        reason = " ".join(str(getattr(exc, "strerror", None) or exc).split())
+        print(f"qled: not a readable run file: {reason}", file=sys.stderr)
+        return None
     kind = run_kind(run)
     try:
         result = analyzer(kind)(run)
     except ValueError as exc:
         print(f"qled: analysis of {Path(path).name} not possible: {exc}", file=sys.stderr)
         return None
-    write_analysis(path, kind, result)
+    running = run.status == "running"
+    if not running:
+        try:
+            write_analysis(path, kind, result)
+        except ValueError:
+            # resumed since it was loaded? write_analysis refuses running files
+            if load_run(path, spectra=False).status != "running":
+                raise
+            running = True
+    if running:
+        print(f"qled: {Path(path).name} was interrupted (status running, {len(run.data)} rows): "
+              "analysed as far as it got, analysis not stored; unless it is still being "
+              f"recorded, continue it with: qled resume {shlex.quote(str(path))}",
+              file=sys.stderr)
     return result
 
 
