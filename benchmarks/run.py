@@ -2,6 +2,9 @@
 
 Lines (each from the module named, which also runs on its own):
 
+- simulator: command+query exchanges per second against the bench's TCP Keithley 2400
+  driving the LED pixel, vs a trivial echo server (the transport ceiling)
+  (``sim_exchange_rate.py``);
 - SMU point loop of a J-V-L sweep (set V, read V and I) over the TCP Keithley 2400
   simulator, served in its own process: our driver vs a raw socket with TCP_NODELAY (the
   ceiling) and vs stock PyMeasure over pyvisa-py (``driver_point_rate.py``);
@@ -17,7 +20,8 @@ The machine may be shared: the rate and store figures alternate ours and the bas
 pairs and report medians; BLAS runs on one thread (the analysis ratios measure
 vectorisation, not parallelism). Usage::
 
-    python benchmarks/run.py [--quick] [--json] [--only point_rate,store,live_plot,analysis,demo]
+    python benchmarks/run.py [--quick] [--json]
+        [--only simulator,point_rate,store,live_plot,analysis,demo]
 
 Exit status 0 when every target is met, 1 otherwise.
 """
@@ -44,7 +48,16 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, Figure, failed_figure, format_table, load  # noqa: E402
 
-SECTIONS = ("point_rate", "store", "live_plot", "analysis", "demo")
+SECTIONS = ("simulator", "point_rate", "store", "live_plot", "analysis", "demo")
+
+
+def simulator(quick: bool) -> list[Figure]:
+    n, repeats = (1000, 3) if quick else (4000, 5)
+    r = load("sim_exchange_rate").main(n, repeats)
+    ours = r["led_pixel_write_then_query"]["median"]
+    echo = r["echo_baseline_write_then_query"]["median"]
+    return [Figure("simulator exchanges (LED pixel) vs echo", "exchanges/s", ours, echo,
+                   ours / echo, "ours ≥ 5,000/s", lambda o, x: o >= 5000.0, r)]
 
 
 def point_rate(quick: bool) -> list[Figure]:
@@ -110,7 +123,8 @@ def demo(quick: bool) -> list[Figure]:
                    "ours ≤ 60 s", lambda o, x: o <= 60.0, {"run_files": runs})]
 
 
-_TARGETS = {"point_rate": ("J-V-L point rate vs raw socket", "points/s", "ratio ≥ 0.8"),
+_TARGETS = {"simulator": ("simulator exchanges", "exchanges/s", "ours ≥ 5,000/s"),
+            "point_rate": ("J-V-L point rate vs raw socket", "points/s", "ratio ≥ 0.8"),
             "store": ("store cost", "µs/row", "ratio ≤ 0.5"),
             "live_plot": ("live-plot refresh", "ms", "ours ≤ 20 ms"),
             "analysis": ("vectorised analysis", "ms", "ratio ≥ 20"),

@@ -22,13 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.timeout(600)
 def test_quick_report_measures_every_section():
     res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick",
-                          "--json", "--only", "point_rate,store,live_plot,analysis"],
+                          "--json", "--only", "simulator,point_rate,store,live_plot,analysis"],
                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
                          capture_output=True, text=True, timeout=600)
     assert res.returncode in (0, 1), res.stderr[-2000:]      # 1: a target missed
     report = json.loads(res.stdout)
     figures = {f["measure"]: f for f in report["figures"]}
-    assert len(figures) == 7, list(figures)
+    assert len(figures) == 8, list(figures)
     for name, f in figures.items():
         assert "error" not in f["details"], f"{name}: {f['details']['error']}"
         assert math.isfinite(f["ours"]) and f["ours"] > 0, name
