@@ -11,10 +11,57 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from pymeasure.experiment import (BooleanParameter, FloatParameter, IntegerParameter,
                                   ListParameter, Parameter, Procedure)
 
-__all__ = ["QledProcedure", "build_procedure", "describe_parameter"]
+__all__ = ["QledProcedure", "build_procedure", "describe_parameter", "read_error_queue",
+           "first_current_collapse", "ERROR_QUEUE_MAX_READ", "OPEN_FLOOR_A",
+           "OPEN_CONDUCTING_A", "OPEN_COLLAPSE_RATIO", "OPEN_CIRCUIT_WORDS"]
+
+#: Most error-queue entries read at once (a queue that never empties must not hang a run).
+ERROR_QUEUE_MAX_READ = 20
+
+#: Open-circuit watch of a sweep (J-V-L, SCLC). A conducting device's |I| never falls by
+#: orders of magnitude while |V| rises (a diode's forward current, a single-carrier film's
+#: ohmic / space-charge-limited current, a diode's reverse leakage all grow with |V|), so on a
+#: branch of rising |V| a point whose |I| is below ``OPEN_FLOOR_A`` (about the noise floor of
+#: an SMU's low current ranges; an open pixel reads 0 ± a few pA) and more than
+#: ``OPEN_COLLAPSE_RATIO`` times below the previous point's, after that point carried at least
+#: ``OPEN_CONDUCTING_A`` (clearly above the floor), means the contact is gone: one warning
+#: event, the sweep goes on (the data show the rest).
+OPEN_FLOOR_A = 1e-9
+OPEN_CONDUCTING_A = 1e-8
+OPEN_COLLAPSE_RATIO = 1e3
+#: Words every open-circuit warning ends with (collapse or no current at all).
+OPEN_CIRCUIT_WORDS = "open circuit / lost contact?"
+
+
+def read_error_queue(smu, limit: int = ERROR_QUEUE_MAX_READ) -> list[tuple[int, str]]:
+    """Entries of a SourceMeter's error queue (its ``read_errors()``), at most ``limit``;
+    a role without one reads as an empty queue."""
+    reader = getattr(smu, "read_errors", None)
+    if not callable(reader):
+        return []
+    return [(int(c), str(m)) for c, m in list(reader(limit) or [])[:limit]]
+
+
+def first_current_collapse(previous_abs_A: float, currents_A, watch_from: int = 0) -> int:
+    """Index of the first point of ``currents_A`` [A] (a run of consecutive points on a branch
+    of rising |V|) whose current collapsed (see :data:`OPEN_FLOOR_A`), or -1.
+
+    ``previous_abs_A`` is |I| of the point before the first one (0: none); the point at index
+    ``i`` is compared with its predecessor only for ``i ≥ watch_from``. The vector form of the
+    per-point test of the point-by-point loops (hardware list sweeps).
+    """
+    a = np.abs(np.asarray(currents_A, float))
+    if a.size == 0:
+        return -1
+    before = np.concatenate(([previous_abs_A], a[:-1]))
+    before[:max(0, watch_from)] = 0.0
+    hit = (a < OPEN_FLOOR_A) & (before > OPEN_CONDUCTING_A) & (before > OPEN_COLLAPSE_RATIO * a)
+    idx = np.flatnonzero(hit)
+    return int(idx[0]) if idx.size else -1
 
 
 def describe_parameter(param) -> str:
@@ -77,6 +124,7 @@ class QledProcedure(Procedure):
         self._station = station_object
         self._owns_station = station_object is None
         self._events: list[dict] = []
+        self._open_circuit_noted = False
         super().__init__(**kwargs)
 
     # -- validation -------------------------------------------------------------------
@@ -177,6 +225,50 @@ class QledProcedure(Procedure):
         emit = getattr(self, "emit", None)
         if callable(emit):
             emit("event", event)
+
+    def record_error_queue(self, instrument, when: str, *,
+                           goes_on: str = "measurement continues") -> int:
+        """Drain ``instrument``'s error queue (:func:`read_error_queue`); each entry → a
+        warning in ``/events`` naming the instrument, code and text, read ``when`` (e.g.
+        "after the forward sweep", "at t = 12 s"). Returns the number of entries.
+
+        Call it at cheap moments (between branches, at the end), not per point. A queue that
+        cannot be read is recorded too (warning) and the procedure goes on: a link that is
+        gone for good shows at the next measurement.
+        """
+        name = getattr(instrument, "name", "smu")
+        try:
+            errors = read_error_queue(instrument)
+        except Exception as exc:  # noqa: BLE001 - a status query never ends a measurement
+            self.log_event("warning", f"{name}: error queue not readable {when}: "
+                           f"{type(exc).__name__}: {str(exc).strip()[:200]}")
+            return 0
+        for code, text in errors:
+            self.log_event("warning", f"{name}: instrument error {code}, {text} (error queue "
+                           f"read {when}); {goes_on}")
+        if len(errors) >= ERROR_QUEUE_MAX_READ:
+            self.log_event("warning", f"{name}: {len(errors)} errors read, more may be queued")
+        return len(errors)
+
+    def note_current_collapse(self, before_A: float, after_A: float, voltage_V: float,
+                              branch: str) -> None:
+        """One warning per run: |I| collapsed on a branch of rising |V| (see
+        :data:`OPEN_FLOOR_A`); the sweep goes on."""
+        if self._open_circuit_noted:
+            return
+        self._open_circuit_noted = True
+        self.log_event("warning", f"current collapsed from {before_A:.3g} A to {after_A:.3g} A "
+                       f"at V = {voltage_V:g} V on the {branch} sweep: {OPEN_CIRCUIT_WORDS} "
+                       "(sweep continues)")
+
+    def note_no_current(self, up_to_V: float, branch: str, expected: str) -> None:
+        """One warning per run (none after a collapse): no point of a branch that reached
+        ``up_to_V`` carried |I| ≥ :data:`OPEN_FLOOR_A`; ``expected`` says why it should."""
+        if self._open_circuit_noted:
+            return
+        self._open_circuit_noted = True
+        self.log_event("warning", f"no device current: |I| < {OPEN_FLOOR_A:g} A on the whole "
+                       f"{branch} sweep up to {up_to_V:g} V ({expected}): {OPEN_CIRCUIT_WORDS}")
 
     def _event_time(self) -> float:
         clock = getattr(self, "clock", None)

@@ -6,6 +6,17 @@ doi:10.1038/s41566-019-0543-y): pixel area, sweep direction(s), step, dwell and 
 resulting sweep rate, forward and reverse sweeps (hysteresis), EL spectra vs bias, the
 detector and its geometry. All of it goes into the run's parameters and station record.
 
+Instrument errors and open pixels
+---------------------------------
+The SMU's SCPI error queue is drained after each branch (forward, reverse) and at the end
+of the sweep — never per point — and each queued error becomes a warning in ``/events``
+(the sweep goes on). On the forward branch, wherever |V| rises, a point whose |I| collapses
+below the open-circuit floor after the pixel conducted (``procedures.base.OPEN_FLOOR_A``)
+gets one warning "current collapsed … open circuit / lost contact?"; a forward branch that
+reaches ``NO_CURRENT_MARGIN_V`` beyond the expected turn-on (the photon energy of
+``assumed_peak_nm``, hc/λ: an LED conducts by then) and never carries |I| above the floor
+gets one "no device current …" warning. Neither changes when the sweep stops.
+
 Light routes
 ------------
 ``spectroradiometer``
@@ -27,7 +38,8 @@ import math
 import numpy as np
 from pymeasure.experiment import (FloatParameter, IntegerParameter, ListParameter, Parameter)
 
-from .base import QledProcedure
+from .base import (OPEN_COLLAPSE_RATIO, OPEN_CONDUCTING_A, OPEN_FLOOR_A, QledProcedure,
+                   first_current_collapse)
 
 __all__ = ["JVLProcedure", "PhotodiodeRoute", "sweep_voltages_V", "checked_sweep_V",
            "gaussian_spectrum"]
@@ -48,6 +60,11 @@ HW_POINT_OVERHEAD_S = 0.005
 THERMAL_VOLTAGE_V = 0.025852
 #: |J| assumed below the resolution of a reading (0, NaN, or the first list) [mA/cm²].
 J_FLOOR_MA_CM2 = 1e-9
+#: hc/e [V·nm]: photon energy [eV] = this / wavelength [nm].
+HC_EV_NM = 1239.84198
+#: A forward sweep reaching this far beyond the expected turn-on [V] with no current above
+#: the open-circuit floor gets a "no device current" warning (see :meth:`JVLProcedure.execute`).
+NO_CURRENT_MARGIN_V = 1.0
 
 
 def sweep_voltages_V(start_V: float, stop_V: float, step_V: float) -> np.ndarray:
@@ -224,15 +241,18 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
         self.log_event("info", f"output on, {self.directions} sweep {forward[0]:g} → "
                        f"{forward[-1]:g} V in {self.step_voltage_V:g} V steps")
         self._done = 0
+        self._open_circuit_noted = False
         try:
             if self.light_route == "none":
                 self._hardware_sweep(smu, forward)
             else:
                 n_fwd, stop_all = self._sweep(smu, forward, +1, n_total)
+                self._after_forward(smu, forward[:n_fwd])
                 if self.directions == "forward+reverse" and not stop_all \
                         and not self.should_stop():
                     # back from the last forward point (measured again) to the start
                     self._sweep(smu, forward[:n_fwd][::-1], -1, n_total)
+                    self.record_error_queue(smu, "after the reverse sweep")
         except BaseException:
             try:
                 smu.output_off()
@@ -240,6 +260,35 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
                 self.log_event("error", f"output off after a failed sweep failed: {exc}")
             raise
         smu.output_off()
+        self.record_error_queue(smu, "at the end of the sweep")
+
+    def expected_turn_on_V(self) -> float:
+        """Expected turn-on voltage [V]: the photon energy of ``assumed_peak_nm`` over e
+        (an LED emits, and conducts, by the time V reaches the photon energy)."""
+        return HC_EV_NM / float(self.assumed_peak_nm)
+
+    def _after_forward(self, smu, applied) -> None:
+        """After the forward branch (``applied``: its voltages applied): drain the SMU's
+        error queue; a branch that went ≥ :data:`NO_CURRENT_MARGIN_V` past the expected
+        turn-on without |I| above the open-circuit floor → one "no device current" warning."""
+        self.record_error_queue(smu, "after the forward sweep")
+        if len(applied) and not self._forward_conducted:
+            reached = float(np.max(applied))
+            turn_on = self.expected_turn_on_V()
+            if reached >= turn_on + NO_CURRENT_MARGIN_V:
+                self.note_no_current(reached, "forward", f"expected turn-on ≈ {turn_on:.2g} V, "
+                                     f"the photon energy at {self.assumed_peak_nm:g} nm")
+
+    @staticmethod
+    def _rising_from(voltages) -> int:
+        """First index of a branch from which |V| rises point after point (the branch's
+        voltages move away from 0 from there on): the open-circuit watch starts there."""
+        v = np.asarray(voltages, float)
+        if len(v) < 2:
+            return len(v)
+        sign = 1.0 if v[-1] >= v[0] else -1.0
+        idx = np.flatnonzero(sign * v >= 0)
+        return int(idx[0]) if idx.size else len(v)
 
     def _stop_rule(self, v, j, in_compliance, luminance, direction):
         """The stop rules after a point at set voltage ``v`` [V] has been recorded, the same
@@ -267,10 +316,21 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
         return False
 
     def _sweep(self, smu, voltages, direction, n_total):
-        """One direction point by point; returns (points applied, whether to stop everything)."""
+        """One direction point by point; returns (points applied, whether to stop everything).
+
+        On the forward branch it also watches for an open circuit (a few float comparisons
+        per point): ``self._forward_conducted`` says whether any point carried |I| ≥ the
+        open-circuit floor, and a collapse (see ``procedures.base.OPEN_FLOOR_A``) where |V|
+        rises is recorded once as a warning.
+        """
+        applied, stop_all = len(voltages), False
+        # Points before ``watch_from`` (and the reverse branch) are not compared: prev stays 0.
+        watch_from = self._rising_from(voltages) if direction > 0 else len(voltages)
+        prev, conducted = 0.0, False
         for k, v in enumerate(voltages):
             if self._abort_requested():
-                return k, True
+                applied, stop_all = k, True
+                break
             if self.dwell_s > 0:
                 smu.set_voltage(float(v))
                 self.clock.sleep(self.dwell_s)
@@ -278,6 +338,13 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
             else:
                 reading = smu.source_voltage_and_measure(float(v))
             j = reading.current_A * 1e3 / self.area_cm2
+            a = abs(reading.current_A)
+            if a < OPEN_FLOOR_A:
+                if prev > OPEN_CONDUCTING_A and prev > OPEN_COLLAPSE_RATIO * a:
+                    self.note_current_collapse(prev, reading.current_A, v, "forward")
+            else:
+                conducted = True
+            prev = a if k >= watch_from else 0.0
             row = self._light_row(k, abs(j) >= self.light_threshold_mA_cm2)
             row.update(time_s=self.elapsed_s(), voltage_V=reading.voltage_V,
                        current_A=reading.current_A, current_density_mA_cm2=j,
@@ -288,8 +355,11 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
             stop = self._stop_rule(v, j, reading.in_compliance, row["luminance_cd_m2"],
                                    direction)
             if stop is not None:
-                return k + 1, stop == "compliance"
-        return len(voltages), False
+                applied, stop_all = k + 1, stop == "compliance"
+                break
+        if direction > 0:
+            self._forward_conducted = conducted
+        return applied, stop_all
 
     def _light_row(self, k: int, lit: bool) -> dict:
         """Light readings of point ``k``; below the current threshold the meter is not
@@ -343,17 +413,25 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
         n_fwd = len(forward)
         n_planned = 2 * n_fwd - 1 if self.directions == "forward+reverse" else n_fwd
         applied, stop_all = self._hardware_branch(smu, forward, +1, n_planned)
+        self._after_forward(smu, forward[:applied])
         if self.directions == "forward+reverse" and not stop_all and applied > 1:
             reverse = forward[:applied - 1][::-1]
             self._hardware_branch(smu, reverse, -1, self._done + len(reverse))
+            self.record_error_queue(smu, "after the reverse sweep")
 
     def _hardware_branch(self, smu, voltages, direction, n_planned):
-        """One direction in hardware lists; returns (points applied, whether to stop all)."""
+        """One direction in hardware lists; returns (points applied, whether to stop all).
+
+        The forward branch is watched for an open circuit list by list, as the point route
+        does point by point (:func:`~procedures.base.first_current_collapse`)."""
         k = 0
         j_prev = j_last = math.nan
+        watch_from = self._rising_from(voltages) if direction > 0 else len(voltages)
+        prev_abs, conducted, stop_all = 0.0, False, False
         while k < len(voltages):
             if self._abort_requested():
-                return k, True
+                stop_all = True
+                break
             n = self._list_points(len(voltages) - k, direction, j_prev, j_last)
             chunk = voltages[k:k + n]
             smu.set_voltage(float(chunk[0]))     # where the SMU rests when the list ends
@@ -370,6 +448,14 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
                 if stop is not None:
                     keep = i + 1
                     break
+            if direction > 0:
+                current = result.current_A[:keep]
+                hit = first_current_collapse(prev_abs, current, watch_from - k + 1)
+                if hit >= 0:
+                    before = prev_abs if hit == 0 else abs(current[hit - 1])
+                    self.note_current_collapse(before, current[hit], chunk[hit], "forward")
+                conducted = conducted or bool(np.any(np.abs(current) >= OPEN_FLOOR_A))
+                prev_abs = abs(current[-1]) if k + keep - 1 >= watch_from else 0.0
             t = result.time_s - np.nanmin(result.time_s) + t_start \
                 if np.all(np.isfinite(result.time_s)) else np.full(n, np.nan)
             nan = np.full(keep, np.nan)
@@ -386,10 +472,14 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
                     self.log_event("info", f"{n - keep} later point(s) of the same hardware "
                                    f"list ({chunk[keep]:g} … {chunk[-1]:g} V) were applied "
                                    "but are not recorded")
-                return k + keep, stop == "compliance"
+                k += keep
+                stop_all = stop == "compliance"
+                break
             k += n
             j_prev, j_last = (j[-2] if n > 1 else j_last), j[-1]
-        return k, False
+        if direction > 0:
+            self._forward_conducted = conducted
+        return k, stop_all
 
     def _list_points(self, remaining, direction, j_prev, j_last) -> int:
         """Points of the next hardware list (see :meth:`_hardware_sweep`): ≤ ``remaining``,

@@ -47,7 +47,8 @@ from pathlib import Path
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 
-from .base import QledProcedure
+# ERROR_QUEUE_MAX_READ and read_error_queue moved to .base; still importable from here.
+from .base import ERROR_QUEUE_MAX_READ, QledProcedure, read_error_queue  # noqa: F401
 from .jvl import PhotodiodeRoute, _light_meter_axis
 
 __all__ = ["LifetimeProcedure", "StartGate", "run_channels", "add_cli_options", "cli_run",
@@ -64,8 +65,6 @@ TRUTH_GRID_PER_DECADE = 80
 #: Stress time between two reads of the SMU's error queue [s] (each row when the log
 #: interval is longer); one ``:SYST:ERR?`` per read when the queue is empty.
 ERROR_QUEUE_EVERY_S = 60.0
-#: Most error-queue entries read at once (a queue that never empties must not hang a channel).
-ERROR_QUEUE_MAX_READ = 20
 
 
 class StartGate:
@@ -119,15 +118,6 @@ def estimate_time_to_fraction_s(time_s, relative, fraction: float = 0.5) -> floa
         return math.nan
     tau = math.exp(-icpt / slope)
     return tau * (-math.log(fraction)) ** (1.0 / slope)
-
-
-def read_error_queue(smu, limit: int = ERROR_QUEUE_MAX_READ) -> list[tuple[int, str]]:
-    """Entries of a SourceMeter's error queue (its ``read_errors()``), at most ``limit``;
-    a role without one reads as an empty queue."""
-    reader = getattr(smu, "read_errors", None)
-    if not callable(reader):
-        return []
-    return [(int(c), str(m)) for c, m in list(reader(limit))[:limit]]
 
 
 class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
@@ -535,23 +525,9 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
                        f"{pixel.device.equivalent_age:.6e}")
 
     def _record_instrument_errors(self, t: float) -> None:
-        """Read this channel's SMU error queue; each entry → a warning in ``/events``.
-
-        A queue that cannot be read is recorded too (warning) and logging goes on; a link
-        that is gone for good shows at the next measurement, which ends the run.
-        """
-        name = getattr(self.smu, "name", "smu")
-        try:
-            errors = read_error_queue(self.smu)
-        except Exception as exc:  # noqa: BLE001 - never end a night for a status query
-            self.log_event("warning", f"{name}: error queue not readable at t = {t:.6g} s: "
-                           f"{type(exc).__name__}: {str(exc).strip()[:200]}")
-            return
-        for code, text in errors:
-            self.log_event("warning", f"{name}: instrument error {code}, {text} (error queue "
-                           f"read at t = {t:.6g} s); logging continues")
-        if len(errors) >= ERROR_QUEUE_MAX_READ:
-            self.log_event("warning", f"{name}: {len(errors)} errors read, more may be queued")
+        """Read this channel's SMU error queue; each entry → a warning in ``/events``
+        (:meth:`~procedures.base.QledProcedure.record_error_queue`); logging goes on."""
+        self.record_error_queue(self.smu, f"at t = {t:.6g} s", goes_on="logging continues")
 
     def _wait(self, simulated_s: float) -> None:
         """Sleep ``simulated_s`` on the station clock, seeing a stop request within ~0.1 s."""

@@ -19,6 +19,17 @@ Modes
     rest level, so the shortest pulse is a few ms; the achieved on-time of every pulse is
     timed on the station clock and stored (``pulse_on_time_s``).
 
+Instrument errors and open devices
+----------------------------------
+The SMU's SCPI error queue is drained after each branch and at the end of the run (never
+per point); each queued error becomes a warning in ``/events`` and the sweep goes on. On
+every branch of rising |V| a point whose |I| collapses below the open-circuit floor after the
+device conducted (``procedures.base.OPEN_FLOOR_A``) gets one warning "current collapsed …
+open circuit / lost contact?", and a rising branch that reaches ``NO_CURRENT_FROM_V`` with |I|
+never at the floor gets one "no device current …" warning (a contacted film normally
+carries far more by then; the warning asks, it does not stop anything). Neither changes when
+a branch turns back.
+
 Recorded with the data (parameters): device type, layer thickness, ε_r (required — there
 is no safe default), area, temperature, mode, pulse width / rest bias / rest time (duty
 cycle in ``/events``), sweep directions, dwell, NPLC, compliance.
@@ -45,7 +56,7 @@ from pathlib import Path
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 
-from .base import QledProcedure
+from .base import OPEN_COLLAPSE_RATIO, OPEN_CONDUCTING_A, OPEN_FLOOR_A, QledProcedure
 
 __all__ = ["SCLCProcedure", "sclc_voltages_V", "SIM_PRESETS", "demo_runs"]
 
@@ -54,6 +65,9 @@ MODES = ("dc", "pulsed")
 SWEEPS = ("up", "up+down", "up+down+negative")
 #: Line frequency the NPLC integration time refers to [Hz].
 LINE_FREQUENCY_HZ = 50.0
+#: A rising branch that reaches this |V| [V] with |I| never at the open-circuit floor
+#: (``procedures.base.OPEN_FLOOR_A``) gets a "no device current" warning.
+NO_CURRENT_FROM_V = 1.0
 #: ``sim:<preset>`` → (carrier, passivated).
 SIM_PRESETS = {
     "electron_only": ("electron", True), "electron_only_passivated": ("electron", True),
@@ -221,27 +235,47 @@ class SCLCProcedure(QledProcedure):
             self.log_event("info", f"DC: {self.sweep}, {len(up)} points per branch, dwell "
                            f"{self.dwell_s:g} s, integration {1e3 * self.nplc / 50:g} ms")
         turn_back_at = None
+        self._open_circuit_noted = False
         for voltages, direction in branches:
             if direction < 0 and turn_back_at is not None:
                 voltages = voltages[np.abs(voltages) <= turn_back_at + 1e-12]
             last, stop = self._branch(smu, voltages, direction)
+            name = self._branch_name(voltages, direction)
             if direction > 0:
                 turn_back_at = last
+                if not self._branch_conducted and last >= NO_CURRENT_FROM_V:
+                    self.note_no_current(float(np.sign(voltages[0])) * last, name,
+                                         f"a contacted film conducts ≥ {OPEN_FLOOR_A:g} A by "
+                                         f"{NO_CURRENT_FROM_V:g} V")
+            self.record_error_queue(smu, f"after the {name} sweep")
             if stop or self.should_stop():
                 break
             smu.set_voltage(rest)
         smu.set_voltage(0.0)
         smu.output_off()
+        self.record_error_queue(smu, "at the end of the run")
+
+    @staticmethod
+    def _branch_name(voltages, direction) -> str:
+        sign = "negative " if len(voltages) and voltages[0] < 0 else ""
+        return sign + ("up" if direction > 0 else "down")
 
     def _branch(self, smu, voltages, direction):
-        """One branch; returns (last |V| applied, whether to stop the run)."""
+        """One branch; returns (last |V| applied, whether to stop the run).
+
+        A rising branch (``direction`` +1: |V| rises point after point) is watched for an open
+        circuit with a few float comparisons per point; ``self._branch_conducted`` says
+        whether any point carried |I| ≥ the open-circuit floor."""
         last = float(abs(voltages[0])) if len(voltages) else 0.0
         pulsed = self.mode == "pulsed"
+        rising = direction > 0
+        prev, conducted, stop_run = 0.0, False, False
         for v in voltages:
             v = float(v)
             if self.should_stop():
                 self.log_event("warning", "abort requested: stopping the sweep")
-                return last, True
+                stop_run = True
+                break
             if pulsed:
                 t_on = self.clock.time()
                 smu.set_voltage(v)
@@ -261,6 +295,15 @@ class SCLCProcedure(QledProcedure):
                 on_time = math.nan
             last = abs(v)
             j = reading.current_A * 1e3 / self.area_cm2
+            a = abs(reading.current_A)
+            if a < OPEN_FLOOR_A:
+                if prev > OPEN_CONDUCTING_A and prev > OPEN_COLLAPSE_RATIO * a:
+                    self.note_current_collapse(prev, reading.current_A, v,
+                                               self._branch_name(voltages, direction))
+            else:
+                conducted = True
+            if rising:
+                prev = a
             self.emit("results", {
                 "time_s": self.elapsed_s(), "set_voltage_V": v, "voltage_V": reading.voltage_V,
                 "current_A": reading.current_A, "current_density_mA_cm2": j,
@@ -273,12 +316,13 @@ class SCLCProcedure(QledProcedure):
             if reading.in_compliance:
                 self.log_event("warning", f"compliance {self.compliance_mA:g} mA reached at "
                                f"{v:g} V: turning back")
-                return last, False
+                break
             if direction > 0 and abs(j) >= self.max_current_density_mA_cm2:
                 self.log_event("info", f"current density {abs(j):.4g} mA/cm² ≥ "
                                f"{self.max_current_density_mA_cm2:g} at {v:g} V: turning back")
-                return last, False
-        return last, False
+                break
+        self._branch_conducted = conducted
+        return last, stop_run
 
     def _long_pulse(self, on_time):
         if not getattr(self, "_warned_long_pulse", False):

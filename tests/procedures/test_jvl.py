@@ -430,3 +430,161 @@ def test_cli_bad_value_is_one_line_and_writes_nothing(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "compliance_mA" in lines[0] and "1050" in lines[0]
     assert not out.exists() or not list(out.glob("*.h5"))
+
+
+# -- SMU error queue and open pixels: faults armed in the bench's own fault plans once the
+# station is connected (as tests/reliability/test_fault_matrix.py does), here from the rows
+# the procedure emits, so they land at a known point of the sweep.
+
+OPEN_WORDS = "open circuit / lost contact?"
+
+
+def _faulted_jvl(tmp_path, arm=None, *, overrides=FAST, **values):
+    """Run J-V-L on an in-process bench; ``arm(bench, topic, record)`` is called with every
+    record the procedure emits (it may arm a fault). Returns (result, run, bench)."""
+    from acquisition.runner import RunEngine
+    from instruments.station import open_station
+
+    base = {"station": "sim", "start_voltage_V": 2.0, "stop_voltage_V": 4.5,
+            "step_voltage_V": 0.1, "dwell_s": 0.0, "nplc": 0.1, "light_route": "photodiode",
+            "directions": "forward+reverse"}
+    base.update(values)
+    probe = build_procedure(JVLProcedure, base)
+    probe.sim_overrides = dict(overrides)
+    options = probe.simulated_bench_options("sim")
+    with open_station("sim", roles=probe.required_roles(), sim_options=options) as station:
+        bench = station.bench
+        proc = build_procedure(JVLProcedure, base, station_object=station)
+        on_emit = None if arm is None else (lambda topic, record: arm(bench, topic, record))
+        result = RunEngine(proc, tmp_path, on_emit=on_emit, flush_interval_s=0.2).run(
+            handle_signals=False)
+    return result, load_run(result.path), bench
+
+
+def _open_events(run):
+    ev = run.events
+    return ev[ev["message"].str.contains(OPEN_WORDS, regex=False)]
+
+
+def _forward_currents(topic, record):
+    if topic == "results" and record["direction"] > 0:
+        return np.array([record["current_A"]])
+    if topic == "batch results" and record["direction"][0] > 0:
+        return np.asarray(record["current_A"])
+    return None
+
+
+@pytest.mark.parametrize("light_route", ["photodiode", "none"])
+@pytest.mark.parametrize("start, step", [(0.0, 0.05), (-3.0, 1.0)])
+def test_healthy_sweep_records_no_open_circuit_and_no_instrument_error(tmp_path, light_route,
+                                                                       start, step):
+    """Noise on, from 0 V (|I| in the pA–nA noise) or from −3 V: |I| falls from tens of nA
+    (shunt) to 0 at 0 V, where |V| falls too, so it is not a collapse."""
+    result, run, _ = _faulted_jvl(tmp_path, light_route=light_route, start_voltage_V=start,
+                                  step_voltage_V=step, overrides={**FAST, "noise": True})
+    assert result.status == "finished", result.message
+    assert run.data["current_A"].abs().max() > 1e-4
+    messages = list(run.events["message"])
+    assert not [m for m in messages if OPEN_WORDS in m or "instrument error" in m], messages
+    assert not [m for m in messages if "error queue" in m], messages
+
+
+@pytest.mark.parametrize("light_route", ["photodiode", "none"])
+def test_open_pixel_mid_sweep_is_one_warning_and_the_sweep_goes_on(tmp_path, light_route):
+    from simulators.faults import Fault
+
+    armed = []
+
+    def arm(bench, topic, record):
+        i = _forward_currents(topic, record)
+        if i is not None and not armed and abs(i[-1]) > 1e-6:
+            pixel = bench.selected_pixel
+            pixel.faults.faults = (Fault("open", pixel=pixel.index,
+                                         at_time_s=bench.clock.time()),)
+            armed.append(float(i[-1]))
+
+    result, run, _ = _faulted_jvl(tmp_path, arm, light_route=light_route)
+    assert result.status == "finished", result.message
+    assert armed
+    hits = _open_events(run)
+    assert len(hits) == 1 and set(hits["level"]) == {"warning"}
+    message = hits["message"].iloc[0]
+    assert message.startswith(f"current collapsed from {armed[0]:.3g} A to ")
+    assert "on the forward sweep" in message
+    # the sweep went on: whole forward branch, then the reverse one, all after the collapse
+    d = run.data
+    fwd, rev = d[d.direction > 0], d[d.direction < 0]
+    assert len(fwd) == 26 and len(rev) == (26 if light_route == "photodiode" else 25)
+    after = fwd["current_A"].abs().to_numpy()
+    k = int(np.argmax(after < 1e-9))
+    assert k > 0 and after[k - 1] == pytest.approx(armed[0]) and (after[k:] < 1e-9).all()
+    assert f"at V = {fwd['voltage_V'].iloc[k]:g} V" in message
+
+
+@pytest.mark.parametrize("light_route", ["photodiode", "none"])
+def test_pixel_open_from_the_start_is_one_no_current_warning(tmp_path, light_route):
+    from simulators.faults import Fault
+
+    def arm(bench, topic, record):
+        pixel = bench.selected_pixel
+        if not pixel.faults.faults:
+            pixel.faults.faults = (Fault("open", pixel=pixel.index, at_time_s=0.0),)
+
+    result, run, _ = _faulted_jvl(tmp_path, arm, light_route=light_route)
+    assert result.status == "finished", result.message
+    assert (run.data["current_A"].abs() < 1e-9).all()
+    hits = _open_events(run)
+    assert len(hits) == 1 and set(hits["level"]) == {"warning"}
+    assert hits["message"].iloc[0].startswith("no device current: |I| < 1e-09 A on the whole "
+                                              "forward sweep up to 4.5 V (expected turn-on")
+
+
+def test_no_current_warning_needs_the_sweep_past_the_expected_turn_on(tmp_path):
+    """Open from the start but the sweep ends at 3 V < 2.4 V + 1 V: no conclusion drawn."""
+    from simulators.faults import Fault
+
+    def arm(bench, topic, record):
+        pixel = bench.selected_pixel
+        if not pixel.faults.faults:
+            pixel.faults.faults = (Fault("open", pixel=pixel.index, at_time_s=0.0),)
+
+    result, run, _ = _faulted_jvl(tmp_path, arm, stop_voltage_V=3.0)
+    assert result.status == "finished", result.message
+    assert len(_open_events(run)) == 0
+
+
+@pytest.mark.parametrize("light_route", ["photodiode", "none"])
+def test_queued_smu_error_is_a_warning_and_the_sweep_goes_on(tmp_path, light_route):
+    from simulators.faults import Fault
+
+    armed = []
+
+    def arm(bench, topic, record):
+        if topic in ("results", "batch results") and not armed:
+            plan = bench.instrument("smu").faults      # the plan the transport consults
+            plan.faults = (Fault("error", instrument="smu", at_command=plan.commands_seen + 1,
+                                 code=-222, message="Data out of range"),)
+            armed.append(plan)
+
+    result, run, _ = _faulted_jvl(tmp_path, arm, light_route=light_route)
+    assert result.status == "finished", result.message
+    ev = run.events
+    hits = ev[ev["message"].str.contains("instrument error", regex=False)]
+    assert list(hits["message"]) == [
+        "smu: instrument error -222, Data out of range (error queue read after the forward "
+        "sweep); measurement continues"]
+    assert set(hits["level"]) == {"warning"}
+    assert len(run.data) == (52 if light_route == "photodiode" else 51)
+    assert len(_open_events(run)) == 0
+
+
+def test_first_current_collapse_vector_form():
+    from procedures.base import first_current_collapse
+
+    assert first_current_collapse(0.0, [1e-12, 1e-9, 1e-6, 1e-3]) == -1
+    assert first_current_collapse(1e-6, [0.0, 0.0]) == 0            # from the previous list
+    assert first_current_collapse(0.0, [1e-7, 1e-5, 2e-12, 0.0]) == 2
+    assert first_current_collapse(0.0, [1e-7, 1e-5, 2e-12], watch_from=3) == -1
+    assert first_current_collapse(0.0, [5e-9, 1e-12]) == -1         # never clearly conducted
+    assert first_current_collapse(0.0, [2e-8, 5e-10]) == -1         # < 1e3× fall
+    assert first_current_collapse(0.0, [np.nan, 1e-3, np.nan]) == -1

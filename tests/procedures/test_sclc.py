@@ -109,3 +109,118 @@ def test_sim_station_must_match_device_type(tmp_path):
         proc.simulated_bench_options("sim:hole_only")
     with pytest.raises(ValueError, match="station"):
         proc.simulated_bench_options("sim:nonsense")
+
+
+# -- SMU error queue and open devices: faults armed in the bench's own fault plans once the
+# station is connected (as tests/reliability/test_fault_matrix.py does), here from the rows
+# the procedure emits, so they land at a known point of the sweep.
+
+OPEN_WORDS = "open circuit / lost contact?"
+FAULT_VALUES = {"station": "sim:electron_only", "thickness_nm": 300.0, "eps_r": 25.0,
+                "area_cm2": 0.01, "max_voltage_V": 5.0, "points_per_decade": 8,
+                "dwell_s": 0.0, "nplc": 0.1, "compliance_mA": 1000.0,
+                "sweep": "up+down+negative"}
+
+
+def _faulted_sclc(tmp_path, arm=None, overrides=None, **values):
+    """Run SCLC on an in-process bench; ``arm(bench, topic, record)`` sees every record the
+    procedure emits (it may arm a fault). Returns (result, run)."""
+    from acquisition.runner import RunEngine
+    from instruments.station import open_station
+
+    base = {**FAULT_VALUES, **values}
+    probe = build_procedure(SCLCProcedure, base)
+    probe.sim_overrides = {"time_scale": 1000.0, "noise": False, **(overrides or {})}
+    options = probe.simulated_bench_options(base["station"])
+    with open_station("sim", roles=probe.required_roles(), sim_options=options) as station:
+        bench = station.bench
+        proc = build_procedure(SCLCProcedure, base, station_object=station)
+        on_emit = None if arm is None else (lambda topic, record: arm(bench, topic, record))
+        result = RunEngine(proc, tmp_path, on_emit=on_emit, flush_interval_s=0.2).run(
+            handle_signals=False)
+    return result, load_run(result.path)
+
+
+def _open_events(r):
+    ev = r.events
+    return ev[ev["message"].str.contains(OPEN_WORDS, regex=False)]
+
+
+@pytest.mark.parametrize("mode", ["dc", "pulsed"])
+def test_healthy_sweep_records_no_open_circuit_and_no_instrument_error(tmp_path, mode):
+    extra = {"nplc": 0.05, "pulse_width_s": 5e-3, "rest_time_s": 0.01} if mode == "pulsed" \
+        else {}
+    result, r = _faulted_sclc(tmp_path, overrides={"noise": True}, mode=mode, **extra)
+    assert result.status == "finished", result.message
+    assert len(r.data) == 4 * 23
+    messages = list(r.events["message"])
+    assert not [m for m in messages if OPEN_WORDS in m or "error queue" in m], messages
+
+
+def test_open_device_mid_sweep_is_one_warning_and_the_sweep_goes_on(tmp_path):
+    """Open on the up branch: one collapse warning; the negative up branch, all ~0 A, adds
+    no "no device current" warning (the same fault)."""
+    from simulators.faults import Fault
+
+    armed = []
+
+    def arm(bench, topic, record):
+        if topic == "results" and not armed and record["direction"] > 0 \
+                and record["current_A"] > 1e-7:
+            pixel = bench.selected_pixel
+            pixel.faults.faults = (Fault("open", pixel=pixel.index,
+                                         at_time_s=bench.clock.time()),)
+            armed.append(record["current_A"])
+
+    result, r = _faulted_sclc(tmp_path, arm)
+    assert result.status == "finished", result.message
+    assert armed and len(r.data) == 4 * 23
+    hits = _open_events(r)
+    assert len(hits) == 1 and set(hits["level"]) == {"warning"}
+    message = hits["message"].iloc[0]
+    assert message.startswith(f"current collapsed from {armed[0]:.3g} A to ")
+    assert "on the up sweep" in message
+    i = r.data["current_A"].abs().to_numpy()
+    k = int(np.argmax(i < 1e-9))
+    assert i[k - 1] == pytest.approx(armed[0]) and (i[k:] < 1e-9).all()
+    assert f"at V = {r.data['set_voltage_V'].iloc[k]:g} V" in message
+
+
+def test_device_open_from_the_start_is_one_no_current_warning(tmp_path):
+    from simulators.faults import Fault
+
+    def arm(bench, topic, record):
+        pixel = bench.selected_pixel
+        if not pixel.faults.faults:
+            pixel.faults.faults = (Fault("open", pixel=pixel.index, at_time_s=0.0),)
+
+    result, r = _faulted_sclc(tmp_path, arm)
+    assert result.status == "finished", result.message
+    hits = _open_events(r)
+    assert list(hits["message"]) == [
+        "no device current: |I| < 1e-09 A on the whole up sweep up to 5 V (a contacted film "
+        "conducts ≥ 1e-09 A by 1 V): open circuit / lost contact?"]
+    assert set(hits["level"]) == {"warning"}
+
+
+def test_queued_smu_error_is_a_warning_and_the_sweep_goes_on(tmp_path):
+    from simulators.faults import Fault
+
+    armed = []
+
+    def arm(bench, topic, record):
+        if topic == "results" and record["direction"] < 0 and not armed:
+            plan = bench.instrument("smu").faults      # the plan the transport consults
+            plan.faults = (Fault("error", instrument="smu", at_command=plan.commands_seen + 1,
+                                 code=-222, message="Data out of range", count=2),)
+            armed.append(plan)
+
+    result, r = _faulted_sclc(tmp_path, arm)
+    assert result.status == "finished", result.message
+    ev = r.events
+    hits = ev[ev["message"].str.contains("instrument error", regex=False)]
+    assert list(hits["message"]) == 2 * [
+        "smu: instrument error -222, Data out of range (error queue read after the down "
+        "sweep); measurement continues"]
+    assert set(hits["level"]) == {"warning"}
+    assert len(r.data) == 4 * 23 and len(_open_events(r)) == 0
