@@ -206,7 +206,10 @@ class Pixel:
             elif self._pending_s <= 1e-3 * self._driven_s:
                 # A device without the damage model: bound the lag relative to the driven time.
                 return
-        if hasattr(self.device, "age"):
+        if self._ages_by_damage:
+            self.device.age(self._pending_s, self._pending_current_A,
+                            self._tau_s(self._pending_current_A))
+        elif hasattr(self.device, "age"):
             self.device.age(self._pending_s, self._pending_current_A)
         self._driven_s += self._pending_s
         self._pending_s = 0.0

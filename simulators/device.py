@@ -569,8 +569,13 @@ class LEDDevice:
         (2005), doi:10.1063/1.2133922); τ_ref = T50_ref / (ln 2)^(1/β).
         """
         p = self.params
-        l0 = np.asarray(l0_cd_m2, dtype=float)
         tau_ref = p.t50_ref_s / math.log(2.0) ** (1.0 / p.stretch_exponent)
+        if isinstance(l0_cd_m2, float):      # the simulator's per-exchange path: no arrays
+            if not l0_cd_m2 > 0:
+                return math.inf
+            return tau_ref * (p.lifetime_ref_luminance_cd_m2 / l0_cd_m2) \
+                ** p.acceleration_exponent
+        l0 = np.asarray(l0_cd_m2, dtype=float)
         with np.errstate(divide="ignore"):
             return np.where(l0 > 0, tau_ref * (p.lifetime_ref_luminance_cd_m2
                                                / np.where(l0 > 0, l0, 1.0))
@@ -608,7 +613,7 @@ class LEDDevice:
         """True T50 [s] at initial luminance ``l0_cd_m2``: τ·(ln 2)^(1/β) (see :meth:`tx_s`)."""
         return self.tx_s(0.5, l0_cd_m2)
 
-    def age(self, dt_s: float, current_A: float) -> None:
+    def age(self, dt_s: float, current_A: float, tau_s: float | None = None) -> None:
         """Advance the ageing state by ``dt_s`` seconds of stress at constant ``current_A``.
 
         Cumulative damage (Miner's rule): each interval adds dt/τ(L0(I)) to an equivalent
@@ -616,7 +621,8 @@ class LEDDevice:
         exp(−D^β).  At constant current this is exactly exp[−(t/τ)^β]; when the current
         changes, L/L0 stays continuous and continues along the new current's curve from the
         equivalent time τ_new·D (the "equivalent-age" rule).  Zero or reverse current does
-        not age the device.
+        not age the device. ``tau_s``: τ(L0(I)) [s] when the caller already knows it (the
+        bench memoises it per current), else computed here.
         """
         _check_range("dt_s", float(dt_s), 0.0, math.inf, "s")
         i = float(current_A)
@@ -624,9 +630,9 @@ class LEDDevice:
             raise _out_of_range("current_A", current_A, "a finite current in A")
         if i <= 0 or dt_s == 0:
             return
-        l0 = float(self.luminance_cd_m2(i, aged=False))
-        tau = float(self.lifetime_tau_s(l0))
-        self._damage += dt_s / tau
+        if tau_s is None:
+            tau_s = float(self.lifetime_tau_s(float(self.luminance_cd_m2(i, aged=False))))
+        self._damage += dt_s / tau_s
         self._forward_time_s += dt_s
 
     @property

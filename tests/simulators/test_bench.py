@@ -61,7 +61,7 @@ def test_lazy_ageing_follows_the_closed_form_within_the_tolerance():
     dev = pixel.device
     steps = []
     real_age = dev.age
-    dev.age = lambda dt, i: (steps.append(dt), real_age(dt, i))
+    dev.age = lambda dt, i, *tau: (steps.append(dt), real_age(dt, i, *tau))
     i_A = 1e-4                                   # current source: I stays constant
     l0 = float(dev.luminance_cd_m2(i_A, aged=False))
     tau = float(dev.lifetime_tau_s(l0))
@@ -95,7 +95,7 @@ def test_dim_fixed_level_polling_needs_no_ageing_step():
     pixel, clock = _frozen_pixel()
     calls = []
     real_age = pixel.device.age
-    pixel.device.age = lambda dt, i: (calls.append(dt), real_age(dt, i))
+    pixel.device.age = lambda dt, i, *tau: (calls.append(dt), real_age(dt, i, *tau))
     pixel.apply("VOLT", 1.0, 0.1, True)                    # below turn-on: tau ~ 1e13 s
     for _ in range(5000):
         clock.advance(2.0)
