@@ -4,7 +4,9 @@ One exchange is a command and a query: ``:SOUR:VOLT 1.0`` then ``:READ?`` as two
 (the issue's definition), or the combined ``:SOUR:VOLT 1.0;:READ?``. Loads:
 
 - a Keithley 2400 simulator on a 1 kΩ resistor (SCPI engine + transport alone);
-- the bench's 2400 driving the default LED pixel (device physics, noise, lazy ageing), at
+- the bench's 2400 driving the default LED pixel (device physics, noise, lazy ageing) at
+  1.0 V (below turn-on) and along a sweep 2.5 … 3.5 V (lit: every point a new diode solution,
+  photometry and ageing step), at
   NPLC 0.01 with the clock at time_scale 1e4, so the simulated reading time (0.01/50 Hz +
   1 ms overhead = 1.2 ms simulated, 0.12 µs wall) is negligible;
 - the same pixel at time_scale 1, where each reading really takes its 1.2 ms;
@@ -31,6 +33,8 @@ from simulators.transports import TcpServer
 SETUP = ":SENS:CURR:NPLC 0.01;:SOUR:DEL:AUTO OFF;:SENS:CURR:PROT 0.1;:OUTP ON"
 TWO = [b":SOUR:VOLT 1.0\n", b":READ?\n"]
 ONE = [b":SOUR:VOLT 1.0;:READ?\n"]
+#: 2.5 … 3.5 V in 1 mV steps, one combined set-and-read per point: the pixel lit and ageing.
+SWEEP = [b":SOUR:VOLT %.4f;:READ?\n" % (2.5 + 0.001 * k) for k in range(1000)]
 
 
 class Resistor:
@@ -43,18 +47,23 @@ class Resistor:
 
 
 def run(port: int, messages: list[bytes], n: int) -> float:
-    """Exchanges per second of ``n`` exchanges (each: the messages, then one reply line)."""
+    """Exchanges per second of ``n`` exchanges (each: the messages, then one reply line).
+
+    ``messages`` is one exchange's messages, or (``SWEEP``) one message per exchange taken
+    in turn — a J-V-L sweep through the lit region, where every point is a new current.
+    """
     s = socket.create_connection(("127.0.0.1", port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     f = s.makefile("rb")
+    plan = [[m] for m in messages] if messages is SWEEP else [messages]
     try:
-        for _ in range(50):  # warm the header cache and the connection
-            for m in messages:
+        for k in range(50):  # warm the header cache and the connection
+            for m in plan[k % len(plan)]:
                 s.sendall(m)
             f.readline()
         t0 = time.perf_counter()
-        for _ in range(n):
-            for m in messages:
+        for k in range(n):
+            for m in plan[k % len(plan)]:
                 s.sendall(m)
             f.readline()
         return n / (time.perf_counter() - t0)
@@ -106,6 +115,7 @@ def main(n: int = 4000, repeats: int = 5) -> dict:
             "resistor_combined": (resistor.port, ONE, n),
             "led_pixel_write_then_query": (led_port, TWO, n),
             "led_pixel_combined": (led_port, ONE, n),
+            "led_pixel_lit_sweep_combined": (led_port, SWEEP, n),
             "echo_baseline_write_then_query": (echo.port, TWO, n),
         }
         try:

@@ -28,7 +28,7 @@ def test_quick_report_measures_every_section():
     assert res.returncode in (0, 1), res.stderr[-2000:]      # 1: a target missed
     report = json.loads(res.stdout)
     figures = {f["measure"]: f for f in report["figures"]}
-    assert len(figures) == 8, list(figures)
+    assert len(figures) == 9, list(figures)
     for name, f in figures.items():
         assert "error" not in f["details"], f"{name}: {f['details']['error']}"
         assert math.isfinite(f["ours"]) and f["ours"] > 0, name
