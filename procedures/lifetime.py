@@ -38,6 +38,7 @@ accelerated clock each ~1 ms instrument exchange would otherwise stress the pixe
 """
 from __future__ import annotations
 
+import functools
 import math
 import signal
 import sys
@@ -634,7 +635,8 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
 _CREATE_LOCK = threading.Lock()
 
 
-def _channel_engine(procedure, out: Path, flush_interval_s: float):
+def _channel_engine(procedure, out: Path, flush_interval_s: float, on_emit=None,
+                    stop_event=None):
     from acquisition.runner import RunEngine
 
     class ChannelEngine(RunEngine):
@@ -642,7 +644,10 @@ def _channel_engine(procedure, out: Path, flush_interval_s: float):
             with _CREATE_LOCK:
                 return super()._open_writer()
 
-    return ChannelEngine(procedure, out, flush_interval_s=flush_interval_s)
+    engine = ChannelEngine(procedure, out, flush_interval_s=flush_interval_s, on_emit=on_emit)
+    if stop_event is not None:
+        engine._stop = stop_event        # one stop flag for every channel (GUI abort)
+    return engine
 
 
 def _channel_router(procedures: dict):
@@ -688,7 +693,8 @@ def _sim_options(channel_values: list[dict], overrides: dict) -> dict:
 
 def run_channels(channel_values: list[dict], out_dir, *, overrides: dict | None = None,
                  flush_interval_s: float = 1.0, handle_signals: bool = True,
-                 on_started=None, station_spec: str | None = None):
+                 on_started=None, station_spec: str | None = None, on_emit=None,
+                 stop_event: threading.Event | None = None):
     """Run one lifetime procedure per channel concurrently on one station → list of RunResult.
 
     Parameters
@@ -706,6 +712,11 @@ def run_channels(channel_values: list[dict], out_dir, *, overrides: dict | None 
         ``on_started(procedures, station)`` once the channels run (live status, tests).
     station_spec : str, optional
         ``"sim"`` or a TOML path; default: the first channel's ``station``.
+    on_emit : callable, optional
+        ``on_emit(channel, topic, record)`` receives every record of every channel, in
+        the channel's thread (live plots of the GUI).
+    stop_event : threading.Event, optional
+        Setting it stops every channel (the GUI's abort).
     """
     from acquisition.runner import check_output_dir
     from instruments.station import open_station
@@ -737,7 +748,8 @@ def run_channels(channel_values: list[dict], out_dir, *, overrides: dict | None 
             proc = build_procedure(LifetimeProcedure, v, station_object=station)
             proc._gate = gate
             procedures[c] = proc
-            engines.append(_channel_engine(proc, out, flush_interval_s))
+            emit = None if on_emit is None else functools.partial(on_emit, c)
+            engines.append(_channel_engine(proc, out, flush_interval_s, emit, stop_event))
         restore = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
             def handler(signum, frame):

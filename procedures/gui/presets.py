@@ -151,8 +151,8 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def preset_for(cls) -> Preset:
-    """The preset of a procedure class, adapted to its columns.
+def preset_for(cls, kind: str | None = None) -> Preset:
+    """The preset of a procedure class (or of run ``kind``), adapted to its columns.
 
     Plots whose columns the class does not record (and cannot derive) are dropped and a
     ``group_by`` column it lacks is ignored, so a preset written ahead of a procedure
@@ -162,7 +162,7 @@ def preset_for(cls) -> Preset:
     import dataclasses
 
     columns = list(getattr(cls, "DATA_COLUMNS", []))
-    preset = PRESETS.get(procedure_kind(cls))
+    preset = PRESETS.get(kind or procedure_kind(cls))
     derived = {"eqe_percent"} | {f"{c}_rel" for c in columns}
     params = set(cls().parameter_objects())
     if preset is not None:

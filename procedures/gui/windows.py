@@ -11,6 +11,11 @@ that a 0.2 s timer drains, so a refresh costs only the new rows. When a run ends
 curves are re-read from the file (what is shown is what was stored) and the analysis and
 report of ``analysis.dispatch`` are written beside it and shown in the Summary tab.
 
+The lifetime window has a ``channels`` input (:mod:`.channels`): N > 1 runs N pixels at
+once through :func:`procedures.lifetime.run_channels` in a :class:`ChannelsWorker` (one
+file per channel, records tagged with their ``channel`` for one curve per channel, every
+channel's report in the Summary tab); N = 1 is the single-procedure path above.
+
 Abort sets the stop flag (PyMeasure aborts are cooperative) *and* switches the outputs
 off at once from the GUI thread, serialised with the worker's exchanges per instrument
 link so the two threads never interleave on one connection.
@@ -19,7 +24,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from pathlib import Path
+
+import numpy as np
 
 from pymeasure.display.Qt import QtCore, QtGui, QtWidgets
 from pymeasure.display.listeners import Monitor
@@ -31,12 +39,13 @@ from pymeasure.experiment.results import CSVFormatter
 
 from acquisition.runner import HDF5Worker, check_output_dir
 
-from ..base import build_procedure
+from .channels import build_window_procedure, window_procedure_class
 from .live import RecordFeed, RunData
 from .plots import LivePlotsWidget
 from .presets import Preset, preset_for, procedure_kind
 
-__all__ = ["QledWindow", "RunResults", "GuiWorker", "QledManager", "SummaryWidget",
+__all__ = ["QledWindow", "RunResults", "GuiWorker", "ChannelsWorker", "QledManager",
+           "SummaryWidget", "ChannelSummary",
            "serialise_station", "outputs_off_now", "ordered_parameters"]
 
 log = logging.getLogger(__name__)
@@ -172,6 +181,11 @@ class RunResults(Results):
         self.analysis: dict | None = None
         self.report_path: Path | None = None
         self.report_error = ""
+        #: Channels run at once (lifetime); with more than one, ``paths`` and ``parts``
+        #: (a :class:`ChannelSummary` each) hold every channel's file and summary.
+        self.channels = int(getattr(procedure, "channels", 1) or 1)
+        self.paths: list[Path] = []
+        self.parts: list[ChannelSummary] = []
         if run is not None:
             self.set_path(run.path)
             self.status = run.status
@@ -192,7 +206,21 @@ class RunResults(Results):
         return sorted(self.report_path.parent.glob(self.report_path.stem + "_*.png"))
 
 
-def write_summary(results: RunResults, path) -> None:
+class ChannelSummary:
+    """One channel's file, status and summary in a several-channel run."""
+
+    def __init__(self, channel: int, path, status: str, message: str = ""):
+        self.channel = channel
+        self.path = None if path is None else Path(path)
+        self.status, self.message = status, message
+        self.analysis: dict | None = None
+        self.report_path: Path | None = None
+        self.report_error = ""
+
+    report_pngs = RunResults.report_pngs
+
+
+def write_summary(results, path) -> None:
     """Analyse the run file and write its report beside it (``analysis.dispatch``)."""
     from acquisition.store import load_run, write_analysis
     from analysis.dispatch import analyzer, reporter, run_kind
@@ -240,6 +268,116 @@ class GuiWorker(HDF5Worker):
         write_summary(results, result.path)
 
 
+class ChannelsWorker(GuiWorker):
+    """Worker of a several-channel lifetime run: :func:`procedures.lifetime.run_channels`
+    with the run's inputs, each channel's records to the live plots tagged with their
+    ``channel``, PyMeasure's stop flag as every channel's stop flag, and every channel
+    file analysed and reported before the final status reaches the GUI."""
+
+    def __init__(self, results: RunResults, flush_interval_s: float = 0.25):
+        HDF5Worker.__init__(self, results, results.out_dir, port=None,
+                            flush_interval_s=flush_interval_s)
+        #: channel → LifetimeProcedure and the open station, once the channels run
+        self.channel_procedures: dict = {}
+        self.station = None
+        self.channel_results: list = []
+        self._progress: dict[int, float] = {}
+        self._started = threading.Event()
+
+    def _on_started(self, procedures, station) -> None:
+        serialise_station(station)
+        self.station = station
+        self.channel_procedures = procedures
+        self._started.set()
+        if self.should_stop():   # aborted while the channels were starting
+            for proc in procedures.values():
+                outputs_off_now(proc)
+
+    def _on_emit(self, channel: int, topic: str, record) -> None:
+        feed = self.results.feed
+        if topic == "results" and isinstance(record, dict):
+            feed.put(topic, dict(record, channel=channel))
+        elif topic == "batch results" and isinstance(record, dict):
+            n = len(next((v for k, v in record.items() if k != "spectrum"), []))
+            feed.put(topic, dict(record, channel=[float(channel)] * n))
+        elif topic == "event" and isinstance(record, dict):
+            feed.put(topic, dict(record, message=f"ch{channel}: {record.get('message', '')}"))
+        elif topic == "progress":
+            self._progress[channel] = float(record)
+            HDF5Worker.emit(self, "progress",
+                            sum(self._progress.values()) / self.results.channels)
+
+    def run(self):
+        from pymeasure.experiment.listeners import Recorder
+
+        from ..lifetime import run_channels
+
+        self.procedure = inputs = self.results.procedure
+        self.recorder = Recorder(self.results, self.recorder_queue)
+        self.recorder.start()
+        self.update_status(Procedure.RUNNING)
+        status = Procedure.FAILED
+        try:
+            self.channel_results = run_channels(
+                inputs.channel_values, self.out_dir, overrides=dict(inputs.sim_overrides),
+                flush_interval_s=self.flush_interval_s, handle_signals=False,
+                on_started=self._on_started, on_emit=self._on_emit,
+                stop_event=self._should_stop)
+            states = [getattr(r, "status", "failed") for r in self.channel_results]
+            status = _STATUS["failed" if "failed" in states else
+                             "aborted" if "aborted" in states else "finished"]
+        except Exception:  # noqa: BLE001 - bad folder, station or parameters
+            log.exception("ChannelsWorker: the channels could not run")
+            HDF5Worker.emit(self, "error", traceback.format_exc())
+        try:
+            self.after_run()
+        except Exception:  # noqa: BLE001 - a failing hook must not hide the run's end
+            log.exception("ChannelsWorker: after_run failed")
+        self.update_status(status)
+        if status == Procedure.FINISHED:
+            self.emit("progress", 100.0)
+        self.recorder.stop()
+        self.monitor_queue.put(None)
+        self.stop()
+
+    def after_run(self) -> None:
+        results: RunResults = self.results
+        parts = []
+        for c, r in enumerate(self.channel_results, start=1):
+            if r is None:
+                parts.append(ChannelSummary(c, None, "failed", "no result"))
+                continue
+            part = ChannelSummary(c, r.path, r.status, r.message)
+            if r.path is not None and r.rows:
+                write_summary(part, r.path)
+            parts.append(part)
+        results.parts = parts
+        results.paths = [p.path for p in parts if p.path is not None]
+        if not parts:
+            results.status, results.message = "failed", "no channel ran"
+            return
+        states = [p.status for p in parts]
+        results.status = ("failed" if "failed" in states else
+                          "aborted" if "aborted" in states else "finished")
+        results.message = "; ".join(f"ch{p.channel}: {p.message}" for p in parts
+                                    if p.message)
+        if results.paths:
+            results.set_path(results.paths[0])
+        first = parts[0]
+        results.analysis, results.report_path = first.analysis, first.report_path
+        results.report_error = first.report_error
+
+
+def running_procedures(experiment) -> list:
+    """The procedures sourcing for ``experiment``'s run: its own, or every channel's."""
+    if experiment is None:
+        return []
+    worker = getattr(experiment.results, "worker", None)
+    if isinstance(worker, ChannelsWorker):
+        return list(worker.channel_procedures.values())
+    return [experiment.procedure]
+
+
 class QledManager(Manager):
     """PyMeasure's ``Manager`` running :class:`GuiWorker` threads and joining them for real.
 
@@ -260,7 +398,8 @@ class QledManager(Manager):
             return
         experiment = self.experiments.next()
         self._running_experiment = experiment
-        worker = GuiWorker(experiment.results, flush_interval_s=self.flush_interval_s)
+        worker_class = ChannelsWorker if experiment.results.channels > 1 else GuiWorker
+        worker = worker_class(experiment.results, flush_interval_s=self.flush_interval_s)
         experiment.results.worker = worker
         experiment.results.status = "running"
         self._worker = worker
@@ -329,15 +468,22 @@ class SummaryWidget(TabWidget, QtWidgets.QScrollArea):
             self.layout_.removeWidget(label)
             label.deleteLater()
         self._images = []
-        name = results.path.name if results.path else results.data_filename
-        lines = [f"<b>{name}</b> — {results.status}"
-                 + (f": {results.message}" if results.message else "")]
-        if results.report_error:
-            lines.append(f"<i>{results.report_error}</i>")
-        if results.report_path is not None:
-            lines.append(f"Report: {results.report_path}")
+        lines = []
+        self.image_paths = []
+        parts = getattr(results, "parts", None) or [results]
+        if len(parts) > 1 or getattr(results, "channels", 1) > 1:
+            lines.append(f"<b>{len(parts)} channels</b> — {results.status}")
+        for part in parts:
+            name = part.path.name if part.path else getattr(part, "data_filename", "no file")
+            prefix = f"ch{part.channel}: " if isinstance(part, ChannelSummary) else ""
+            lines.append(f"{prefix}<b>{name}</b> — {part.status}"
+                         + (f": {part.message}" if part.message else ""))
+            if part.report_error:
+                lines.append(f"<i>{part.report_error}</i>")
+            if part.report_path is not None:
+                lines.append(f"Report: {part.report_path}")
+            self.image_paths += part.report_pngs
         self.header.setText("<br>".join(lines))
-        self.image_paths = results.report_pngs
         for png in self.image_paths:
             label = QtWidgets.QLabel()
             pix = QtGui.QPixmap(str(png))
@@ -381,7 +527,12 @@ class QledWindow(ManagedWindowBase):
         # pyplot must not pick the Qt backend (Qt widgets live in the GUI thread only).
         matplotlib.use("Agg")
         self.kind = procedure_kind(procedure_class)
-        self.preset = preset_for(procedure_class)
+        #: the procedure a run executes; ``procedure_class`` is that of the inputs (the
+        #: lifetime window's has ``channels`` too: several pixels at once)
+        self.run_class = procedure_class
+        doc = (procedure_class.__doc__ or procedure_class.__name__).strip().splitlines()[0]
+        procedure_class = window_procedure_class(procedure_class)
+        self.preset = preset_for(procedure_class, self.kind)
         self.out_dir = Path(out_dir)
         self.sim_overrides = dict(sim_overrides or {})
         self.station_object = station_object
@@ -400,7 +551,6 @@ class QledWindow(ManagedWindowBase):
         # a window deleted without a close event must not leave its handler on the root
         self.destroyed.connect(lambda *_: logging.getLogger().removeHandler(handler))
         self.inputs.station.setValue(station)
-        doc = (procedure_class.__doc__ or procedure_class.__name__).strip().splitlines()[0]
         self.setWindowTitle(f"qled — {doc}")
         self.statusBar().showMessage(f"Run files go to {self.out_dir.resolve()}")
         self.browser.itemClicked.connect(self._show_item_summary)
@@ -435,8 +585,8 @@ class QledWindow(ManagedWindowBase):
         """The procedure of the present inputs, validated (raises ValueError, one line)."""
         values = {name: getattr(self.inputs, name).parameter.value
                   for name in self.inputs._inputs}
-        procedure = build_procedure(self.procedure_class, values,
-                                    station_object=self.station_object)
+        procedure = build_window_procedure(self.run_class, values,
+                                           station_object=self.station_object)
         if self.sim_overrides:
             procedure.sim_overrides = {**procedure.sim_overrides, **self.sim_overrides}
         return procedure
@@ -475,7 +625,8 @@ class QledWindow(ManagedWindowBase):
         running = self.manager._running_experiment
         super().abort()
         if running is not None:
-            off = outputs_off_now(running.procedure)
+            procedures = running_procedures(running)
+            off = bool(procedures) and all([outputs_off_now(p) for p in procedures])
             log.warning("abort requested%s", ": outputs switched off" if off else "")
 
     # -- live refresh -------------------------------------------------------------------
@@ -538,17 +689,24 @@ class QledWindow(ManagedWindowBase):
     def _fill_from_file(self, experiment, path) -> None:
         from acquisition.store import load_run
 
-        run = load_run(path)
         results: RunResults = experiment.results
-        results.run_data = RunData(results.procedure.DATA_COLUMNS, self.preset.derivers,
-                                   wavelength_nm=run.wavelength_nm)
-        chunk = {c: run.data[c].to_numpy(float) for c in run.data.columns}
-        if run.spectra is not None and len(run.spectra):
-            chunk["spectrum"] = run.spectra
+        several = results.channels > 1 and results.paths
+        paths = results.paths if several else [path]
         curves = self._curves(experiment)
         curves.reset()
-        if len(run.data):
-            curves.extend(results.run_data.ingest(chunk))
+        for k, p in enumerate(paths, start=1):
+            run = load_run(p)
+            if k == 1:
+                results.run_data = RunData(results.procedure.DATA_COLUMNS,
+                                           self.preset.derivers,
+                                           wavelength_nm=run.wavelength_nm)
+            chunk = {c: run.data[c].to_numpy(float) for c in run.data.columns}
+            if several:
+                chunk["channel"] = np.full(len(run.data), float(k))
+            if run.spectra is not None and len(run.spectra):
+                chunk["spectrum"] = run.spectra
+            if len(run.data):
+                curves.extend(results.run_data.ingest(chunk))
         curves.update()
 
     # -- browsing earlier runs ----------------------------------------------------------
@@ -601,7 +759,8 @@ class QledWindow(ManagedWindowBase):
         self.timer.stop()
         if self.manager.is_running():
             self.manager.abort()
-            outputs_off_now(self.manager._running_experiment.procedure)
+            for procedure in running_procedures(self.manager._running_experiment):
+                outputs_off_now(procedure)
         self.manager.shutdown()
         logging.getLogger().removeHandler(self._log_handler)
         super().closeEvent(event)
