@@ -60,7 +60,8 @@ def test_t50_and_acceleration_exponent_recover_truth(tmp_path):
         assert a["t50_h"] == pytest.approx(a["truth_t50_h"], rel=0.03)
         assert a["voltage_rise_at_t50_V"] == pytest.approx(0.3, abs=0.03)   # device truth
         assert run.data["relative_luminance_fraction"].iloc[-1] <= 0.5
-        found.append((a["truth_l0_cd_m2"], a["t50_h"]))
+        assert a["l0_cd_m2"] == pytest.approx(a["truth_l0_cd_m2"], rel=0.03)
+        found.append((a["l0_cd_m2"], a["t50_h"]))          # measured L0 and T50 only
     n, n_err = fit_acceleration_exponent(*zip(*found))
     assert n == pytest.approx(1.5, abs=0.1)
     page = write_run_report(load_run(results[0].path), tmp_path / "report")
