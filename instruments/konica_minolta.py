@@ -18,6 +18,7 @@ from typing import Callable, Optional
 
 import numpy as np
 from pymeasure.instruments import Instrument
+from pymeasure.instruments.validators import strict_discrete_set
 
 from .resilience import EventCallback, ResilientLink
 from .roles import InstrumentError, LightReading
@@ -54,8 +55,33 @@ def _hex_floats(fields: list[str], what: str) -> np.ndarray:
             from None
 
 
+def _ok_fields(reply: str) -> str:
+    """The data fields of an ``OK00,…`` reply (for declarative properties); raises on
+    ``ERxx`` or anything else."""
+    code, _, rest = reply.strip().partition(",")
+    if code == "OK00":
+        return rest
+    if code.startswith("ER") and len(code) == 4 and code[2:].isdigit():
+        raise InstrumentError(f"Konica Minolta CS-2000: → {code}: "
+                              f"{ERROR_CODES.get(code, 'unknown error code')}")
+    raise GarbledReplyError(f"Konica Minolta CS-2000: unexpected reply {reply[:60]!r}")
+
+
 class CS2000(Instrument):
-    """Konica Minolta CS-2000 driver (serial line protocol, not SCPI)."""
+    """Konica Minolta CS-2000 driver (serial line protocol, not SCPI).
+
+    Every command is answered ``OK00[,fields]`` or ``ERxx``: declarative properties read
+    that answer through :meth:`check_set_errors` (settings) or ``_ok_fields`` (queries).
+    """
+
+    id = Instrument.measurement(
+        "IDDR", """``model,variation,serial`` (``IDDR``).""",
+        cast=str, preprocess_reply=_ok_fields, get_process_list=",".join)
+
+    remote_enabled = Instrument.setting(
+        "RMTS,%d", """Remote mode on (True) or off (False) (``RMTS``).""",
+        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
+        check_set_errors=True)
 
     def __init__(self, adapter, name="Konica Minolta CS-2000", **kwargs):
         kwargs.setdefault("read_termination", "\n")
@@ -78,13 +104,13 @@ class CS2000(Instrument):
                                   f"{ERROR_CODES.get(code, 'unknown error code')}")
         raise GarbledReplyError(f"{self.name}: {command}: unexpected reply {line[:60]!r}")
 
-    def remote(self, enabled: bool = True) -> None:
-        self.command(f"RMTS,{int(bool(enabled))}")
+    def check_set_errors(self) -> list:
+        """Read a setting's ``OK00`` answer; ``ERxx`` raises :class:`InstrumentError`."""
+        self._reply("setting")
+        return []
 
-    @property
-    def id(self) -> str:
-        """``model,variation,serial`` from ``IDDR``."""
-        return ",".join(self.command("IDDR"))
+    def remote(self, enabled: bool = True) -> None:
+        self.remote_enabled = bool(enabled)
 
     def measure(self, *, margin_s: float = 10.0) -> float:
         """Start a measurement and wait for its completion; return the estimated time [s]."""

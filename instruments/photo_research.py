@@ -18,6 +18,7 @@ from typing import Callable, Optional
 
 import numpy as np
 from pymeasure.instruments import Instrument
+from pymeasure.instruments.validators import strict_discrete_set
 
 from .resilience import EventCallback, ResilientLink
 from .roles import InstrumentError, LightReading
@@ -40,7 +41,13 @@ WAVELENGTH_NM = np.arange(380.0, 781.0, 4.0)
 
 
 class PR655(Instrument):
-    """Photo Research PR-655 driver (not SCPI)."""
+    """Photo Research PR-655 driver (not SCPI): every command is answered with a quality
+    code (0 = OK), which settings read through :meth:`check_set_errors`."""
+
+    metric_units = Instrument.setting(
+        "SU%d", """Metric (True: cd/m², W sr⁻¹ m⁻² nm⁻¹) or English units (``SU``).""",
+        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
+        check_set_errors=True)
 
     def __init__(self, adapter, name="Photo Research PR-655", *, measure_timeout_s: float = 60,
                  **kwargs):
@@ -65,14 +72,18 @@ class PR655(Instrument):
                                   f"{QUALITY_CODES.get(code, 'unknown code')}")
         return fields
 
+    def check_set_errors(self) -> list:
+        """Read a setting's quality code; non-zero raises :class:`InstrumentError`."""
+        self._checked(self._line("setting"), "setting")
+        return []
+
     def remote(self) -> None:
         """Enter remote mode (``PHOTO`` without terminator) and select metric units."""
         self.write_bytes(b"PHOTO")
         line = self._line("PHOTO")
         if "REMOTE" not in line.upper():
             raise GarbledReplyError(f"{self.name}: PHOTO: unexpected reply {line[:60]!r}")
-        self.write("SU1")
-        self._checked(self._line("SU1"), "SU1")
+        self.metric_units = True
 
     def quit_remote(self) -> None:
         self.write_bytes(b"Q")
