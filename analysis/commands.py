@@ -150,6 +150,11 @@ def _report_one(task) -> Path | str:
         return Path(reporter(kind)(load_run(path), Path(out_dir), **options))
     except ValueError as exc:
         return str(exc)
+    except (KeyError, IndexError, TypeError, OSError) as exc:
+        # A file whose content the report did not expect (a column missing, a damaged
+        # dataset) must not cost the other runs their pages: its reason goes in the index.
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        return f"report failed: {type(exc).__name__}: {text}"
 
 
 def _map_reports(tasks, workers):

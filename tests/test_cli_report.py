@@ -144,3 +144,20 @@ def test_report_refuses_a_bad_argument_in_one_line(tmp_path, make, fragment):
     assert lines[0].startswith("qled: error: ") and fragment in lines[0]
     assert target.name in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_page_that_fails_unexpectedly_is_listed_not_fatal(runs, monkeypatch):
+    # A report function meeting content it did not expect (KeyError, say) must cost only
+    # that run its page: the reason goes in the index, one line.
+    import analysis.dispatch
+    from analysis.commands import _report_one
+    _, paths = runs
+
+    def broken(kind):
+        def page(run, out_dir, **options):
+            raise KeyError("luminance_cd_m2")
+        return page
+
+    monkeypatch.setattr(analysis.dispatch, "reporter", broken)
+    reason = _report_one(("sclc", str(paths["sclc"]), "unused", {}))
+    assert reason == "report failed: KeyError: 'luminance_cd_m2'"
