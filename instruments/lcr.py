@@ -115,7 +115,13 @@ class LCRDriverMixin:
         self.bias_enabled = True
 
     def bias_off(self) -> None:
+        """Switch the DC bias off and wait until the meter has (``*OPC?``): the caller may
+        close the connection next, and "off" must mean off at the terminals."""
         self.bias_enabled = False
+        reply = self.ask("*OPC?").strip()
+        if reply not in ("1", "+1"):
+            from .transport import GarbledReplyError
+            raise GarbledReplyError(f"{self.name}: *OPC? answered {reply[:40]!r}")
 
     def trigger_and_fetch(self) -> tuple[float, float, int]:
         """Trigger once and fetch ``A, B, status`` in one message."""

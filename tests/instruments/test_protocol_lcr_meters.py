@@ -23,7 +23,7 @@ def test_e4980a_configure_bias_measure_and_close():
     with expected_protocol(KeysightE4980A, [
             ("FORM ASC", None), E4980_IDN, *E4980_CONFIG, (":BIAS:VOLT 1.5", None),
             (":BIAS:STAT 1", None), (":TRIG:IMM;:FETC?", "+1.23E-09,+4.5E-06,+0"),
-            (":BIAS:STAT 0", None)]) as driver:
+            (":BIAS:STAT 0", None), ("*OPC?", "1")]) as driver:
         lcr = KeysightE4980ALCRMeter(driver)
         assert isinstance(lcr, LCRMeter)
         lcr.configure(function="CPG", frequency_Hz=1e4, level_Vrms=0.05, averages=2)
@@ -68,7 +68,7 @@ def test_hp4284a_negative_bias_only_with_option_001():
                                      ("SYST:ERR?", '+0,"No error"'),
                                      ("BIAS:VOLT -5", None), ("BIAS:STAT 1", None),
                                      ("TRIG:IMM;:FETC?", "+2.0E-09,+1.0E-02,+0"),
-                                     ("BIAS:STAT 0", None)], option_001=True) as d:
+                                     ("BIAS:STAT 0", None), ("*OPC?", "1")], option_001=True) as d:
         with HP4284ALCRMeter(d) as lcr:
             lcr.configure(function="CPD", frequency_Hz=1e3, level_Vrms=0.1, aperture="LONG",
                           averages=4)
