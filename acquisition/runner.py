@@ -417,28 +417,38 @@ if _PMWorker is not None:
             self.procedure = self.results.procedure
             self.recorder = Recorder(self.results, self.recorder_queue)
             self.recorder.start()
-            self.engine = RunEngine(self.procedure, self.out_dir,
-                                    flush_interval_s=self.flush_interval_s,
-                                    on_emit=self._forward)
-            self.engine._stop = self._should_stop  # Worker.stop() is the engine's stop flag
+            self.prepare_run()
             self.update_status(Procedure.RUNNING)
             status = Procedure.FAILED
+            name = type(self).__name__
             try:
-                self.run_result = self.engine.run(handle_signals=False)
-                status = _PM_STATUS.get(self.engine.status, Procedure.FAILED)
-            except Exception:  # noqa: BLE001 - bad folder or parameters
-                _log.exception("HDF5Worker: the run could not start")
+                status = self.execute_run()
+            except Exception:  # noqa: BLE001 - bad folder, station or parameters
+                _log.exception("%s: the run could not start", name)
                 _PMWorker.emit(self, "error", traceback.format_exc())
             try:
                 self.after_run()
             except Exception:  # noqa: BLE001 - a failing hook must not hide the run's end
-                _log.exception("HDF5Worker: after_run failed")
+                _log.exception("%s: after_run failed", name)
             self.update_status(status)  # exactly one final status: the Manager acts on it
             if status == Procedure.FINISHED:
                 self.emit("progress", 100.0)
             self.recorder.stop()
             self.monitor_queue.put(None)
             self.stop()
+
+        def prepare_run(self) -> None:
+            """Build the run engine (before the status turns RUNNING)."""
+            self.engine = RunEngine(self.procedure, self.out_dir,
+                                    flush_interval_s=self.flush_interval_s,
+                                    on_emit=self._forward)
+            self.engine._stop = self._should_stop  # Worker.stop() is the engine's stop flag
+
+        def execute_run(self) -> int:
+            """Run the procedure; return its final PyMeasure status. Overridable: the rest
+            of :meth:`run` (recorder, statuses, ``after_run``, clean-up) is shared."""
+            self.run_result = self.engine.run(handle_signals=False)
+            return _PM_STATUS.get(self.engine.status, Procedure.FAILED)
 
         def after_run(self) -> None:
             """Called in the worker thread after the run file is closed, before the final

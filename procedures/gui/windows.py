@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -307,38 +306,21 @@ class ChannelsWorker(GuiWorker):
             HDF5Worker.emit(self, "progress",
                             sum(self._progress.values()) / self.results.channels)
 
-    def run(self):
-        from pymeasure.experiment.listeners import Recorder
+    def prepare_run(self) -> None:
+        """Nothing to build: :func:`~procedures.lifetime.run_channels` makes the engines."""
 
+    def execute_run(self) -> int:
         from ..lifetime import run_channels
 
-        self.procedure = inputs = self.results.procedure
-        self.recorder = Recorder(self.results, self.recorder_queue)
-        self.recorder.start()
-        self.update_status(Procedure.RUNNING)
-        status = Procedure.FAILED
-        try:
-            self.channel_results = run_channels(
-                inputs.channel_values, self.out_dir, overrides=dict(inputs.sim_overrides),
-                flush_interval_s=self.flush_interval_s, handle_signals=False,
-                on_started=self._on_started, on_emit=self._on_emit,
-                stop_event=self._should_stop)
-            states = [getattr(r, "status", "failed") for r in self.channel_results]
-            status = _STATUS["failed" if "failed" in states else
-                             "aborted" if "aborted" in states else "finished"]
-        except Exception:  # noqa: BLE001 - bad folder, station or parameters
-            log.exception("ChannelsWorker: the channels could not run")
-            HDF5Worker.emit(self, "error", traceback.format_exc())
-        try:
-            self.after_run()
-        except Exception:  # noqa: BLE001 - a failing hook must not hide the run's end
-            log.exception("ChannelsWorker: after_run failed")
-        self.update_status(status)
-        if status == Procedure.FINISHED:
-            self.emit("progress", 100.0)
-        self.recorder.stop()
-        self.monitor_queue.put(None)
-        self.stop()
+        inputs = self.procedure
+        self.channel_results = run_channels(
+            inputs.channel_values, self.out_dir, overrides=dict(inputs.sim_overrides),
+            flush_interval_s=self.flush_interval_s, handle_signals=False,
+            on_started=self._on_started, on_emit=self._on_emit,
+            stop_event=self._should_stop)
+        states = [getattr(r, "status", "failed") for r in self.channel_results]
+        return _STATUS["failed" if "failed" in states else
+                       "aborted" if "aborted" in states else "finished"]
 
     def after_run(self) -> None:
         results: RunResults = self.results
