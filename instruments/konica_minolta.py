@@ -55,16 +55,21 @@ def _hex_floats(fields: list[str], what: str) -> np.ndarray:
             from None
 
 
-def _ok_fields(reply: str) -> str:
-    """The data fields of an ``OK00,…`` reply (for declarative properties); raises on
-    ``ERxx`` or anything else."""
-    code, _, rest = reply.strip().partition(",")
+def _answer_fields(line: str, what: str) -> list[str]:
+    """The data fields of an ``OK00[,fields]`` answer; ``ERxx`` raises
+    :class:`InstrumentError`, anything else :class:`GarbledReplyError` (``what`` names the
+    instrument and command in the message)."""
+    code, *fields = line.strip().split(",")
     if code == "OK00":
-        return rest
+        return fields
     if code.startswith("ER") and len(code) == 4 and code[2:].isdigit():
-        raise InstrumentError(f"Konica Minolta CS-2000: → {code}: "
-                              f"{ERROR_CODES.get(code, 'unknown error code')}")
-    raise GarbledReplyError(f"Konica Minolta CS-2000: unexpected reply {reply[:60]!r}")
+        raise InstrumentError(f"{what} → {code}: {ERROR_CODES.get(code, 'unknown error code')}")
+    raise GarbledReplyError(f"{what}: unexpected reply {line[:60]!r}")
+
+
+def _ok_fields(reply: str) -> str:
+    """:func:`_answer_fields` of a query's reply, rejoined for PyMeasure's ``values``."""
+    return ",".join(_answer_fields(reply, "Konica Minolta CS-2000 query"))
 
 
 class CS2000(Instrument):
@@ -96,13 +101,7 @@ class CS2000(Instrument):
 
     def _reply(self, command: str) -> list[str]:
         line = read_line(self.adapter, what=f"{self.name} {command}")
-        code, *fields = line.split(",")
-        if code == "OK00":
-            return fields
-        if code.startswith("ER") and len(code) == 4 and code[2:].isdigit():
-            raise InstrumentError(f"{self.name}: {command} → {code}: "
-                                  f"{ERROR_CODES.get(code, 'unknown error code')}")
-        raise GarbledReplyError(f"{self.name}: {command}: unexpected reply {line[:60]!r}")
+        return _answer_fields(line, f"{self.name}: {command}")
 
     def check_set_errors(self) -> list:
         """Read a setting's ``OK00`` answer; ``ERxx`` raises :class:`InstrumentError`."""
