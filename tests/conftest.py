@@ -26,3 +26,4 @@ def make_bench():
 def bench(make_bench):
     """A default single-channel bench with zero noise."""
     return make_bench()
+

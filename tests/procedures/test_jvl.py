@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,9 @@ from acquisition.store import load_run
 from analysis.report import analyze_jvl_run
 from procedures.base import build_procedure
 from procedures.jvl import JVLProcedure, sweep_voltages_V
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/: shared helpers
+from bench_runs import run_on_bench  # noqa: E402
 
 FAST = {"time_scale": 200.0, "noise": False}
 
@@ -442,23 +446,10 @@ OPEN_WORDS = "open circuit / lost contact?"
 def _faulted_jvl(tmp_path, arm=None, *, overrides=FAST, **values):
     """Run J-V-L on an in-process bench; ``arm(bench, topic, record)`` is called with every
     record the procedure emits (it may arm a fault). Returns (result, run, bench)."""
-    from acquisition.runner import RunEngine
-    from instruments.station import open_station
-
     base = {"station": "sim", "start_voltage_V": 2.0, "stop_voltage_V": 4.5,
             "step_voltage_V": 0.1, "dwell_s": 0.0, "nplc": 0.1, "light_route": "photodiode",
-            "directions": "forward+reverse"}
-    base.update(values)
-    probe = build_procedure(JVLProcedure, base)
-    probe.sim_overrides = dict(overrides)
-    options = probe.simulated_bench_options("sim")
-    with open_station("sim", roles=probe.required_roles(), sim_options=options) as station:
-        bench = station.bench
-        proc = build_procedure(JVLProcedure, base, station_object=station)
-        on_emit = None if arm is None else (lambda topic, record: arm(bench, topic, record))
-        result = RunEngine(proc, tmp_path, on_emit=on_emit, flush_interval_s=0.2).run(
-            handle_signals=False)
-    return result, load_run(result.path), bench
+            "directions": "forward+reverse", **values}
+    return run_on_bench(JVLProcedure, base, tmp_path, overrides=overrides, arm=arm)
 
 
 def _open_events(run):

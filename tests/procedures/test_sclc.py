@@ -1,5 +1,7 @@
 """SCLC procedure end to end: simulated single-carrier devices over the simulated 2400."""
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +11,9 @@ from acquisition.store import load_run
 from analysis.sclc_report import analyze_run, run_branches, write_run_report
 from procedures.base import build_procedure
 from procedures.sclc import SCLCProcedure, sclc_voltages_V
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/: shared helpers
+from bench_runs import run_on_bench  # noqa: E402
 
 BASE = {"thickness_nm": 50.0, "eps_r": 25.0, "area_cm2": 0.01, "dwell_s": 0.05,
         "points_per_decade": 15, "compliance_mA": 1000.0}
@@ -125,20 +130,10 @@ FAULT_VALUES = {"station": "sim:electron_only", "thickness_nm": 300.0, "eps_r": 
 def _faulted_sclc(tmp_path, arm=None, overrides=None, **values):
     """Run SCLC on an in-process bench; ``arm(bench, topic, record)`` sees every record the
     procedure emits (it may arm a fault). Returns (result, run)."""
-    from acquisition.runner import RunEngine
-    from instruments.station import open_station
-
-    base = {**FAULT_VALUES, **values}
-    probe = build_procedure(SCLCProcedure, base)
-    probe.sim_overrides = {"time_scale": 1000.0, "noise": False, **(overrides or {})}
-    options = probe.simulated_bench_options(base["station"])
-    with open_station("sim", roles=probe.required_roles(), sim_options=options) as station:
-        bench = station.bench
-        proc = build_procedure(SCLCProcedure, base, station_object=station)
-        on_emit = None if arm is None else (lambda topic, record: arm(bench, topic, record))
-        result = RunEngine(proc, tmp_path, on_emit=on_emit, flush_interval_s=0.2).run(
-            handle_signals=False)
-    return result, load_run(result.path)
+    result, run, _ = run_on_bench(
+        SCLCProcedure, {**FAULT_VALUES, **values}, tmp_path,
+        overrides={"time_scale": 1000.0, "noise": False, **(overrides or {})}, arm=arm)
+    return result, run
 
 
 def _open_events(r):

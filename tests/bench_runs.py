@@ -1,0 +1,27 @@
+"""Test helper: run a procedure on an in-process simulated bench, arming faults from
+its records (used by the J-V-L and SCLC fault tests)."""
+from __future__ import annotations
+
+
+def run_on_bench(procedure_class, values: dict, out_dir, *, overrides: dict, arm=None):
+    """Run a procedure through the run engine on an in-process simulated bench.
+
+    ``arm(bench, topic, record)`` sees every record the procedure emits (it may arm a fault
+    in the bench's fault plans at a known point of the run). Returns (result, run, bench).
+    """
+    from acquisition.runner import RunEngine
+    from acquisition.store import load_run
+    from instruments.station import open_station
+    from procedures.base import build_procedure
+
+    probe = build_procedure(procedure_class, values)
+    probe.sim_overrides = dict(overrides)
+    options = probe.simulated_bench_options(values.get("station", "sim"))
+    with open_station("sim", roles=probe.required_roles(), sim_options=options) as station:
+        bench = station.bench
+        proc = build_procedure(procedure_class, values, station_object=station)
+        on_emit = None if arm is None else (lambda topic, record: arm(bench, topic, record))
+        result = RunEngine(proc, out_dir, on_emit=on_emit, flush_interval_s=0.2).run(
+            handle_signals=False)
+    return result, load_run(result.path), bench
+
