@@ -25,3 +25,30 @@ def run_on_bench(procedure_class, values: dict, out_dir, *, overrides: dict, arm
             handle_signals=False)
     return result, load_run(result.path), bench
 
+
+
+def sigkill_once_logged(proc, folder, rows: int, timeout_s: float) -> int:
+    """SIGKILL the child ``proc`` once the run file in ``folder`` holds ``rows`` committed
+    rows (or at ``timeout_s``, or when it has exited); reap it. Returns the rows seen."""
+    import signal
+    import time
+
+    from acquisition.store import load_run
+
+    seen = 0
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and proc.poll() is None:
+            files = list(folder.glob("*.h5"))
+            if files:
+                try:
+                    seen = len(load_run(files[0], spectra=False).data)
+                except (OSError, ValueError):      # between flushes or not created yet
+                    seen = 0
+                if seen >= rows:
+                    break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    return seen

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from acquisition.store import load_run
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[0]))   # tests/: shared helpers
+from bench_runs import sigkill_once_logged  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -34,22 +35,7 @@ def killed_lifetime_run(tmp_path_factory):
            "--log-interval-s", "5", "--time-scale", "100", "--flush-interval", "0.1"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    rows = 0
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and proc.poll() is None:
-            files = list(out.glob("*.h5"))
-            if files:
-                try:
-                    rows = len(load_run(files[0], spectra=False).data)
-                except (OSError, ValueError):
-                    rows = 0
-                if rows >= 12:
-                    break
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait(30)
+    rows = sigkill_once_logged(proc, out, 12, timeout_s=90)
     assert rows >= 12, "the lifetime run never logged"
     (path,) = out.glob("*.h5")
     run = load_run(path)

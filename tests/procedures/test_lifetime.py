@@ -19,6 +19,9 @@ from analysis.lifetime_report import analyze_run, write_run_report
 from procedures.base import build_procedure
 from procedures.lifetime import ERROR_QUEUE_EVERY_S, LifetimeProcedure, run_channels
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/: shared helpers
+from bench_runs import sigkill_once_logged  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -174,21 +177,8 @@ def test_sigkill_then_resume_continues_to_the_stop_fraction(tmp_path):
            "--log-interval-s", "5", "--time-scale", "300", "--flush-interval", "0.1"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        rows_before = 0
-        while time.monotonic() < deadline:
-            files = list(tmp_path.glob("*.h5"))
-            if files:
-                try:
-                    rows_before = len(load_run(files[0]).data)
-                except (OSError, ValueError):
-                    rows_before = 0
-                if rows_before >= 15:
-                    break
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
+        rows_before = sigkill_once_logged(proc, tmp_path, 15, timeout_s=60)
     finally:
-        proc.wait(30)
         proc.stdout.close()
         proc.stderr.close()
     assert rows_before >= 15, "the run never logged"
