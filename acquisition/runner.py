@@ -33,7 +33,6 @@ both to the HDF5 file (the primary record) and to PyMeasure's display machinery.
 """
 from __future__ import annotations
 
-import contextlib
 import importlib
 import logging
 import os
@@ -48,7 +47,7 @@ from typing import Any
 
 from pymeasure.experiment import Procedure
 
-from acquisition.store import RunWriter, StoreError, load_run
+from acquisition.store import RunWriter, load_run
 
 _log = logging.getLogger(__name__)
 

@@ -25,7 +25,6 @@ import datetime as _dt
 import errno
 import io
 import json
-import math
 import os
 import re
 import shutil

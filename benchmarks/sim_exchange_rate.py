@@ -27,7 +27,7 @@ import time
 
 from simulators.bench import Bench, OperatingPoint
 from simulators.clock import ScaledClock
-from simulators.smu import Keithley2400
+from simulators.keithley2400 import Keithley2400
 from simulators.transports import TcpServer
 
 SETUP = ":SENS:CURR:NPLC 0.01;:SOUR:DEL:AUTO OFF;:SENS:CURR:PROT 0.1;:OUTP ON"

@@ -326,7 +326,7 @@ class Pixel:
         The operating point's voltage while the SMU output is on (the programmed level, or
         what the compliance-limited current develops), 0 V with it off. An LCR meter
         reaching the pixel through a bias tee measures at this bias (see
-        :mod:`simulators.lcr`); the SMU's own readings come from :meth:`apply` as before.
+        :mod:`simulators.e4980a`); the SMU's own readings come from :meth:`apply` as before.
         """
         with self._lock:
             self._advance()
@@ -480,7 +480,7 @@ class Bench:
         Whether the E4980A (and the 4284A) carry option 001.
     lcr_bias_tee : bool
         Wire the LCR meters to the pixel through a bias tee fed by the channel's SMU: they
-        then measure at the SMU's DC voltage plus their own bias (:mod:`simulators.lcr`).
+        then measure at the SMU's DC voltage plus their own bias (:mod:`simulators.e4980a`).
         False: they see their own bias only.
     photodiode_radius_mm, photodiode_distance_mm : float
         Detector geometry (sin²α = r²/(d²+r²)).
@@ -556,8 +556,11 @@ class Bench:
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self) -> "Bench":
-        from .lcr import Agilent4284A, KeysightE4980A
-        from .smu import Keithley2400, Keithley2450, Keithley6485
+        from .e4980a import KeysightE4980A
+        from .hp4284a import Agilent4284A
+        from .keithley2400 import Keithley2400
+        from .keithley2450 import Keithley2450
+        from .keithley6485 import Keithley6485
         from .transports import TcpServer
         if self._started:
             return self
@@ -599,7 +602,8 @@ class Bench:
 
     def _start_serial(self, ch: _Channel, pixel) -> None:
         try:
-            from .light_meters import CS2000Simulator, PR655Simulator
+            from .cs2000 import CS2000Simulator
+            from .pr655 import PR655Simulator
             from .serial_pty import PtyServer
         except ImportError:  # serial meters not available in this checkout
             return

@@ -30,7 +30,7 @@ import math
 import re
 import threading
 from collections import deque
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 __all__ = [
     "SCPIError", "SCPIInstrument", "Setting", "scpi", "ERROR_MESSAGES",

@@ -49,10 +49,9 @@ import os
 import select
 import termios
 import threading
-import time
 import tty
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["HangUp", "PtyServer"]
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from pathlib import Path
 
 import h5py
 import numpy as np

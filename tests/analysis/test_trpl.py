@@ -4,7 +4,6 @@ The reconvolved data are generated from the closed-form convolution of a Gaussia
 an exponential (exponentially modified Gaussian), not from the package's discrete model.
 """
 import json
-import math
 
 import numpy as np
 import pytest

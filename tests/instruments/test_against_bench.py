@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from instruments.hp import HP4284ALCRMeter
 from instruments.keithley import Keithley2450SourceMeter
 from instruments.photo_research import PR655LightMeter
 from instruments.station import open_station
-from instruments.transport import open_adapter, session_socket
+from instruments.transport import session_socket
 
 
 @pytest.fixture(scope="module")

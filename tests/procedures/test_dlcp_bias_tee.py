@@ -2,7 +2,7 @@
 
 A standard E4980A (no option 001: internal bias 0/1.5/2 V only) on the simulated bench, the
 station's 2400 sourcing the bias (``sim_options`` ``lcr_bias_source = "smu"``); the simulated
-meter measures at the voltage the SMU holds across the pixel (``simulators.lcr``). Checked on
+meter measures at the voltage the SMU holds across the pixel (``simulators.e4980a``). Checked on
 the simulators themselves (not on the drivers' bookkeeping): the bias reaches the device,
 the densities come back against the truth, and the SMU's output ends off.
 """
@@ -168,8 +168,8 @@ def test_failure_mid_sweep_leaves_the_smu_output_off(tmp_path):
 @pytest.fixture
 def wire_log(monkeypatch):
     """Every message the simulated E4980A and 2400 receive, in order."""
-    from simulators.lcr import KeysightE4980A
-    from simulators.smu import Keithley2400
+    from simulators.e4980a import KeysightE4980A
+    from simulators.keithley2400 import Keithley2400
 
     log = []
     for cls in (KeysightE4980A, Keithley2400):

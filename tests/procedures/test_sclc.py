@@ -1,5 +1,4 @@
 """SCLC procedure end to end: simulated single-carrier devices over the simulated 2400."""
-import math
 import sys
 from pathlib import Path
 

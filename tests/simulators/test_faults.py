@@ -1,7 +1,6 @@
 import importlib.util
 import json
 import pathlib
-import time
 
 import pytest
 

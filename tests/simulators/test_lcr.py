@@ -2,7 +2,8 @@ import math
 
 import pytest
 
-from simulators.lcr import Agilent4284A, KeysightE4980A, impedance_values
+from simulators.e4980a import KeysightE4980A, impedance_values
+from simulators.hp4284a import Agilent4284A
 
 
 class FixedRC:
@@ -123,7 +124,7 @@ class _Clock:
 
 def _pixel_smu_and_meter(bias_tee=True):
     from simulators.bench import Pixel, make_device
-    from simulators.smu import Keithley2400
+    from simulators.keithley2400 import Keithley2400
 
     clock = _Clock()
     pixel = Pixel(make_device("uniform_junction"), clock)

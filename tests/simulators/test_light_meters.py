@@ -12,8 +12,8 @@ import serial
 
 from simulators.clock import ScaledClock
 from simulators.faults import Fault, FaultPlan
-from simulators.light_meters import (CS2000Simulator, PR655Simulator, cs2000_measuring_time_s,
-                                     pr655_measuring_time_s)
+from simulators.cs2000 import CS2000Simulator, cs2000_measuring_time_s
+from simulators.pr655 import PR655Simulator, pr655_measuring_time_s
 from simulators.serial_pty import PtyServer
 
 SCALE = 20_000.0  # simulated s per wall s: a 241 s dim measurement takes 12 ms

@@ -1,6 +1,5 @@
 """``qled sim serve --json`` in a subprocess: parse, talk, SIGTERM, clean exit."""
 import json
-import os
 import signal
 import socket
 import subprocess

@@ -1,41 +1,32 @@
-"""Simulated Keithley source-measure units (2400, 2450) and the 6485 picoammeter.
+"""Simulated Keithley 2400 SourceMeter (SCPI over a socket).
 
-Each instrument drives a *load* — a :class:`~simulators.bench.Pixel` (an LED or a
-single-carrier device) or a :class:`~simulators.bench.PhotodiodeLoad` — through
-``load.apply(function, level, compliance, output_on) -> OperatingPoint``; the load
-solves the operating point (compliance clamps) and the SMU adds seeded noise,
-range overflow, the status word and the reading time.
+It drives a *load* — a :class:`~simulators.pixel.Pixel` (an LED or a single-carrier device)
+or a :class:`~simulators.pixel.PhotodiodeLoad` — through
+``load.apply(function, level, compliance, output_on) -> OperatingPoint``; the load solves the
+operating point (compliance clamps) and the SMU adds seeded noise, range overflow, the status
+word and the reading time.
 
-Command sets follow the Keithley manuals: 2400 Series SourceMeter User's Manual
-(2400S-900-01, ch. 18 "SCPI command reference"; status word in "FORMat
-subsystem"), Model 2450 Reference Manual (2450-901-01, ch. 6), Model 6485
-Instruction Manual (6485-900-01). Every command PyMeasure 0.16's ``Keithley2400``
-sends on connect and in use is accepted.
+Command set: 2400 Series SourceMeter User's Manual (2400S-900-01, ch. 18 "SCPI command
+reference"; status word in "FORMat subsystem"). Every command PyMeasure 0.16's
+``Keithley2400`` sends on connect and in use is accepted.
 
-Reading time: ``NPLC / line_frequency`` per reading plus a fixed 1 ms overhead and
-the source delay, spent on the bench's scaled clock (so a 2400 at NPLC 1, 50 Hz
-takes 21 ms per reading, within the 20–25 ms the real unit needs).
+Reading time: ``NPLC / line_frequency`` per reading plus a fixed 1 ms overhead and the source
+delay, spent on the bench's scaled clock (a 2400 at NPLC 1, 50 Hz takes 21 ms per reading,
+within the 20–25 ms the real unit needs).
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
 
 import numpy as np
 
-from .scpi import (Bool, Choice, ChoiceList, Integer, Number, NumberList, QString, Raw,
+from .scpi import (Bool, Choice, ChoiceList, Integer, Number, NumberList, Raw,
                    SCPIError, SCPIInstrument, Setting, scpi)
+from .smu_common import NAN_VALUE, OVERFLOW_VALUE, ReadingNoise
+from .smu_common import READING_OVERHEAD_S as _READING_OVERHEAD_S
 
-__all__ = ["Keithley2400", "Keithley2450", "Keithley6485", "NAN_VALUE", "NO_REPLY"]
+__all__ = ["Keithley2400"]
 
-#: What Keithley instruments send for "not a number" (2400 manual, FORMat subsystem).
-NAN_VALUE = 9.91e37
-#: What they send for a reading beyond the measurement range (overflow).
-OVERFLOW_VALUE = 9.9e37
-#: Returned by a query handler that must not reply (the client then times out).
-NO_REPLY = None
-
-_READING_OVERHEAD_S = 1e-3
 #: Column of each :FORMat:ELEMents name in a 2400 reading [v, i, r, t, status].
 _ELEMENT_INDEX = {"VOLT": 0, "CURR": 1, "RES": 2, "TIME": 3, "STAT": 4}
 
@@ -44,36 +35,6 @@ ST_OFLO, ST_FRONT, ST_COMPLIANCE = 1 << 0, 1 << 2, 1 << 3
 ST_V_MEAS, ST_I_MEAS, ST_R_MEAS, ST_V_SOUR, ST_I_SOUR = 1 << 11, 1 << 12, 1 << 13, 1 << 14, 1 << 15
 ST_RANGE_COMPLIANCE, ST_REMOTE_SENSE = 1 << 16, 1 << 22
 
-
-class _Noise:
-    """Adapter so the SMUs work with or without a NoiseModel.
-
-    A scalar reading takes the NoiseModel's own law, σ = √((relative·|value|)² + floor²),
-    and the next draw of its generator, without numpy's array machinery (~20 µs → ~2 µs
-    per reading: the SMUs answer thousands of readings per second). Same seed, same draws
-    as ``NoiseModel.apply``.
-    """
-
-    def __init__(self, noise):
-        self.noise = noise
-        kinds = getattr(noise, "KINDS", None)
-        rng = getattr(noise, "rng", None)
-        # kind -> (relative attribute, floor attribute); None: use noise.apply.
-        self._fields = ({k: (f"{k}_relative", floor) for k, floor in kinds.items()}
-                        if isinstance(kinds, dict) and hasattr(rng, "standard_normal") else None)
-
-    def __call__(self, value: float, kind: str) -> float:
-        noise = self.noise
-        if noise is None or not math.isfinite(value):
-            return value
-        fields = self._fields
-        if fields is None or kind not in fields:
-            return float(noise.apply(value, kind))
-        rel_name, floor_name = fields[kind]
-        sigma = math.hypot(getattr(noise, rel_name) * abs(value), getattr(noise, floor_name))
-        if sigma == 0.0:
-            return value
-        return value + sigma * noise.rng.standard_normal()
 
 
 class Keithley2400(SCPIInstrument):
@@ -169,7 +130,7 @@ class Keithley2400(SCPIInstrument):
 
     def __init__(self, load, clock=None, faults=None, noise=None):
         self.load = load
-        self._noise = _Noise(noise)
+        self._noise = ReadingNoise(noise)
         self._time_zero = clock.time() if clock is not None else 0.0
         self._last: list[list[float]] = []
         self._buffer: list[list[float]] = []
@@ -487,312 +448,3 @@ class Keithley2400(SCPIInstrument):
     @scpi(":SYSTem:KEY", params=(Integer(1, 31),))
     def _key(self, key):
         """Front-panel key presses change nothing on the simulator."""
-
-
-class Keithley2450(SCPIInstrument):
-    """Keithley 2450 SourceMeter in SCPI mode (±210 V, ±1.05 A).
-
-    Readings go to ``defbuffer1``; ``:READ? "defbuffer1", SOUR, READ, REL`` returns
-    the requested elements, ``:SOUR:SWE:VOLT:LIN start, stop, points, delay`` then
-    ``:INIT``/``*WAI`` runs a sweep that ``:TRAC:DATA? 1, n, "defbuffer1", …`` reads.
-    """
-
-    IDN = "KEITHLEY INSTRUMENTS,MODEL 2450,04131002,1.7.3b"
-    ELEMENTS = ("READ", "SOUR", "REL", "SEC", "STAT", "UNIT")
-
-    source_function = Setting(":SOURce[1]:FUNCtion[:MODE]", Choice("VOLTage", "CURRent"), "VOLT")
-    source_voltage = Setting(":SOURce[1]:VOLTage[:LEVel][:IMMediate][:AMPLitude]",
-                             Number(-210, 210, default=0.0), 0.0)
-    source_current = Setting(":SOURce[1]:CURRent[:LEVel][:IMMediate][:AMPLitude]",
-                             Number(-1.05, 1.05, default=0.0), 0.0)
-    ilimit_A = Setting(":SOURce[1]:VOLTage:ILIMit[:LEVel]", Number(1e-9, 1.05, default=1.05e-4), 1.05e-4)
-    vlimit_V = Setting(":SOURce[1]:CURRent:VLIMit[:LEVel]", Number(0.02, 210, default=21.0), 21.0)
-    source_voltage_range = Setting(":SOURce[1]:VOLTage:RANGe", Number(-210, 210, default=20.0), 20.0)
-    source_voltage_range_auto = Setting(":SOURce[1]:VOLTage:RANGe:AUTO", Bool(), True)
-    source_current_range = Setting(":SOURce[1]:CURRent:RANGe", Number(-1.05, 1.05, default=1e-4), 1e-4)
-    source_current_range_auto = Setting(":SOURce[1]:CURRent:RANGe:AUTO", Bool(), True)
-    source_delay = Setting((":SOURce[1]:VOLTage:DELay", ":SOURce[1]:CURRent:DELay"),
-                           Number(0, 1e4, default=0.0), 0.0)
-    source_delay_auto = Setting((":SOURce[1]:VOLTage:DELay:AUTO", ":SOURce[1]:CURRent:DELay:AUTO"), Bool(), True)
-    list_voltage = Setting(":SOURce[1]:LIST:VOLTage", NumberList(-210, 210, max_len=2500), [0.0])
-    list_current = Setting(":SOURce[1]:LIST:CURRent", NumberList(-1.05, 1.05, max_len=2500), [0.0])
-    sense_function = Setting(":SENSe[1]:FUNCtion[:ON]", Choice("CURRent", "VOLTage", "RESistance",
-                                                               "CURRent:DC", "VOLTage:DC"), "CURR")
-    nplc = Setting((":SENSe[1]:CURRent[:DC]:NPLCycles", ":SENSe[1]:VOLTage[:DC]:NPLCycles",
-                    ":SENSe[1]:RESistance:NPLCycles"), Number(0.01, 10, default=1.0), 1.0)
-    current_range = Setting(":SENSe[1]:CURRent[:DC]:RANGe[:UPPer]", Number(-1.05, 1.05, default=1e-4), 1e-4)
-    current_range_auto = Setting(":SENSe[1]:CURRent[:DC]:RANGe:AUTO", Bool(), True)
-    voltage_range = Setting(":SENSe[1]:VOLTage[:DC]:RANGe[:UPPer]", Number(-210, 210, default=20.0), 20.0)
-    voltage_range_auto = Setting(":SENSe[1]:VOLTage[:DC]:RANGe:AUTO", Bool(), True)
-    resistance_range = Setting(":SENSe[1]:RESistance:RANGe[:UPPer]", Number(0, 2e8, default=2e5), 2e5)
-    resistance_range_auto = Setting(":SENSe[1]:RESistance:RANGe:AUTO", Bool(), True)
-    rsense = Setting((":SENSe[1]:RESistance:RSENse", ":SENSe[1]:CURRent:RSENse", ":SENSe[1]:VOLTage:RSENse"),
-                     Bool(), False)
-    average_enabled = Setting((":SENSe[1]:CURRent:AVERage[:STATe]", ":SENSe[1]:VOLTage:AVERage[:STATe]"), Bool(), False)
-    average_count = Setting((":SENSe[1]:CURRent:AVERage:COUNt", ":SENSe[1]:VOLTage:AVERage:COUNt"),
-                            Integer(1, 100, default=10), 10)
-    average_tcontrol = Setting((":SENSe[1]:CURRent:AVERage:TCONtrol", ":SENSe[1]:VOLTage:AVERage:TCONtrol"),
-                               Choice("REPeat", "MOVing"), "REP")
-    output = Setting(":OUTPut[1][:STATe]", Bool(), False)
-    output_off_mode = Setting((":OUTPut[1]:CURRent:SMODe", ":OUTPut[1]:VOLTage:SMODe"),
-                              Choice("NORMal", "HIMPedance", "ZERO", "GUARd"), "NORM")
-    terminals = Setting(":ROUTe:TERMinals", Choice("FRONt", "REAR"), "FRON")
-    trace_points = Setting(":TRACe:POINts", Integer(10, 100000, default=100000), 100000)
-    count = Setting(":SENSe[1]:COUNt", Integer(1, 300000, default=1), 1)
-    line_frequency = 50
-
-    def __init__(self, load, clock=None, faults=None, noise=None):
-        self.load = load
-        self._noise = _Noise(noise)
-        self._buffer: list[list[float]] = []  # [read, sour, sec, stat, unit]
-        self._sweep: list[float] | None = None
-        self._sweep_delay = 0.0
-        super().__init__(clock, faults)
-
-    def reset(self) -> None:
-        super().reset()
-        self._buffer, self._sweep = [], None
-        if getattr(self, "load", None) is not None:
-            self._apply_output()
-
-    def on_output(self, value):
-        self._apply_output()
-
-    def on_source_voltage(self, value):
-        self._apply_output()
-
-    def on_source_current(self, value):
-        self._apply_output()
-
-    def on_source_function(self, value):
-        self._apply_output()
-
-    def _compliance(self) -> float:
-        return self.ilimit_A if self.source_function == "VOLT" else self.vlimit_V
-
-    def _level(self) -> float:
-        return self.source_voltage if self.source_function == "VOLT" else self.source_current
-
-    def _apply_output(self, level=None):
-        return self.load.apply(self.source_function, self._level() if level is None else level,
-                               self._compliance(), self.output)
-
-    def reading_time_s(self) -> float:
-        delay = self.source_delay + (1e-3 if self.source_delay_auto else 0.0)
-        return delay + self.nplc / self.line_frequency + _READING_OVERHEAD_S
-
-    def _one_reading(self, level: float, extra_delay_s: float = 0.0) -> list[float]:
-        # With the output off the 2450 still measures (normal off state: 0 V source).
-        op = self._apply_output(level)
-        self.wait(self.reading_time_s() + extra_delay_s)
-        measured = self.sense_function.split(":")[0]
-        src = level if self.output else 0.0
-        if measured == "CURR":
-            value = self._noise(op.current_A, "current")
-        elif measured == "VOLT":
-            value = self._noise(op.voltage_V, "voltage")
-        else:
-            value = op.voltage_V / op.current_A if op.current_A else NAN_VALUE
-        stat = 8.0 if op.in_compliance else 0.0   # bit 3: source limit reached
-        return [value, src, self.now(), stat]
-
-    def _store(self, readings):
-        self._buffer.extend(readings)
-        del self._buffer[:-self.trace_points]
-
-    def _format(self, readings, elements: Sequence[str]) -> str:
-        out = []
-        t0 = self._buffer[0][2] if self._buffer else 0.0
-        unit = {"CURR": "Amp DC", "VOLT": "Volt DC", "RES": "Ohm"}[self.sense_function.split(":")[0]]
-        for r in readings:
-            for e in elements:
-                if e == "READ":
-                    out.append(self.format_number(r[0]))
-                elif e == "SOUR":
-                    out.append(self.format_number(r[1]))
-                elif e == "REL":
-                    out.append(self.format_number(r[2] - t0))
-                elif e == "SEC":
-                    out.append(self.format_number(r[2]))
-                elif e == "STAT":
-                    out.append(str(int(r[3])))
-                elif e == "UNIT":
-                    out.append(unit)
-        return ",".join(out)
-
-    def _elements(self, tokens: Sequence[str]) -> list[str]:
-        lookup = {"READ": "READ", "READING": "READ", "SOUR": "SOUR", "SOURCE": "SOUR",
-                  "REL": "REL", "RELATIVE": "REL", "SEC": "SEC", "SECONDS": "SEC",
-                  "STAT": "STAT", "STATUS": "STAT", "UNIT": "UNIT"}
-        out = []
-        for t in tokens:
-            key = lookup.get(t.upper())
-            if key is None:
-                raise SCPIError(-224)
-            out.append(key)
-        return out or ["READ"]
-
-    @scpi(":READ?", params=None)
-    def _read(self, tokens):
-        if tokens and tokens[0].strip("\"'").lower() not in ("defbuffer1", "defbuffer2"):
-            raise SCPIError(-224)
-        n = self.count
-        readings = [self._one_reading(self._level()) for _ in range(n)]
-        self._store(readings)
-        return self._format(readings, self._elements(tokens[1:]))
-
-    @scpi(":MEASure[:CURRent][:DC]?", ":MEASure:VOLTage[:DC]?", ":MEASure:RESistance?")
-    def _measure(self):
-        reading = self._one_reading(self._level())
-        self._store([reading])
-        return self.format_number(reading[0])
-
-    @scpi(":SOURce[1]:SWEep:VOLTage:LINear", ":SOURce[1]:SWEep:CURRent:LINear",
-          params=(Number(-210, 210), Number(-210, 210), Integer(2, 100000), Number(0, 1e4),
-                  Integer(1, 268435455), Choice("BEST", "AUTO", "FIXed"), Bool(), Bool(), QString()),
-          required=3)
-    def _sweep_lin(self, start, stop, points, delay=0.0, count=1, *rest):
-        lim = 210 if self.source_function == "VOLT" else 1.05
-        if abs(start) > lim or abs(stop) > lim:
-            raise SCPIError(-222)
-        self._sweep = list(np.linspace(start, stop, points)) * count
-        self._sweep_delay = delay
-
-    @scpi(":SOURce[1]:SWEep:VOLTage:LIST", ":SOURce[1]:SWEep:CURRent:LIST",
-          params=(Integer(1, 2500), Number(0, 1e4), Integer(1, 268435455), Bool(), QString()), required=1)
-    def _sweep_list(self, start_index, delay=0.0, count=1, *rest):
-        values = self.list_voltage if self.source_function == "VOLT" else self.list_current
-        if start_index > len(values):
-            raise SCPIError(-222)
-        self._sweep = list(values[start_index - 1:]) * count
-        self._sweep_delay = delay
-
-    @scpi(":INITiate[:IMMediate]")
-    def _init(self):
-        if self._sweep is None:
-            readings = [self._one_reading(self._level()) for _ in range(self.count)]
-        else:
-            was_on = self.output
-            self.output = True  # a 2450 sweep turns the output on and leaves it on
-            readings = [self._one_reading(v, self._sweep_delay) for v in self._sweep]
-            self._apply_output()
-            del was_on
-        self._store(readings)
-
-    @scpi(":ABORt")
-    def _abort(self):
-        """Sweeps run synchronously; nothing is in flight."""
-
-    @scpi(":TRACe:CLEar", params=(QString(),), required=0)
-    def _trace_clear(self, name="defbuffer1"):
-        self._buffer = []
-
-    @scpi(":TRACe:ACTual?", params=(QString(),), required=0)
-    def _trace_actual(self, name="defbuffer1"):
-        return str(len(self._buffer))
-
-    @scpi(":TRACe:DATA?", params=None)
-    def _trace_data(self, tokens):
-        if len(tokens) < 2:
-            raise SCPIError(-109)
-        start, end = int(Integer(1, 100000).parse(tokens[0])), int(Integer(1, 100000).parse(tokens[1]))
-        if not start <= end <= len(self._buffer):
-            raise SCPIError(-222)
-        return self._format(self._buffer[start - 1:end], self._elements(tokens[3:]))
-
-    @scpi(":TRACe:STATistics:AVERage?", ":TRACe:STATistics:MAXimum?", ":TRACe:STATistics:MINimum?",
-          ":TRACe:STATistics:STDDev?")
-    def _stats(self):
-        raise SCPIError(-113)
-
-
-class Keithley6485(SCPIInstrument):
-    """Keithley 6485 picoammeter (2 nA … 20 mA ranges, 10 fA resolution).
-
-    Zero check is on after ``*RST`` (readings are then ~0, as on the real unit);
-    ``:SYST:ZCH OFF`` connects the input. ``:READ?`` returns the ``:FORM:ELEM``
-    elements (``READ``, ``TIME``, ``STAT``; default all three, reading with an
-    ``A`` unit suffix as the 6485 sends it).
-    """
-
-    IDN = "KEITHLEY INSTRUMENTS INC.,MODEL 6485,1234567,B04   Jul 19 2004 10:13:56/A02  /F"
-    RANGES_A = (2e-9, 2e-8, 2e-7, 2e-6, 2e-5, 2e-4, 2e-3, 2e-2)
-
-    zero_check = Setting(":SYSTem:ZCHeck[:STATe]", Bool(), True)
-    zero_correct = Setting(":SYSTem:ZCORrect[:STATe]", Bool(), False)
-    current_range = Setting(":SENSe[1]:CURRent[:DC]:RANGe[:UPPer]", Number(-0.021, 0.021, default=0.021), 0.021)
-    current_range_auto = Setting(":SENSe[1]:CURRent[:DC]:RANGe:AUTO", Bool(), True)
-    nplc = Setting(":SENSe[1]:CURRent[:DC]:NPLCycles", Number(0.01, 6, default=6.0), 6.0)
-    elements = Setting(":FORMat:ELEMents", ChoiceList("READing", "TIME", "STATus", "UNITs"),
-                       ["READ", "TIME", "STAT"])
-    trigger_count = Setting(":TRIGger:COUNt", Integer(1, 2500, default=1), 1)
-    sense_function = Setting(":SENSe[1]:FUNCtion", QString(), "CURR")
-    line_frequency = Setting(":SYSTem:LFRequency", Integer(50, 60, default=60), 50)
-
-    def __init__(self, load, clock=None, faults=None, noise=None):
-        self.load = load
-        self._noise = _Noise(noise)
-        self._last: list[list[float]] = []
-        super().__init__(clock, faults)
-
-    def format_number(self, value: float) -> str:
-        if not math.isfinite(value):
-            value = NAN_VALUE
-        return f"{value:+.6E}"
-
-    @scpi(":SYSTem:ZCORrect:ACQuire")
-    def _zcor_acq(self):
-        """The simulated input has no offset to acquire."""
-
-    def reading_time_s(self) -> float:
-        return self.nplc / self.line_frequency + _READING_OVERHEAD_S
-
-    def _range_for(self, current_A: float) -> float:
-        for r in self.RANGES_A:
-            if abs(current_A) <= 1.05 * r:
-                return r
-        return self.RANGES_A[-1]
-
-    def _one_reading(self) -> list[float]:
-        self.wait(self.reading_time_s())
-        status = 0.0
-        if self.zero_check:
-            i = 0.0
-        else:
-            # A picoammeter's burden is ~200 µV: the photodiode sits at ~0 V.
-            i = self._noise(self.load.apply("VOLT", 0.0, 0.021, True).current_A, "current")
-            rng = self._range_for(i) if self.current_range_auto else abs(self.current_range)
-            if abs(i) > 1.05 * rng:
-                i, status = OVERFLOW_VALUE, 1.0   # overflow
-        return [i, self.now(), status]
-
-    def _format(self, readings) -> str:
-        out = []
-        for r in readings:
-            for e in self.elements:
-                if e == "READ":
-                    out.append(self.format_number(r[0]) + "A")
-                elif e == "TIME":
-                    out.append(self.format_number(r[1]))
-                elif e == "STAT":
-                    out.append(self.format_number(r[2]))
-        return ",".join(out)
-
-    @scpi(":READ?")
-    def _read(self):
-        self._last = [self._one_reading() for _ in range(self.trigger_count)]
-        return self._format(self._last)
-
-    @scpi(":MEASure[:CURRent][:DC]?")
-    def _measure(self):
-        return self._read()
-
-    @scpi(":INITiate[:IMMediate]")
-    def _init(self):
-        self._last = [self._one_reading() for _ in range(self.trigger_count)]
-
-    @scpi(":FETCh?")
-    def _fetch(self):
-        if not self._last:
-            raise SCPIError(-230)
-        return self._format(self._last)

@@ -1,4 +1,4 @@
-"""Simulated precision LCR meters: Keysight E4980A and HP/Agilent 4284A.
+"""Simulated Keysight E4980A precision LCR meter (SCPI over a socket); the 4284A builds on it.
 
 The measured parallel capacitance Cp [F] and conductance G [S] come from
 ``pixel.capacitance(frequency_Hz, bias_V, level_Vrms)`` (the oscillator level is in
@@ -38,9 +38,9 @@ from __future__ import annotations
 import math
 
 from .scpi import (Bool, Choice, Integer, Number, NumberList, Raw, SCPIError, SCPIInstrument,
-                   Setting, scpi, split_params)
+                   Setting, scpi)
 
-__all__ = ["KeysightE4980A", "Agilent4284A", "IMPEDANCE_FUNCTIONS"]
+__all__ = ["KeysightE4980A", "IMPEDANCE_FUNCTIONS", "STANDARD_BIAS_V", "impedance_values"]
 
 IMPEDANCE_FUNCTIONS = ("CPD", "CPQ", "CPG", "CPRP", "CSD", "CSQ", "CSRS", "LPD", "LPQ", "LPG",
                        "LPRP", "LPRD", "LSD", "LSQ", "LSRS", "LSRD", "RX", "ZTD", "ZTR", "GB",
@@ -279,34 +279,3 @@ class KeysightE4980A(SCPIInstrument):
             if list_mode:
                 out.append("+0")   # bin number / comparator result
         return ",".join(out)
-
-
-class Agilent4284A(KeysightE4980A):
-    """HP/Agilent 4284A precision LCR meter (20 Hz – 1 MHz).
-
-    Option 001 (power amplifier / DC bias) must be switched on with ``OUTP:HPOW ON``
-    to reach ±40 V bias and 20 V rms; without it the bias is 0, 1.5 or 2 V only.
-    """
-
-    IDN = "HEWLETT-PACKARD,4284A,2940J01234,REV01.20"
-    F_MAX = 1e6
-    MAX_AVERAGES = 128
-
-    def level_limit_Vrms(self) -> float:
-        return 20.0 if (self.option_001 and self.high_power) else 2.0
-
-    def check_bias(self, value: float) -> None:
-        if self.option_001 and self.high_power:
-            if abs(value) > self.BIAS_MAX_V:
-                raise SCPIError(-222)
-        elif not any(abs(value - b) < 1e-9 for b in STANDARD_BIAS_V):
-            raise SCPIError(-222)
-
-    def on_high_power(self, value):
-        if value and not self.option_001:
-            self.high_power = False
-            raise SCPIError(-221)
-
-    @scpi(":FETCh[:IMPedance][:FORMatted]?")
-    def _fetch(self):
-        return super()._fetch()
