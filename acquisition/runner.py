@@ -33,7 +33,6 @@ both to the HDF5 file (the primary record) and to PyMeasure's display machinery.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import signal
@@ -52,7 +51,7 @@ from acquisition.store import RunWriter, load_run
 _log = logging.getLogger(__name__)
 
 __all__ = ["RunResult", "RunEngine", "run_procedure", "resume_run", "procedure_import_path",
-           "build_procedure", "check_output_dir", "HDF5Worker"]
+           "restore_procedure", "check_output_dir", "HDF5Worker"]
 
 RUN_METADATA_KEYS = ("sample", "pixel", "operator", "simulated", "station", "instruments",
                      "truth", "spectrum_axis_nm", "spectrum_units", "procedure_version")
@@ -73,22 +72,16 @@ def procedure_import_path(procedure: Procedure | type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def build_procedure(import_path: str, parameters: Mapping[str, Any]) -> Procedure:
-    """Rebuild a Procedure from its import path and stored parameter values."""
-    module_name, _, cls_name = import_path.partition(":")
-    if not cls_name:
-        raise ValueError(f"procedure {import_path!r} is not an import path 'module:Class'")
-    try:
-        obj = importlib.import_module(module_name)
-        for part in cls_name.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError):
-        raise ValueError(f"procedure {import_path!r} cannot be imported") from None
-    # The path comes from a run file: never call anything but a Procedure class with it
-    # (a crafted file naming 'os:abort' would otherwise have it called).
-    if not (isinstance(obj, type) and issubclass(obj, Procedure)):
-        raise ValueError(f"procedure {import_path!r} is not a PyMeasure Procedure class")
-    procedure = obj()
+def restore_procedure(procedure_class: type, parameters: Mapping[str, Any]) -> Procedure:
+    """An instance of ``procedure_class`` with stored parameter values (unknown names ignored).
+
+    The class is the caller's choice (the ``qled`` program picks it from its registry of
+    measurement kinds by the run's ``procedure`` attribute): nothing named in a run file is
+    ever imported or called.
+    """
+    if not (isinstance(procedure_class, type) and issubclass(procedure_class, Procedure)):
+        raise ValueError(f"{procedure_class!r} is not a PyMeasure Procedure class")
+    procedure = procedure_class()
     known = procedure.parameter_objects()
     for name, value in parameters.items():
         if name in known:
@@ -337,20 +330,21 @@ def run_procedure(procedure: Procedure, out_dir: str | os.PathLike, *,
     return engine.run(handle_signals=handle_signals)
 
 
-def resume_run(path: str | os.PathLike, *, flush_interval_s: float = 1.0,
+def resume_run(path: str | os.PathLike, procedure_class: type, *,
+               flush_interval_s: float = 1.0,
                progress: Callable[[float], None] | None = None,
                on_emit: Callable[[str, Any], None] | None = None,
                handle_signals: bool = True) -> RunResult:
     """Continue an interrupted run in the same file (``qled resume FILE``).
 
-    Rebuilds the procedure from the stored import path and parameters, hands it the
-    stored run (``resume_from``), reopens the file for appending (recording the gap
-    in ``/events``) and runs it.
+    Rebuilds the procedure (``procedure_class`` with the stored parameters), hands it the
+    stored run (``resume_from``), reopens the file for appending (recording the gap in
+    ``/events``) and runs it.
     """
     run = load_run(path, spectra=True)
     if run.status == "finished":
         raise ValueError(f"{Path(path).name} has status finished: nothing to resume")
-    procedure = build_procedure(run.procedure, run.parameter_values())
+    procedure = restore_procedure(procedure_class, run.parameter_values())
     resume = getattr(procedure, "resume_from", None)
     if resume is None:
         raise ValueError(f"procedure {run.procedure} does not support resume "

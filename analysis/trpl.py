@@ -27,27 +27,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from scipy import optimize
 
-__all__ = ["load_decay_csv", "multiexp_decay", "reconvolved_decay", "DecayFit", "fit_decay",
+__all__ = ["parse_decay_table", "multiexp_decay", "reconvolved_decay", "DecayFit", "fit_decay",
            "average_lifetimes_ns"]
 
 
 # ----------------------------------------------------------------------------- input
-def load_decay_csv(path) -> tuple[np.ndarray, np.ndarray]:
-    """Read a two-column decay ``time_ns, counts`` (comma, tab or space; ``#`` comments and
-    one header line allowed). Returns (time_ns, counts) as float arrays.
+def parse_decay_table(text: str, name: str = "decay") -> tuple[np.ndarray, np.ndarray]:
+    """A two-column decay ``time_ns, counts`` from its text (comma, tab or space; ``#``
+    comments and one header line allowed) → (time_ns, counts) as float arrays.
 
-    Raises ValueError (one line, naming the file) for fewer than 10 rows, non-increasing or
-    non-uniform time steps (TCSPC channels are uniform), or negative / non-finite counts.
+    Raises ValueError (one line, naming ``name``, e.g. the file) for fewer than 10 rows,
+    non-increasing or non-uniform time steps (TCSPC channels are uniform), or negative /
+    non-finite counts.
     """
-    path = Path(path)
-    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
     rows = []
-    for line in text:
+    for line in str(text).splitlines():
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
@@ -56,15 +54,15 @@ def load_decay_csv(path) -> tuple[np.ndarray, np.ndarray]:
             rows.append([float(p) for p in parts[:2]])
         except ValueError:
             if rows:  # a header is only allowed before the data
-                raise ValueError(f"{path.name}: cannot read row {line[:40]!r}: allowed "
+                raise ValueError(f"{name}: cannot read row {line[:40]!r}: allowed "
                                  "two numbers 'time_ns, counts'") from None
             continue
     data = np.asarray([r for r in rows if len(r) == 2], dtype=float)
     if data.shape[0] < 10:
-        raise ValueError(f"{path.name}: {data.shape[0]} rows of 'time_ns, counts': allowed "
+        raise ValueError(f"{name}: {data.shape[0]} rows of 'time_ns, counts': allowed "
                          "at least 10")
     t, y = data[:, 0], data[:, 1]
-    _check_decay(t, y, path.name)
+    _check_decay(t, y, name)
     return t, y
 
 

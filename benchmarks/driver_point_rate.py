@@ -13,8 +13,8 @@ the same process its thread would compete for the GIL with the client under test
 0.01 on a clock at time_scale 1e4, so instrument reading time is negligible and the figures
 measure the software path. Target: (c) ≥ 0.8 × (a). The machine is shared (the raw rate
 swings ±50 % from run to run), so (a) and (c) alternate in pairs, ``repeats`` times, and the
-figure is the median of the per-pair ratios. The bench runs as ``python -m simulators.commands
-serve`` (the server behind ``qled sim serve``).
+figure is the median of the per-pair ratios. The bench runs as ``python -m simulators.serve``
+(the server behind ``qled sim serve``).
 Usage: python benchmarks/driver_point_rate.py [N] [REPEATS]
 """
 from __future__ import annotations
@@ -88,7 +88,7 @@ def ours(resource: str, n: int) -> float:
 
 def main(n: int = 1500, repeats: int = 9) -> dict:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    proc = subprocess.Popen([sys.executable, "-m", "simulators.commands", "serve", "--json",
+    proc = subprocess.Popen([sys.executable, "-m", "simulators.serve", "--json",
                              "--no-noise", "--time-scale", "1e4"], cwd=root,
                             stdout=subprocess.PIPE, text=True)
     try:

@@ -1,6 +1,6 @@
 """Live-plot refresh at 10^6 rows: qled's incremental + decimated path vs PyMeasure's CSV path.
 
-qled (``procedures.gui``): each refresh appends the new rows to the curve's buffer, takes
+qled (``qled.gui``): each refresh appends the new rows to the curve's buffer, takes
 the min/max decimation of the new buckets (cached for the old ones) and hands at most
 ``DISPLAY_POINTS`` points to pyqtgraph, then the plot repaints.
 
@@ -38,7 +38,7 @@ def _plot(app):
 
 
 def time_qled(app, n_rows: int, new_per_refresh: int, refreshes: int) -> list[float]:
-    from procedures.gui.live import DecimatedSeries
+    from qled.gui.live import DecimatedSeries
 
     widget, item = _plot(app)
     rng = np.random.default_rng(0)
@@ -107,7 +107,7 @@ def time_qled_from_store(app, n_rows: int, new_per_refresh: int, refreshes: int,
     commits ``new_per_refresh`` more before each refresh (not timed), and each timed refresh
     is ``LiveReader.poll`` (new rows only) + decimated ``extend`` + ``setData`` + repaint."""
     from acquisition.store import LiveReader, RunWriter
-    from procedures.gui.live import DecimatedSeries
+    from qled.gui.live import DecimatedSeries
 
     cols = ["time_s", "voltage_V", "current_A", "luminance_cd_m2"]
     writer = RunWriter.create(folder, procedure="bench:Live", sample="live", columns=cols,

@@ -111,7 +111,7 @@ def demo(quick: bool) -> list[Figure]:
     """``qled demo`` in a fresh interpreter (imports included), into a temporary folder."""
     pixels = 1 if quick else 3
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "acquisition.cli", "demo", "--out",
+        cmd = [sys.executable, "-m", "qled", "demo", "--out",
                str(Path(tmp) / "demo"), "--pixels", str(pixels)]
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         t0 = time.perf_counter()

@@ -16,8 +16,20 @@ from pymeasure.experiment import (BooleanParameter, FloatParameter, IntegerParam
                                   ListParameter, Parameter, Procedure)
 
 __all__ = ["QledProcedure", "build_procedure", "describe_parameter", "read_error_queue",
+           "SAMPLE", "SWEEP", "LIMITS", "INSTRUMENTS", "MEASUREMENT", "STRESS", "GROUP_ORDER",
            "first_current_collapse", "ERROR_QUEUE_MAX_READ", "OPEN_FLOOR_A",
            "OPEN_CONDUCTING_A", "OPEN_COLLAPSE_RATIO", "OPEN_CIRCUIT_WORDS"]
+
+#: Groups of parameters, as ``qled run KIND --help`` shows them (:attr:`QledProcedure.
+#: PARAMETER_GROUPS` assigns each parameter to one; unassigned ones are MEASUREMENT).
+SAMPLE = "sample and device"
+SWEEP = "sweep"
+STRESS = "stress"
+MEASUREMENT = "measurement"
+LIMITS = "limits and safety"
+INSTRUMENTS = "instruments"
+#: The order in which the groups are shown.
+GROUP_ORDER = (SAMPLE, SWEEP, STRESS, MEASUREMENT, LIMITS, INSTRUMENTS)
 
 #: Most error-queue entries read at once (a queue that never empties must not hang a run).
 ERROR_QUEUE_MAX_READ = 20
@@ -117,6 +129,10 @@ class QledProcedure(Procedure):
     operator = Parameter("Operator", default="")
 
     REQUIRED_ROLES: tuple[str, ...] = ("smu",)
+    #: Parameter name → group of ``qled run --help`` (:data:`SAMPLE`, :data:`SWEEP` …; shown
+    #: in :data:`GROUP_ORDER`, parameters in the order listed here); subclasses extend it.
+    PARAMETER_GROUPS: dict[str, str] = {"sample": SAMPLE, "pixel": SAMPLE, "operator": SAMPLE,
+                                        "station": INSTRUMENTS}
     #: Bumped when what a procedure records changes meaning.
     PROCEDURE_VERSION = "1"
 
@@ -161,30 +177,33 @@ class QledProcedure(Procedure):
     def simulated_bench_options(self, spec: str) -> dict:
         """Bench options for ``sim`` / ``sim:<preset>``: one device for this pixel.
 
-        The device is the preset (``passivated``, ``pristine``, ``uniform_junction``) with
-        seeded pixel-to-pixel variation (seeded by pixel number and preset), its area set to the
-        procedure's ``area_cm2`` when it has one (the operator's measured area is the truth).
+        The device is the preset (one of :attr:`SIM_DEVICES`) with seeded pixel-to-pixel
+        variation (seeded by pixel number and preset), its area set to the procedure's
+        ``area_cm2`` when it has one (the operator's measured area is the truth). Devices are
+        described as data (``instruments.simulated.build_device`` makes them): procedures do
+        not import the simulators.
         """
-        import dataclasses
         import zlib
 
-        import numpy as np
-
-        from simulators.device import LEDDevice, LEDParameters
-
-        preset = spec.partition(":")[2] or "passivated"
-        presets = ("passivated", "pristine", "uniform_junction")
-        if preset not in presets:
-            raise ValueError(f"station = {spec!r} is not allowed: use a TOML path, 'sim' or "
-                             f"sim:<{'|'.join(presets)}>")
+        preset = self.sim_preset(spec)
         seed = [int(self.pixel), zlib.crc32(preset.encode())]
-        params = getattr(LEDParameters, preset)().sampled(np.random.default_rng(seed))
-        if hasattr(self, "area_cm2"):
-            params = dataclasses.replace(params, area_cm2=float(self.area_cm2))
-        # no rng for the device: it would draw the pixel's parameters a second time
-        options = {"devices": [LEDDevice(params)], "seed": int(self.pixel)}
+        changes = {"area_cm2": float(self.area_cm2)} if hasattr(self, "area_cm2") else {}
+        device = {"model": "led", "preset": preset, "sample_seed": seed, "changes": changes}
+        options = {"devices": [device], "seed": int(self.pixel)}
         options.update(self.sim_overrides)
         return options
+
+    #: Simulated devices this procedure runs on (``station = "sim:<device>"``); the first is
+    #: the device of plain ``"sim"``.
+    SIM_DEVICES: tuple[str, ...] = ("passivated", "pristine", "uniform_junction")
+
+    def sim_preset(self, spec: str) -> str:
+        """The device named by ``sim`` / ``sim:<device>``; ValueError naming the allowed ones."""
+        preset = spec.partition(":")[2] or self.SIM_DEVICES[0]
+        if preset not in self.SIM_DEVICES:
+            raise ValueError(f"station = {spec!r} is not allowed: use a TOML path, 'sim' or "
+                             f"sim:<{'|'.join(self.SIM_DEVICES)}>")
+        return preset
 
     def required_roles(self) -> tuple[str, ...]:
         return self.REQUIRED_ROLES

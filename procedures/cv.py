@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pymeasure.experiment import FloatParameter, ListParameter, Parameter
 
-from .dlcp import FREQUENCY_RANGE_HZ, LCRProcedure, parse_list
+from .lcr_base import FREQUENCY_RANGE_HZ, LCRProcedure, parse_list
 from .jvl import checked_sweep_V
 
 __all__ = ["CVProcedure"]

@@ -38,6 +38,7 @@ import math
 import numpy as np
 from pymeasure.experiment import (FloatParameter, IntegerParameter, ListParameter, Parameter)
 
+from .base import INSTRUMENTS, LIMITS, SAMPLE, SWEEP
 from .base import (OPEN_COLLAPSE_RATIO, OPEN_CONDUCTING_A, OPEN_FLOOR_A, QledProcedure,
                    first_current_collapse)
 
@@ -182,6 +183,15 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
         "Measure light above current density", units="mA/cm^2", minimum=0.0, maximum=1e3,
         default=1e-4)
 
+    PARAMETER_GROUPS = {
+        **QledProcedure.PARAMETER_GROUPS, "area_cm2": SAMPLE,
+        "start_voltage_V": SWEEP, "stop_voltage_V": SWEEP, "step_voltage_V": SWEEP,
+        "directions": SWEEP, "dwell_s": SWEEP,
+        "compliance_mA": LIMITS, "max_luminance_cd_m2": LIMITS,
+        "max_current_density_mA_cm2": LIMITS,
+        "nplc": INSTRUMENTS, "light_route": INSTRUMENTS, "spectrum_every": INSTRUMENTS,
+        "light_threshold_mA_cm2": INSTRUMENTS, "reference_spectrum": INSTRUMENTS,
+        "assumed_peak_nm": INSTRUMENTS, "assumed_fwhm_nm": INSTRUMENTS}
     DATA_COLUMNS = ["time_s", "voltage_V", "current_A", "current_density_mA_cm2",
                     "luminance_cd_m2", "cie_x", "cie_y", "photocurrent_A", "direction",
                     "in_compliance"]
@@ -507,28 +517,3 @@ def _light_meter_axis(meter) -> np.ndarray | None:
     reports (its ``wavelength_nm``), or None if it has no spectral axis."""
     axis = meter.wavelength_nm
     return None if axis is None else np.asarray(axis, float)
-
-
-def demo_runs(out_dir, *, progress=print, pixels: int = 3, time_scale: float = 300.0) -> list:
-    """J-V-L sweeps of ``pixels`` pixels each of a pristine and a passivated device (simulated,
-    noise on, seeded by pixel): the batch that ``qled demo`` compares. The clock runs
-    ``time_scale`` × fast: the light meter's integration time dominates a point."""
-    from pathlib import Path
-
-    from .commands import run_one
-
-    paths = []
-    for preset in ("pristine", "passivated"):
-        for pixel in range(1, pixels + 1):
-            values = {"station": f"sim:{preset}", "sample": preset, "pixel": pixel,
-                      "operator": "qled demo", "start_voltage_V": 2.4, "stop_voltage_V": 7.0,
-                      "step_voltage_V": 0.1, "dwell_s": 0.05, "compliance_mA": 100.0,
-                      "nplc": 1.0}
-            result, summary = run_one(JVLProcedure, values, Path(out_dir),
-                                      overrides={"time_scale": time_scale},
-                                      label=f"J-V-L {preset} pixel {pixel}")
-            paths.append(result.path)
-            eqe = (summary or {}).get("max_eqe_percent")
-            progress(f"  J-V-L {preset:10s} pixel {pixel}: {result.status}, {result.rows} points"
-                     + (f", EQE max {eqe:.2f} %" if eqe is not None else ""))
-    return paths

@@ -38,23 +38,18 @@ accelerated clock each ~1 ms instrument exchange would otherwise stress the pixe
 """
 from __future__ import annotations
 
-import functools
 import math
-import signal
-import sys
 import threading
-from pathlib import Path
 
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 
 # ERROR_QUEUE_MAX_READ and read_error_queue moved to .base; still importable from here.
+from .base import INSTRUMENTS, LIMITS, SAMPLE, STRESS
 from .base import ERROR_QUEUE_MAX_READ, QledProcedure, read_error_queue  # noqa: F401
 from .jvl import PhotodiodeRoute, _light_meter_axis
 
-__all__ = ["LifetimeProcedure", "StartGate", "run_channels", "add_cli_options", "cli_run",
-           "cli_resume", "demo_runs", "estimate_time_to_fraction_s", "status_lines",
-           "read_error_queue"]
+__all__ = ["LifetimeProcedure", "StartGate", "estimate_time_to_fraction_s", "read_error_queue"]
 
 LIGHT_ROUTES = ("photodiode", "spectroradiometer")
 #: Consecutive rows at or below the stop fraction before the run ends.
@@ -153,6 +148,16 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
     spectrum_every_min = FloatParameter("Spectrum every (spectroradiometer, 0 = never)",
                                         units="min", minimum=0.0, maximum=1440.0, default=10.0)
 
+    PARAMETER_GROUPS = {
+        **QledProcedure.PARAMETER_GROUPS, "channel": SAMPLE, "area_cm2": SAMPLE,
+        "current_density_mA_cm2": STRESS, "l0_cd_m2": STRESS,
+        "l0_tolerance_fraction": STRESS, "l0_search_max_steps": STRESS,
+        "search_settle_s": STRESS, "log_interval_s": STRESS,
+        "stop_fraction": LIMITS, "max_hours": LIMITS, "compliance_V": LIMITS,
+        "max_search_current_density_mA_cm2": LIMITS,
+        "nplc": INSTRUMENTS, "light_route": INSTRUMENTS, "spectrum_every_min": INSTRUMENTS,
+        "reference_spectrum": INSTRUMENTS, "assumed_peak_nm": INSTRUMENTS,
+        "assumed_fwhm_nm": INSTRUMENTS}
     DATA_COLUMNS = ["time_s", "voltage_V", "current_A", "source_current_A",
                     "current_density_mA_cm2", "luminance_cd_m2", "relative_luminance_fraction",
                     "photocurrent_A", "cie_x", "cie_y"]
@@ -190,23 +195,16 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
                          "spectroradiometer route: allowed 1 … 3600 s")
         self._check_reference_spectrum()
 
+    SIM_DEVICES = ("passivated", "pristine")
+
     def simulated_bench_options(self, spec):
-        import dataclasses
-
-        from simulators.device import LEDDevice, LEDParameters
-
-        preset = spec.partition(":")[2] or "passivated"
-        presets = ("passivated", "pristine")
-        if preset not in presets:
-            raise ValueError(f"station = {spec!r} is not allowed: use a TOML path, 'sim' or "
-                             f"sim:<{'|'.join(presets)}>")
+        preset = self.sim_preset(spec)
         devices = []
         for c in range(1, int(self.channel) + 1):
             # Same seeding as run_channels: this channel's pixel by its pixel number.
-            rng = np.random.default_rng(int(self.pixel) if c == self.channel else c)
-            params = getattr(LEDParameters, preset)().sampled(rng)
-            params = dataclasses.replace(params, area_cm2=float(self.area_cm2))
-            devices.append(LEDDevice(params))
+            seed = int(self.pixel) if c == self.channel else c
+            devices.append({"model": "led", "preset": preset, "sample_seed": seed,
+                            "changes": {"area_cm2": float(self.area_cm2)}})
         options = {"devices": devices, "channels": int(self.channel), "seed": int(self.channel),
                    "serial_meters": self.light_route == "spectroradiometer"}
         options.update(self.sim_overrides)
@@ -627,334 +625,3 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
             self._record_instrument_errors(t)     # what queued since the last read
         self.live["state"] = "done" if not self.should_stop() else "aborted"
         smu.output_off()
-
-
-# ------------------------------------------------------------------------- many channels
-#: RunWriter.create builds its temporary skeleton under a name unique per process and second
-#: only; channels of one process create their files one at a time.
-_CREATE_LOCK = threading.Lock()
-
-
-def _channel_engine(procedure, out: Path, flush_interval_s: float, on_emit=None,
-                    stop_event=None):
-    from acquisition.runner import RunEngine
-
-    class ChannelEngine(RunEngine):
-        def _open_writer(self):
-            with _CREATE_LOCK:
-                return super()._open_writer()
-
-    engine = ChannelEngine(procedure, out, flush_interval_s=flush_interval_s, on_emit=on_emit)
-    if stop_event is not None:
-        engine._stop = stop_event        # one stop flag for every channel (GUI abort)
-    return engine
-
-
-def _channel_router(procedures: dict):
-    """``on_event`` for a shared station: route ``channel<N>.…`` messages to channel N."""
-    def on_event(level, message):
-        name = str(message).split(":", 1)[0]
-        if name.startswith("channel") and "." in name:
-            try:
-                n = int(name[len("channel"):name.index(".")])
-            except ValueError:
-                n = None
-            if n in procedures:
-                procedures[n].log_event(level, message)
-                return
-        for proc in procedures.values():
-            proc.log_event(level, message)
-    return on_event
-
-
-def _sim_options(channel_values: list[dict], overrides: dict) -> dict:
-    """One simulated device per channel: preset from ``station`` ('sim:<preset>'), seeded."""
-    import dataclasses
-
-    from simulators.device import LEDDevice, LEDParameters
-
-    devices = []
-    for c, values in enumerate(channel_values, start=1):
-        spec = str(values.get("station", "sim"))
-        preset = spec.partition(":")[2] or "passivated"
-        if preset not in ("passivated", "pristine"):
-            raise ValueError(f"station = {spec!r} is not allowed: use a TOML path, 'sim' or "
-                             "sim:<passivated|pristine>")
-        seed = int(values.get("pixel", c))
-        params = getattr(LEDParameters, preset)().sampled(np.random.default_rng(seed))
-        area = float(values.get("area_cm2", LifetimeProcedure.area_cm2.default))
-        devices.append(LEDDevice(dataclasses.replace(params, area_cm2=area)))
-    options = {"devices": devices, "channels": len(devices), "seed": 1,
-               "serial_meters": any(v.get("light_route") == "spectroradiometer"
-                                    for v in channel_values)}
-    options.update(overrides)
-    return options
-
-
-def run_channels(channel_values: list[dict], out_dir, *, overrides: dict | None = None,
-                 flush_interval_s: float = 1.0, handle_signals: bool = True,
-                 on_started=None, station_spec: str | None = None, on_emit=None,
-                 stop_event: threading.Event | None = None):
-    """Run one lifetime procedure per channel concurrently on one station → list of RunResult.
-
-    Parameters
-    ----------
-    channel_values : list of dict
-        Parameter values per channel (``channel`` is set to 1, 2, … in order). For a
-        simulated station every entry's ``station`` may name a preset (``sim:pristine``).
-    out_dir : path
-        Folder for the run files (one per channel).
-    overrides : dict, optional
-        Simulated bench options (``time_scale``, ``noise``, ``faults`` …).
-    handle_signals : bool
-        Install SIGINT/SIGTERM handlers (main thread only) that stop every channel.
-    on_started : callable, optional
-        ``on_started(procedures, station)`` once the channels run (live status, tests).
-    station_spec : str, optional
-        ``"sim"`` or a TOML path; default: the first channel's ``station``.
-    on_emit : callable, optional
-        ``on_emit(channel, topic, record)`` receives every record of every channel, in
-        the channel's thread (live plots of the GUI).
-    stop_event : threading.Event, optional
-        Setting it stops every channel (the GUI's abort).
-    """
-    from acquisition.runner import check_output_dir
-    from instruments.station import open_station
-
-    from .base import build_procedure
-
-    if not 1 <= len(channel_values) <= 64:
-        raise ValueError(f"channels = {len(channel_values)} is out of range: allowed 1 … 64")
-    out = check_output_dir(out_dir)
-    values = [dict(v, channel=c) for c, v in enumerate(channel_values, start=1)]
-    procedures = {}
-    for v in values:   # validate every channel before anything connects
-        procedures[v["channel"]] = build_procedure(LifetimeProcedure, v)
-    spec = str(station_spec or values[0].get("station", "sim"))
-    roles = procedures[1].required_roles()
-    router = _channel_router(procedures)
-    if spec == "sim" or spec.startswith("sim:"):
-        station = open_station("sim", roles=roles, on_event=router,
-                               sim_options=_sim_options(values, overrides or {}))
-    else:
-        station = open_station(spec, roles=roles, on_event=router)
-    engines = []
-    try:
-        fast = station.clock.time_scale if station.bench is not None else None
-        if fast is not None and fast != 1.0:
-            station.clock.time_scale = 1.0         # the L0 searches run on real time
-        gate = StartGate(len(values), station.clock, fast)
-        for c, v in enumerate(values, start=1):
-            proc = build_procedure(LifetimeProcedure, v, station_object=station)
-            proc._gate = gate
-            procedures[c] = proc
-            emit = None if on_emit is None else functools.partial(on_emit, c)
-            engines.append(_channel_engine(proc, out, flush_interval_s, emit, stop_event))
-        restore = {}
-        if handle_signals and threading.current_thread() is threading.main_thread():
-            def handler(signum, frame):
-                for e in engines:
-                    e.stop_signal = signum
-                    e.stop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                restore[sig] = signal.signal(sig, handler)
-        results = [None] * len(engines)
-
-        def work(k):
-            try:
-                results[k] = engines[k].run(handle_signals=False)
-            finally:
-                engines[k].procedure._gate_leave()   # never hold the others
-
-        threads = [threading.Thread(target=work, args=(k,), name=f"lifetime-ch{k + 1}",
-                                    daemon=True) for k in range(len(engines))]
-        try:
-            for th in threads:
-                th.start()
-            if on_started is not None:
-                on_started(procedures, station)
-            while any(th.is_alive() for th in threads):
-                for th in threads:
-                    th.join(0.1)
-        finally:
-            for sig, h in restore.items():
-                signal.signal(sig, h)
-    finally:
-        station.close()
-    return results
-
-
-# ------------------------------------------------------------------------------- CLI
-def add_cli_options(parser) -> None:
-    parser.add_argument("--channels", type=int, default=1, metavar="N",
-                        help="pixels stressed at once, one run file each (default 1); channel "
-                        "k stresses pixel P+k-1, P = --pixel (channels 1..N: pixels P..P+N-1)")
-    for action in parser._actions:             # the generic --pixel help, told about channels
-        if action.dest == "pixel":
-            action.help += "; with --channels N, channel k is pixel X+k-1 (X+N-1 ≤ 64)"
-
-
-def _format_duration(s: float) -> str:
-    if not math.isfinite(s):
-        return "–"
-    s = max(0.0, s)
-    h, rem = divmod(int(round(s)), 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h:d}:{m:02d}:{sec:02d}"
-
-
-def status_lines(procedures: dict) -> list[str]:
-    """One line per channel: state, elapsed stress time, L/L0, V, estimated time to T_stop."""
-    lines = []
-    for c, p in sorted(procedures.items()):
-        live = p.live
-        eta = live["eta_t50_s"] - live["elapsed_s"] if math.isfinite(live["eta_t50_s"]) \
-            else math.nan
-        lines.append(f"ch{c:<2d} {live['state']:8s} t {_format_duration(live['elapsed_s'])}  "
-                     f"L/L0 {live['relative']:.3f}  V {live['voltage_V']:.3f} V  "
-                     f"T{int(round(100 * p.stop_fraction))} in ~{_format_duration(eta)}"
-                     + (f"  ({p.stop_reason})" if p.stop_reason else ""))
-    return lines
-
-
-class _StatusBoard(threading.Thread):
-    """Redraws the per-channel status lines on stderr at most ``rate_hz`` times a second."""
-
-    def __init__(self, procedures: dict, rate_hz: float = 3.0, stream=None):
-        super().__init__(daemon=True, name="lifetime-status")
-        self.procedures, self.period = procedures, 1.0 / rate_hz
-        self.stream = sys.stderr if stream is None else stream
-        self.stop_event = threading.Event()
-        self._drawn = 0
-
-    def draw(self):
-        lines = status_lines(self.procedures)
-        if self.stream.isatty():
-            if self._drawn:
-                self.stream.write(f"\x1b[{self._drawn}F")
-            self.stream.write("".join(f"\x1b[2K{line}\n" for line in lines))
-            self._drawn = len(lines)
-            self.stream.flush()
-
-    def run(self):
-        while not self.stop_event.wait(self.period):
-            self.draw()
-
-    def stop(self):
-        self.stop_event.set()
-        self.join()
-        if self.stream.isatty():
-            self.draw()
-        else:
-            self.stream.write("\n".join(status_lines(self.procedures)) + "\n")
-
-
-def cli_run(args, values) -> int:
-    """``qled run lifetime … [--channels N]``: N channels, live status, analysis per file."""
-    import json
-
-    from .commands import _json_default, analyze_file, sim_overrides
-
-    n = int(getattr(args, "channels", 1) or 1)
-    if not 1 <= n <= 64:
-        raise ValueError(f"--channels = {n} is out of range: allowed 1 … 64")
-    board = {}
-
-    procs = {}
-
-    def started(procedures, station):
-        procs.update(procedures)
-        board["b"] = _StatusBoard(procedures)
-        board["b"].start()
-
-    first = int(values.get("pixel", 1))
-    top = LifetimeProcedure.pixel.maximum
-    if not 1 <= first <= top - n + 1:
-        raise ValueError(f"--pixel = {first} with --channels {n} is out of range: channel k is "
-                         f"pixel {first}+k-1, so allowed 1 … {top - n + 1}")
-    per_channel = [dict(values, pixel=first + c - 1) for c in range(1, n + 1)]
-    try:
-        results = run_channels(per_channel, Path(args.out), overrides=sim_overrides(args),
-                               flush_interval_s=args.flush_interval, on_started=started)
-    finally:
-        if "b" in board:
-            board["b"].stop()
-    code = 0
-    for c, r in enumerate(results, start=1):
-        if r is None or r.path is None:
-            print(f"ch{c}: no run file ({getattr(r, 'message', 'failed')})", file=sys.stderr)
-            code = 1
-            continue
-        print(f"ch{c} {r.status}: {r.path} ({r.rows} rows)"
-              + (f" — {r.message}" if r.message else ""))
-        if r.status != "finished" or procs.get(c) is not None and procs[c].fault_stop:
-            code = 1
-        if r.rows:
-            analysis = analyze_file(r.path)
-            if analysis is not None:
-                keys = ("l0_cd_m2", "t95_h", "t80_h", "t50_h", "t50_extrapolated",
-                        "voltage_rise_at_t50_V", "stop_reason")
-                print(json.dumps({k: analysis.get(k) for k in keys}, default=_json_default))
-    return code
-
-
-def cli_resume(path, *, flush_interval_s: float = 1.0, handle_signals: bool = True,
-               stream=None):
-    """``qled resume FILE`` of a lifetime run → RunResult.
-
-    :func:`acquisition.runner.resume_run` with the live status line of ``qled run lifetime``
-    (:func:`status_lines`: state, stress time, L/L0, V, estimated time to the stop fraction)
-    on ``stream`` (default stderr; redrawn on a terminal, printed once at the end otherwise).
-    A run that cannot be resumed gets the engine's own one-line refusal.
-    """
-    from acquisition.runner import RunEngine, build_procedure as rebuild, resume_run
-    from acquisition.store import load_run
-
-    run = load_run(path, spectra=True)
-    procedure = None
-    if run.status != "finished":
-        procedure = rebuild(run.procedure, run.parameter_values())
-        if not isinstance(procedure, LifetimeProcedure) or procedure.resume_from(run) is False:
-            procedure = None
-    if procedure is None:          # not ours to continue: the engine says why, in one line
-        return resume_run(path, flush_interval_s=flush_interval_s,
-                          handle_signals=handle_signals)
-    board = _StatusBoard({int(procedure.channel): procedure}, stream=stream)
-    engine = RunEngine(procedure, resume_path=path, flush_interval_s=flush_interval_s)
-    board.start()
-    try:
-        return engine.run(handle_signals=handle_signals)
-    finally:
-        board.stop()
-
-
-# ------------------------------------------------------------------------------- demo
-def demo_runs(out_dir: Path, *, progress=print) -> list[Path]:
-    """Lifetime session: pristine and passivated pixels at three initial luminances each.
-
-    Two simulated benches of three channels (noise on, seeded), photodiode route. The
-    pristine device (T50 ≈ 84 s at 1000 cd/m²; its luminance peaks below 5000 cd/m², so
-    1000/2000/4000) runs on a 50× clock logging every 0.5 s; the passivated one (T50 = 30 min
-    at 1000 cd/m²; 1000/2000/5000) on a 900× clock logging every 5 s with a 15-minute cap, so
-    its 1000 cd/m² pixel stops early and its T50 is extrapolated (bounded) — what a reviewer
-    sees for a test stopped early.
-    """
-    from .commands import analyze_file
-
-    out_dir = Path(out_dir)
-    sessions = (("pristine", (1000.0, 2000.0, 4000.0), 50.0, 0.5, 10.0),
-                ("passivated", (1000.0, 2000.0, 5000.0), 900.0, 5.0, 15.0))
-    paths = []
-    for preset, l0s, scale, interval_s, cap_min in sessions:
-        progress(f"lifetime: {preset} pixels at L0 = {', '.join(f'{x:g}' for x in l0s)} "
-                 f"cd/m² on 3 channels, simulated clock {scale:g}×")
-        values = [{"station": f"sim:{preset}", "sample": preset, "pixel": k, "l0_cd_m2": l0,
-                   "log_interval_s": interval_s, "max_hours": cap_min / 60.0,
-                   "operator": "qled demo"} for k, l0 in enumerate(l0s, start=1)]
-        for r in run_channels(values, out_dir, overrides={"time_scale": scale},
-                              handle_signals=False):
-            if r is not None and r.path is not None:
-                paths.append(Path(r.path))
-                if r.rows:
-                    analyze_file(r.path)
-    return paths

@@ -16,14 +16,14 @@ put a :class:`simulators.pl_film.PLFilm` under the simulated CS-2000.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 from pymeasure.experiment import FloatParameter, ListParameter
 
+from .base import LIMITS, MEASUREMENT, SAMPLE
 from .base import QledProcedure
 
-__all__ = ["PLStabilityProcedure", "demo_runs", "SIM_FILMS"]
+__all__ = ["PLStabilityProcedure", "SIM_FILMS"]
 
 ATMOSPHERES = ("ambient air", "dry air", "nitrogen", "argon", "vacuum", "oxygen")
 SIM_FILMS = ("pl_passivated", "pl_pristine")
@@ -48,6 +48,11 @@ class PLStabilityProcedure(QledProcedure):
     stop_fraction = FloatParameter("Stop at fraction of the initial PL (0 = never)",
                                    minimum=0.0, maximum=0.99, default=0.0)
 
+    PARAMETER_GROUPS = {
+        **QledProcedure.PARAMETER_GROUPS, "excitation_wavelength_nm": SAMPLE,
+        "excitation_power_density_mW_cm2": SAMPLE, "atmosphere": SAMPLE,
+        "relative_humidity_percent": SAMPLE, "temperature_K": SAMPLE,
+        "interval_s": MEASUREMENT, "duration_s": LIMITS, "stop_fraction": LIMITS}
     DATA_COLUMNS = ["time_s", "integrated_radiance_W_sr_m2", "relative_intensity_ratio",
                     "luminance_cd_m2", "cie_x", "cie_y"]
     PROCEDURE_VERSION = "1"
@@ -63,16 +68,16 @@ class PLStabilityProcedure(QledProcedure):
         self.require(n <= 1e6, f"the log has {n:.0f} spectra: allowed at most 1e6 (raise "
                      "interval_s)")
 
-    def simulated_bench_options(self, spec: str) -> dict:
-        """One :class:`~simulators.pl_film.PLFilm` (``sim:pl_pristine`` / ``sim:pl_passivated``)."""
-        from simulators.pl_film import PLFilm, PLFilmParameters
+    SIM_DEVICES = SIM_FILMS
 
+    def simulated_bench_options(self, spec: str) -> dict:
+        """One PL film (``sim:pl_pristine`` / ``sim:pl_passivated``)."""
         preset = spec.partition(":")[2] or "pl_passivated"
         if preset not in SIM_FILMS:
             raise ValueError(f"station = {spec!r} is not allowed: use a TOML path or "
                              f"sim:<{'|'.join(SIM_FILMS)}>")
-        params = getattr(PLFilmParameters, preset.removeprefix("pl_"))()
-        options = {"devices": [PLFilm(params)], "seed": int(self.pixel)}
+        film = {"model": "pl_film", "preset": preset.removeprefix("pl_"), "changes": {}}
+        options = {"devices": [film], "seed": int(self.pixel)}
         options.update(self.sim_overrides)
         return options
 
@@ -144,35 +149,3 @@ class PLStabilityProcedure(QledProcedure):
 
 
 #: (station, interval s, duration s, stop fraction, time scale)
-DEMO_FILMS = (("pl_pristine", 300.0, 14400.0, 0.4, 3600.0),
-              ("pl_passivated", 900.0, 28800.0, 0.0, 10800.0))
-
-
-def demo_runs(out_dir: Path, *, progress=print) -> list[Path]:
-    """One PL-stability log per film (pristine, passivated), 365 nm, ambient air, RH 40 %.
-
-    Noise on (seeded). ``time_scale`` 3600 (pristine, a spectrum every 5 min until 40 % of
-    the initial PL) and 10800 (passivated, every 15 min for 8 h): one CS-2000 exchange of
-    ~40 ms wall then spans ≤ 45 % of an interval on the film's clock.
-    """
-    from acquisition.runner import run_procedure
-    from .base import build_procedure
-    from .commands import analyze_file
-
-    out_dir = Path(out_dir)
-    paths = []
-    for film, interval, duration, stop, scale in DEMO_FILMS:
-        proc = build_procedure(PLStabilityProcedure, {
-            "station": f"sim:{film}", "sample": film.replace("_", "-"), "interval_s": interval,
-            "duration_s": duration, "stop_fraction": stop})
-        proc.sim_overrides = {"time_scale": scale, "noise": True}
-        result = run_procedure(proc, out_dir, handle_signals=False)
-        if result.path is None:
-            progress(f"pl-stability {film}: {result.status} {result.message}")
-            continue
-        a = analyze_file(result.path) or {}
-        progress(f"pl-stability {film:14s} T80 = {a.get('t80_s', math.nan) / 3600:.3g} h, "
-                 f"T50 = {a.get('t50_s', math.nan) / 3600:.3g} h "
-                 f"({result.rows} spectra)")
-        paths.append(Path(result.path))
-    return paths

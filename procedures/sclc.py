@@ -51,14 +51,14 @@ sweeps differ by h·V_TFL.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 
+from .base import INSTRUMENTS, LIMITS, SAMPLE, SWEEP
 from .base import OPEN_COLLAPSE_RATIO, OPEN_CONDUCTING_A, OPEN_FLOOR_A, QledProcedure
 
-__all__ = ["SCLCProcedure", "sclc_voltages_V", "SIM_PRESETS", "demo_runs"]
+__all__ = ["SCLCProcedure", "sclc_voltages_V", "SIM_PRESETS"]
 
 DEVICE_TYPES = ("electron-only", "hole-only")
 MODES = ("dc", "pulsed")
@@ -121,6 +121,14 @@ class SCLCProcedure(QledProcedure):
                                                 units="mA/cm^2", minimum=1e-6, maximum=1e6,
                                                 default=1e5)
 
+    PARAMETER_GROUPS = {
+        **QledProcedure.PARAMETER_GROUPS, "device_type": SAMPLE, "thickness_nm": SAMPLE,
+        "eps_r": SAMPLE, "area_cm2": SAMPLE, "temperature_K": SAMPLE,
+        "mode": SWEEP, "sweep": SWEEP, "start_voltage_V": SWEEP, "max_voltage_V": SWEEP,
+        "points_per_decade": SWEEP, "dwell_s": SWEEP, "pulse_width_s": SWEEP,
+        "rest_bias_V": SWEEP, "rest_time_s": SWEEP,
+        "compliance_mA": LIMITS, "max_current_density_mA_cm2": LIMITS,
+        "nplc": INSTRUMENTS}
     DATA_COLUMNS = ["time_s", "set_voltage_V", "voltage_V", "current_A",
                     "current_density_mA_cm2", "direction", "in_compliance", "pulse_on_time_s"]
     COLUMN_UNITS = {"direction": "1 (+1 |V| rising, -1 |V| falling)",
@@ -159,15 +167,15 @@ class SCLCProcedure(QledProcedure):
                                int(self.points_per_decade))
 
     # -- simulated bench --------------------------------------------------------------
+    SIM_DEVICES = tuple(SIM_PRESETS)
+
     def simulated_bench_options(self, spec: str) -> dict:
-        """A :class:`~simulators.device.SingleCarrierDevice` for ``sim:<preset>``.
+        """A single-carrier device for ``sim:<preset>`` (one of :data:`SIM_PRESETS`).
 
         The preset's carrier and trap density (seed paper values), with the operator's
         thickness, ε_r and area as its truth; ``sim_overrides`` may set
         ``ion_hysteresis_fraction`` (device) besides the bench options.
         """
-        from simulators.device import SingleCarrierDevice, SingleCarrierParameters
-
         preset = spec.partition(":")[2] or ("electron_only" if self.device_type ==
                                             "electron-only" else "hole_only")
         if preset not in SIM_PRESETS:
@@ -179,13 +187,12 @@ class SCLCProcedure(QledProcedure):
                              f"device_type = {self.device_type!r}: allowed {carrier}-only")
         overrides = dict(self.sim_overrides)
         hysteresis = float(overrides.pop("ion_hysteresis_fraction", 0.0))
-        make = (SingleCarrierParameters.electron_only if carrier == "electron"
-                else SingleCarrierParameters.hole_only)
-        params = make(passivated, thickness_nm=float(self.thickness_nm),
-                      epsilon_r=float(self.eps_r), area_cm2=float(self.area_cm2),
-                      ion_hysteresis_fraction=hysteresis)
-        options = {"devices": [SingleCarrierDevice(params)], "seed": int(self.pixel),
-                   "serial_meters": False}
+        device = {"model": "single_carrier", "preset": f"{carrier}_only",
+                  "passivated": passivated,
+                  "changes": {"thickness_nm": float(self.thickness_nm),
+                              "epsilon_r": float(self.eps_r), "area_cm2": float(self.area_cm2),
+                              "ion_hysteresis_fraction": hysteresis}}
+        options = {"devices": [device], "seed": int(self.pixel), "serial_meters": False}
         options.update(overrides)
         return options
 
@@ -330,45 +337,3 @@ class SCLCProcedure(QledProcedure):
             self.log_event("warning", f"pulse on-time {1e3 * on_time:.3g} ms exceeds twice "
                            f"pulse_width_s = {1e3 * self.pulse_width_s:g} ms (command and "
                            "readback latency); the achieved on-time is in pulse_on_time_s")
-
-
-# ------------------------------------------------------------------------------ demo
-#: (station preset, device type, thickness nm, ε_r, max |V|): the seed paper's pairs.
-DEMO_DEVICES = (
-    ("electron_only_pristine", "electron-only", 50.0, 25.0, 12.0),
-    ("electron_only", "electron-only", 50.0, 25.0, 6.0),
-    ("hole_only_pristine", "hole-only", 35.0, 25.0, 18.0),
-    ("hole_only", "hole-only", 35.0, 25.0, 9.0),
-)
-
-
-def demo_runs(out_dir: Path, *, progress=print) -> list[Path]:
-    """Electron-only and hole-only devices, pristine and passivated: DC up+down sweeps.
-
-    Noise on (seeded), ``time_scale`` 200 (a 0.1 s dwell takes 0.5 ms of wall time: the
-    device has no time-dependent physics, so the sweep is the same at any scale); area
-    0.01 cm² keeps the Mott-Gurney region (≈ 4–6 × V_TFL) under the 2400's 1 A range.
-    """
-    from acquisition.runner import run_procedure
-    from .base import build_procedure
-    from .commands import analyze_file
-
-    out_dir = Path(out_dir)
-    paths = []
-    for preset, dtype, thickness, eps, vmax in DEMO_DEVICES:
-        proc = build_procedure(SCLCProcedure, {
-            "station": f"sim:{preset}", "sample": f"sclc-{preset}", "device_type": dtype,
-            "thickness_nm": thickness, "eps_r": eps, "area_cm2": 0.01, "max_voltage_V": vmax,
-            "points_per_decade": 20, "dwell_s": 0.1, "nplc": 1.0, "compliance_mA": 1000.0,
-            "sweep": "up+down"})
-        proc.sim_overrides = {"time_scale": 200.0, "noise": True}
-        result = run_procedure(proc, out_dir, handle_signals=False)
-        if result.path is None:
-            progress(f"sclc {preset}: {result.status} {result.message}")
-            continue
-        analysis = analyze_file(result.path) or {}
-        up = analysis.get("up", {})
-        progress(f"sclc {preset:24s} n_t = {up.get('trap_density_cm3', math.nan):.3g} cm⁻³, "
-                 f"μ = {up.get('mobility_cm2_Vs', math.nan):.3g} cm²/(V·s)")
-        paths.append(Path(result.path))
-    return paths

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL on Linu
 
 
 def qled(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "acquisition.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "qled", *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=ENV)
 
 
@@ -30,7 +30,7 @@ def qled(*args, timeout=120):
 def killed_lifetime_run(tmp_path_factory):
     """A lifetime run SIGKILLed once it has logged a dozen rows: status stays ``running``."""
     out = tmp_path_factory.mktemp("killed")
-    cmd = [sys.executable, "-m", "acquisition.cli", "run", "lifetime", "--station", "sim",
+    cmd = [sys.executable, "-m", "qled", "run", "lifetime", "--station", "sim",
            "--out", str(out), "--sample", "killed", "--l0-cd-m2", "2000",
            "--log-interval-s", "5", "--time-scale", "100", "--flush-interval", "0.1"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,

@@ -23,7 +23,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def qled(*args, timeout=180):
-    return subprocess.run([sys.executable, "-m", "acquisition.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "qled", *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=ENV)
 
 
@@ -149,15 +149,11 @@ def test_report_refuses_a_bad_argument_in_one_line(tmp_path, make, fragment):
 def test_a_page_that_fails_unexpectedly_is_listed_not_fatal(runs, monkeypatch):
     # A report function meeting content it did not expect (KeyError, say) must cost only
     # that run its page: the reason goes in the index, one line.
-    import analysis.dispatch
-    from analysis.commands import _report_one
+    from reports.index import _report_one
     _, paths = runs
 
-    def broken(kind):
-        def page(run, out_dir, **options):
-            raise KeyError("luminance_cd_m2")
-        return page
+    def broken(run, out_dir, **options):
+        raise KeyError("luminance_cd_m2")
 
-    monkeypatch.setattr(analysis.dispatch, "reporter", broken)
-    reason = _report_one(("sclc", str(paths["sclc"]), "unused", {}))
+    reason = _report_one((broken, str(paths["sclc"]), "unused", {}))
     assert reason == "report failed: KeyError: 'luminance_cd_m2'"

@@ -22,7 +22,7 @@ CASES = {
 
 
 def _qled(*args):
-    return subprocess.run([sys.executable, "-m", "acquisition.cli", *args],
+    return subprocess.run([sys.executable, "-m", "qled", *args],
                           capture_output=True, text=True, timeout=120)
 
 

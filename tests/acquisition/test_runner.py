@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from pymeasure.experiment import Procedure
 
-from acquisition.cli import main as qled
-from acquisition.runner import RunEngine, build_procedure, procedure_import_path, run_procedure
+from qled.cli import main as qled
+from acquisition.runner import RunEngine, restore_procedure, resume_run, run_procedure
 from acquisition.store import RunWriter, load_run
 
 HERE = Path(__file__).parent
@@ -94,7 +94,7 @@ def test_sigterm_aborts_and_runs_shutdown(tmp_path):
     assert "SIGTERM" in run.events["message"].iloc[-1]
 
 
-def test_cli_resume_after_sigkill_continues_same_file(tmp_path, capsys):
+def test_resume_after_sigkill_continues_same_file(tmp_path, capsys):
     proc, marker = _start_demo(tmp_path, 10**6, 0.001)
     time.sleep(0.2)
     proc.kill()
@@ -103,7 +103,7 @@ def test_cli_resume_after_sigkill_continues_same_file(tmp_path, capsys):
     (path,) = tmp_path.glob("*.h5")
     n0 = len(load_run(path).data)
     assert n0 > 0 and load_run(path).status == "running"
-    assert qled(["resume", str(path)]) == 0
+    assert resume_run(path, dp.RampProcedure, handle_signals=False).status == "finished"
     run = load_run(path)
     assert run.status == "finished" and len(run.data) == n0 + 10
     np.testing.assert_allclose(run.data["voltage_V"], 0.01 * np.arange(n0 + 10), rtol=1e-12)
@@ -121,12 +121,11 @@ def test_cli_export(tmp_path, capsys):
     assert "exists" in capsys.readouterr().err
 
 
-def test_build_procedure_round_trip():
-    p = build_procedure(procedure_import_path(dp.RampProcedure), {"n_points": 7,
-                                                                   "slope_A_V": 2e-3})
+def test_restore_procedure_round_trip():
+    p = restore_procedure(dp.RampProcedure, {"n_points": 7, "slope_A_V": 2e-3, "other": 1})
     assert p.n_points == 7 and p.slope_A_V == 2e-3
-    with pytest.raises(ValueError, match="cannot be imported"):
-        build_procedure("nope.module:X", {})
+    with pytest.raises(ValueError, match="not a PyMeasure Procedure class"):
+        restore_procedure(dict, {})
 
 
 def test_memory_flat_over_long_synthetic_run(tmp_path):

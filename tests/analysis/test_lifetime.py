@@ -202,7 +202,7 @@ def _write_sample(folder, sample="acc"):
 
 def test_synthetic_sample_fits_the_true_exponent(tmp_path):
     from acquisition.store import load_run
-    from analysis.lifetime_report import analyze_run, sample_acceleration
+    from reports.lifetime import analyze_run, sample_acceleration
 
     results = [analyze_run(load_run(p)) for p in _write_sample(tmp_path)]
     acc = sample_acceleration(results)
@@ -223,7 +223,7 @@ def _page_text(path):
 def test_report_warns_when_the_assumed_exponent_contradicts_the_data(tmp_path, assumed,
                                                                      warned):
     from acquisition.store import load_run
-    from analysis.lifetime_report import write_run_report
+    from reports.lifetime import write_run_report
 
     paths = _write_sample(tmp_path / "runs")
     page = write_run_report(load_run(paths[1]), tmp_path / "report", html_too=False,
@@ -241,7 +241,7 @@ def test_report_warns_when_the_assumed_exponent_contradicts_the_data(tmp_path, a
 
 def test_report_says_an_assumed_exponent_cannot_be_tested_with_one_l0(tmp_path):
     from acquisition.store import load_run
-    from analysis.lifetime_report import write_run_report
+    from reports.lifetime import write_run_report
 
     paths = _write_sample(tmp_path / "runs")
     for p in paths[1:]:
@@ -252,7 +252,7 @@ def test_report_says_an_assumed_exponent_cannot_be_tested_with_one_l0(tmp_path):
 
 
 def test_qled_report_option_reaches_the_lifetime_pages(tmp_path, capsys):
-    from acquisition.cli import main
+    from qled.cli import main
 
     _write_sample(tmp_path / "runs")
     code = main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "rep"),
@@ -265,7 +265,7 @@ def test_qled_report_option_reaches_the_lifetime_pages(tmp_path, capsys):
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "11"])
 def test_qled_report_bad_assumed_exponent_is_one_line(tmp_path, capsys, value):
-    from acquisition.cli import main
+    from qled.cli import main
 
     (tmp_path / "runs").mkdir()
     code = main(["report", str(tmp_path / "runs"), f"--assumed-acceleration-n={value}"])

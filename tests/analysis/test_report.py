@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from analysis import report
+from reports import jvl as report
 from analysis.jvl import summarize_jvl
 
 WL = np.arange(400.0, 651.0, 1.0)

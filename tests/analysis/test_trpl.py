@@ -11,8 +11,8 @@ from scipy.special import erfc
 
 import argparse
 
-from analysis import trpl_commands
-from analysis.trpl import (average_lifetimes_ns, fit_decay, load_decay_csv,
+from qled.commands import trpl as trpl_commands
+from analysis.trpl import (average_lifetimes_ns, fit_decay, parse_decay_table,
                            multiexp_decay)
 
 
@@ -112,7 +112,7 @@ def test_qled_trpl_command(tmp_path, capsys):
     np.savetxt(decay, np.column_stack([T, y]), delimiter=",", header="time_ns,counts")
     np.savetxt(irf_csv, np.column_stack([T, irf]), delimiter=",", header="time_ns,counts",
                comments="")
-    t_back, y_back = load_decay_csv(irf_csv)          # header without '#' is skipped
+    t_back, y_back = parse_decay_table(irf_csv.read_text())   # header without '#' skipped
     np.testing.assert_allclose(y_back, irf)
     assert qled_trpl([str(decay), "--irf", str(irf_csv), "--components", "2",
                  "--out", str(tmp_path / "rep"), "--json"]) == 0

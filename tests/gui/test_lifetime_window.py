@@ -15,7 +15,7 @@ LEFT = QtCore.Qt.MouseButton.LeftButton
 
 @pytest.fixture
 def lifetime_window(qtbot, tmp_path):
-    from procedures.gui.windows import QledWindow
+    from qled.gui.windows import QledWindow
 
     def make(**sim):
         window = QledWindow(LifetimeProcedure, out_dir=tmp_path / "runs",

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from procedures.gui.live import (DecimatedSeries, GrowingArray, RecordFeed, RunData,
+from qled.gui.live import (DecimatedSeries, GrowingArray, RecordFeed, RunData,
                                  decimate_minmax)
-from procedures.gui.presets import jvl_eqe_deriver, relative_to_first_deriver
+from qled.gui.presets import jvl_eqe_deriver, relative_to_first_deriver
 
 
 def brute_minmax(y, k):

@@ -9,7 +9,7 @@ from pymeasure.display.Qt import QtCore  # noqa: E402
 
 from acquisition.store import load_run  # noqa: E402
 from procedures.base import build_procedure  # noqa: E402
-from procedures.commands import available_procedures  # noqa: E402
+from qled.kinds import kinds  # noqa: E402
 from procedures.jvl import JVLProcedure  # noqa: E402
 from simulators.device import LEDDevice  # noqa: E402
 
@@ -18,7 +18,7 @@ LEFT = QtCore.Qt.MouseButton.LeftButton
 
 @pytest.fixture
 def make_window(qtbot, tmp_path):
-    from procedures.gui.windows import QledWindow
+    from qled.gui.windows import QledWindow
 
     def make(cls=JVLProcedure, **kwargs):
         kwargs.setdefault("out_dir", tmp_path / "runs")
@@ -43,9 +43,9 @@ def wait_for_end(qtbot, window, experiment, timeout_ms=20_000):
     qtbot.wait(50)  # let the end-of-run slot (re-read from file, summary) run
 
 
-@pytest.mark.parametrize("name", sorted(available_procedures()))
+@pytest.mark.parametrize("name", sorted(kinds()))
 def test_window_opens_for_every_procedure(make_window, name):
-    cls = available_procedures()[name]
+    cls = kinds()[name].procedure
     window = make_window(cls)
     params = cls().parameter_objects()
     for pname, param in params.items():   # every parameter is an input, units shown

@@ -192,7 +192,7 @@ def test_visa_asrl_resource_for_a_serial_meter(make_bench):
 def test_toml_station_served_by_another_process(tmp_path):
     out = tmp_path / "station.toml"
     # The server behind `qled sim serve` (tests/simulators/test_serve.py runs the CLI itself).
-    proc = subprocess.Popen([sys.executable, "-m", "simulators.commands", "serve", "--json",
+    proc = subprocess.Popen([sys.executable, "-m", "simulators.serve", "--json",
                              "--no-noise", "--time-scale", "50", "--station-out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))

@@ -106,9 +106,9 @@ def test_lock_is_held_for_the_whole_call_and_is_reentrant():
 
 
 def test_gui_serialisation_keeps_the_links_own_lock():
-    """procedures.gui.windows.serialise_station leaves a link that has a lock alone."""
+    """qled.gui.windows.serialise_station leaves a link that has a lock alone."""
     pytest.importorskip("qtpy")
-    from procedures.gui.windows import serialise_station
+    from qled.gui.windows import serialise_station
 
     link = ResilientLink("smu", RecordingDriver())
     call, lock = link.call, link.lock

@@ -4,20 +4,24 @@ headline figures from it."""
 import re
 
 from acquisition.store import load_run
-from analysis.dispatch import run_kind
-from procedures import demo
-from procedures.dlcp import demo_runs as dlcp_demo_runs
+from qled.actions import lookup
+from qled.commands import demo
+from qled.kinds import kind_of_run, kinds
+
+
+def run_kind(run):
+    return kind_of_run(run).key
 
 
 def test_every_demo_run_is_analysed_and_summarised(tmp_path, capsys):
-    paths = dlcp_demo_runs(tmp_path, progress=lambda _: None)     # DLCP + C-V, 2 devices
+    paths = kinds()["dlcp"].demo(tmp_path, progress=lambda _: None)   # DLCP + C-V, 2 devices
     assert len(paths) == 4
-    demo._analyse_missing(paths, run_kind)
+    demo._analyse_missing(paths)
     runs = [load_run(p) for p in paths]
     for run in runs:
         assert run_kind(run) in run.analysis, run.path
     capsys.readouterr()
-    demo._print_summary(runs, run_kind)
+    demo._print_summary(runs)
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("  ")]
     assert len(lines) == 4
     for run, line in zip(runs, lines):
@@ -38,8 +42,8 @@ def test_every_demo_run_is_analysed_and_summarised(tmp_path, capsys):
 
 def test_lookup_walks_nested_results():
     result = {"up": {"v_tfl_V": 1.5}, "n": [1, 2, 3], "f": [{"x": 4}]}
-    assert demo._lookup(result, "up.v_tfl_V") == 1.5
-    assert demo._lookup(result, "n.-1") == 3
-    assert demo._lookup(result, "f.0.x") == 4
-    assert demo._lookup(result, "n.7") is None
-    assert demo._lookup(result, "down.v_tfl_V") is None
+    assert lookup(result, "up.v_tfl_V") == 1.5
+    assert lookup(result, "n.-1") == 3
+    assert lookup(result, "f.0.x") == 4
+    assert lookup(result, "n.7") is None
+    assert lookup(result, "down.v_tfl_V") is None

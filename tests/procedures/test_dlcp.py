@@ -6,7 +6,7 @@ import pytest
 
 from acquisition.runner import run_procedure
 from acquisition.store import load_run
-from analysis.dlcp_report import (analyze_cv_run, analyze_dlcp_run, write_cv_report,
+from reports.dlcp import (analyze_cv_run, analyze_dlcp_run, write_cv_report,
                                   write_dlcp_report)
 from procedures.base import build_procedure
 from procedures.cv import CVProcedure

@@ -11,7 +11,7 @@ import pytest
 
 from acquisition.runner import RunEngine, run_procedure
 from acquisition.store import load_run
-from analysis.dlcp_report import analyze_cv_run, analyze_dlcp_run
+from reports.dlcp import analyze_cv_run, analyze_dlcp_run
 from instruments.station import StationConfigError, open_station
 from procedures.base import build_procedure
 from procedures.cv import CVProcedure

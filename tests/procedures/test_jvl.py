@@ -15,7 +15,7 @@ import pytest
 
 from acquisition.runner import run_procedure
 from acquisition.store import load_run
-from analysis.report import analyze_jvl_run
+from reports.jvl import analyze_jvl_run
 from procedures.base import build_procedure
 from procedures.jvl import JVLProcedure, sweep_voltages_V
 
@@ -406,7 +406,7 @@ def test_bad_input_one_clear_line(values, fragment):
 
 def test_cli_run_analyze_report(tmp_path):
     out = tmp_path / "runs"
-    cmd = [sys.executable, "-m", "acquisition.cli", "run", "jvl", "--station", "sim",
+    cmd = [sys.executable, "-m", "qled", "run", "jvl", "--station", "sim",
            "--out", str(out), "--sample", "cli", "--start-voltage-V", "2.4",
            "--stop-voltage-V", "4", "--step-voltage-V", "0.2", "--dwell-s", "0",
            "--time-scale", "200", "--directions", "forward"]
@@ -414,7 +414,7 @@ def test_cli_run_analyze_report(tmp_path):
     assert done.returncode == 0, done.stderr
     files = list(out.glob("*_cli_jvl.h5"))
     assert len(files) == 1
-    done = subprocess.run([sys.executable, "-m", "acquisition.cli", "analyze", str(files[0]),
+    done = subprocess.run([sys.executable, "-m", "qled", "analyze", str(files[0]),
                            "--json"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
@@ -427,7 +427,7 @@ def test_cli_run_analyze_report(tmp_path):
 
 def test_cli_bad_value_is_one_line_and_writes_nothing(tmp_path):
     out = tmp_path / "runs"
-    done = subprocess.run([sys.executable, "-m", "acquisition.cli", "run", "jvl", "--station",
+    done = subprocess.run([sys.executable, "-m", "qled", "run", "jvl", "--station",
                            "sim", "--out", str(out), "--compliance-mA", "5000"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2

@@ -15,9 +15,10 @@ import pytest
 from acquisition.runner import resume_run
 from acquisition.store import load_run
 from analysis.lifetime import fit_acceleration_exponent
-from analysis.lifetime_report import analyze_run, write_run_report
+from reports.lifetime import analyze_run, write_run_report
 from procedures.base import build_procedure
-from procedures.lifetime import ERROR_QUEUE_EVERY_S, LifetimeProcedure, run_channels
+from procedures.lifetime import ERROR_QUEUE_EVERY_S, LifetimeProcedure
+from procedures.lifetime_channels import run_channels
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/: shared helpers
 from bench_runs import sigkill_once_logged  # noqa: E402
@@ -172,7 +173,7 @@ def test_sigterm_switches_every_output_off_and_finalises(tmp_path):
 
 def test_sigkill_then_resume_continues_to_the_stop_fraction(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "acquisition.cli", "run", "lifetime", "--station", "sim",
+    cmd = [sys.executable, "-m", "qled", "run", "lifetime", "--station", "sim",
            "--out", str(tmp_path), "--sample", "killed", "--l0-cd-m2", "2000",
            "--log-interval-s", "5", "--time-scale", "300", "--flush-interval", "0.1"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -184,7 +185,7 @@ def test_sigkill_then_resume_continues_to_the_stop_fraction(tmp_path):
     assert rows_before >= 15, "the run never logged"
     (path,) = tmp_path.glob("*.h5")
     assert load_run(path).status == "running"           # killed: not finalised
-    result = resume_run(path, flush_interval_s=0.2, handle_signals=False)
+    result = resume_run(path, LifetimeProcedure, flush_interval_s=0.2, handle_signals=False)
     assert result.status == "finished", result.message
     run = load_run(path)
     t = run.data["time_s"].to_numpy()
@@ -198,7 +199,7 @@ def test_sigkill_then_resume_continues_to_the_stop_fraction(tmp_path):
 
 # ------------------------------------------------------------------------------ CLI
 def _qled(capsys, *args):
-    from acquisition.cli import main
+    from qled.cli import main
 
     code = main([str(a) for a in args])
     out, err = capsys.readouterr()
@@ -262,7 +263,7 @@ def test_cli_channels_stress_consecutive_pixels_each_its_own_device(tmp_path, ca
 
 
 def _lifetime_run_parser():
-    from acquisition.cli import build_parser
+    from qled.cli import build_parser
 
     parser = build_parser()
     run = next(a for a in parser._actions if getattr(a, "choices", None)

@@ -4,7 +4,7 @@ import pytest
 
 from acquisition.runner import run_procedure
 from acquisition.store import load_run
-from analysis.pl_report import analyze_run, write_run_report
+from reports.pl_stability import analyze_run, write_run_report
 from procedures.base import build_procedure
 from procedures.pl_stability import PLStabilityProcedure
 

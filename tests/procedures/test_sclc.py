@@ -7,7 +7,7 @@ import pytest
 
 from acquisition.runner import run_procedure
 from acquisition.store import load_run
-from analysis.sclc_report import analyze_run, run_branches, write_run_report
+from reports.sclc import analyze_run, run_branches, write_run_report
 from procedures.base import build_procedure
 from procedures.sclc import SCLCProcedure, sclc_voltages_V
 

@@ -21,11 +21,12 @@ import pytest
 
 from acquisition.runner import run_procedure
 from acquisition.store import load_run
-from instruments.station import Station, read_served_truth
+from instruments.simulated import read_served_truth
+from instruments.station import Station
 from procedures.base import build_procedure
 from procedures.jvl import JVLProcedure
 from simulators.bench import Bench
-from simulators.commands import TruthPublisher, truth_path
+from simulators.serve import TruthPublisher, truth_path
 
 ROOT = Path(__file__).resolve().parents[2]
 TIME_SCALE = 200.0
@@ -53,7 +54,7 @@ def assert_same_tree(got, want, path="truth"):
 @pytest.fixture
 def served(tmp_path):
     station = tmp_path / "bench.toml"
-    proc = subprocess.Popen([sys.executable, "-m", "acquisition.cli", "sim", "serve", "--json",
+    proc = subprocess.Popen([sys.executable, "-m", "qled", "sim", "serve", "--json",
                              "--no-noise", "--time-scale", str(TIME_SCALE),
                              "--station-out", str(station)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from instruments.station import (DRIVERS, ROLES, StationConfigError, load_config,
-                                 validate_config)
+from instruments.station_config import (DRIVERS, ROLES, StationConfigError, load_config,
+                                        validate_config)
 
 pytestmark = pytest.mark.reliability
 

@@ -42,7 +42,7 @@ FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
-    from procedures.commands import run_one
+    from qled.actions import run_one
     from procedures.jvl import JVLProcedure
 
     out = tmp_path_factory.mktemp("run")

@@ -125,7 +125,7 @@ def test_twenty_sigkills_lose_at_most_one_flush_interval_and_resume(tmp_path):
             summary["max_loss_window_s"] = max(summary["max_loss_window_s"], window)
             summary["max_rows_lost"] = max(summary["max_rows_lost"], r["appended"] - n)
 
-        res = subprocess.run([sys.executable, "-m", "acquisition.cli", "resume", str(path),
+        res = subprocess.run([sys.executable, "-m", "qled", "resume", str(path),
                               "--flush-interval", str(FLUSH_S)], cwd=ROOT,
                              env=dict(os.environ, PYTHONPATH=str(ROOT)),
                              capture_output=True, text=True, timeout=300)

@@ -61,7 +61,7 @@ def test_every_listening_socket_is_on_loopback(tmp_path):
     me = psutil.Process()
     seen: list = []
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    serve = subprocess.Popen([sys.executable, "-m", "acquisition.cli", "sim", "serve", "--json",
+    serve = subprocess.Popen([sys.executable, "-m", "qled", "sim", "serve", "--json",
                               "--no-noise", "--time-scale", "1000"], cwd=ROOT, env=env,
                              stdout=subprocess.PIPE, text=True)
     try:
@@ -136,7 +136,7 @@ def test_crafted_run_file_is_never_unpickled_or_called(tmp_path):
     assert not marker.exists()
     assert isinstance(run.parameters["evil"]["value"], (bytes, np.void))
     # resuming it must refuse the procedure path instead of calling os.abort()
-    res = subprocess.run([sys.executable, "-m", "acquisition.cli", "resume", str(path)],
+    res = subprocess.run([sys.executable, "-m", "qled", "resume", str(path)],
                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and "not a PyMeasure Procedure class" in res.stderr, res.stderr

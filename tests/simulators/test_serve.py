@@ -10,7 +10,7 @@ import pytest
 
 def test_serve_json_and_station(tmp_path):
     station = tmp_path / "station.toml"
-    proc = subprocess.Popen([sys.executable, "-m", "acquisition.cli", "sim", "serve", "--json",
+    proc = subprocess.Popen([sys.executable, "-m", "qled", "sim", "serve", "--json",
                              "--no-noise", "--time-scale", "10", "--station-out", str(station)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -34,11 +34,11 @@ def test_serve_json_and_station(tmp_path):
 
 def test_station_out_refuses_overwrite(tmp_path):
     # Refused before any bench starts (the qled CLI turns the error into exit code 2).
-    from simulators.commands import main
+    from simulators.serve import main
     station = tmp_path / "exists.toml"
     station.write_text("x")
     with pytest.raises(FileExistsError, match="exists.toml already exists: choose a new file name"):
-        main(["serve", "--json", "--station-out", str(station)])
+        main(["--json", "--station-out", str(station)])
     assert station.read_text() == "x"
 
 
@@ -49,7 +49,7 @@ def test_serve_with_bias_tee_writes_a_smu_biased_lcr_station(tmp_path):
     from instruments.station import open_station
 
     station = tmp_path / "tee.toml"
-    proc = subprocess.Popen([sys.executable, "-m", "acquisition.cli", "sim", "serve", "--json",
+    proc = subprocess.Popen([sys.executable, "-m", "qled", "sim", "serve", "--json",
                              "--no-noise", "--time-scale", "100", "--lcr-bias-tee",
                              "--station-out", str(station)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

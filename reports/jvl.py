@@ -10,19 +10,19 @@ None) and optionally ``path``.
 
 from __future__ import annotations
 
-import html
 import json
 import math
-import numbers
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 
-from analysis import figures
+from reports import figures
 from analysis.compare import TABLE_S1_METRICS, compare_samples, format_table_s1, pixel_table
 from analysis.jvl import JVLCurves, JVLSummary, jvl_curves, summarize_jvl
+
+from .page import (flatten_tree, fmt, run_label, Page, param_value, report_folder,
+                   run_stem, truth_row)
 
 #: Rows of the figures-of-merit table: summary key → (label, unit, format).
 SUMMARY_ROWS = {
@@ -70,45 +70,6 @@ TRUTH_ALIASES = {
 _REQUIRED = ("voltage_V", "luminance_cd_m2")
 
 
-# ------------------------------------------------------------------ run access
-#: Run attributes shown in the metadata table at the top of every run page.
-RUN_FIELDS = ("sample", "pixel", "procedure", "status", "simulated", "start_time", "end_time")
-
-
-def _param_value(value):
-    if isinstance(value, Mapping):
-        return value.get("value")
-    if isinstance(value, tuple) and len(value) == 2:
-        return value[0]
-    return value
-
-
-def _param_units(value):
-    if isinstance(value, Mapping):
-        return value.get("units", "")
-    if isinstance(value, tuple) and len(value) == 2:
-        return value[1]
-    return ""
-
-
-def run_parameter(run, name: str, default=None):
-    """Value of the stored parameter ``name`` of ``run`` (``default`` when absent)."""
-    params = getattr(run, "parameters", None) or {}
-    return _param_value(params[name]) if name in params else default
-
-
-def pixel_device_truth(run, kind: str) -> dict | None:
-    """The ``device`` truth of the first simulated pixel whose device is of ``kind``
-    (``"led"``, ``"single_carrier"``, ``"pl_film"``), or None for a measured run."""
-    truth = getattr(run, "truth", None) or {}
-    pixels = truth.get("pixels") if isinstance(truth, Mapping) else None
-    for p in (pixels.values() if isinstance(pixels, Mapping) else pixels or []):
-        device = p.get("device", {}) if isinstance(p, Mapping) else {}
-        if device.get("kind") == kind:
-            return device
-    return None
-
-
 def is_jvl_run(run) -> bool:
     """True when the run's data hold a voltage and a luminance column."""
     data = getattr(run, "data", None)
@@ -122,7 +83,7 @@ def _sweep_arrays(run):
     if "current_density_mA_cm2" in data.columns:
         j = data["current_density_mA_cm2"].to_numpy(float)
     elif "current_A" in data.columns and "area_cm2" in (run.parameters or {}):
-        area = float(_param_value(run.parameters["area_cm2"]))
+        area = float(param_value(run.parameters["area_cm2"]))
         j = data["current_A"].to_numpy(float) * 1e3 / area
     else:
         raise ValueError("run has neither current_density_mA_cm2 nor current_A with area_cm2")
@@ -171,198 +132,11 @@ def run_summary(run, **kwargs) -> JVLSummary:
                          a.pop("luminance_cd_m2"), **a, **kwargs)
 
 
-def _label(run):
-    attrs = getattr(run, "attrs", {}) or {}
-    return str(attrs.get("sample", "sample")), str(attrs.get("pixel", "pixel"))
-
-
-def run_stem(run, kind: str) -> str:
-    """File stem of a run's page: the run file's stem, else ``<sample>_<pixel>_<kind>``."""
-    path = getattr(run, "path", None)
-    if path:
-        return Path(path).stem
-    sample, pixel = _label(run)
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{sample}_{pixel}_{kind}")
-
-
 def _stem(run):
     return run_stem(run, "jvl")
 
 
-# ------------------------------------------------------------------ page model
-class _Page:
-    """A report as blocks rendered to Markdown and to standalone HTML."""
-
-    def __init__(self, title):
-        self.title = title
-        self.blocks = []
-
-    @classmethod
-    def for_run(cls, run, title, extra_rows=()):
-        """A run's page opening with its metadata table (:data:`RUN_FIELDS` present in the
-        run's attributes, then ``extra_rows`` of ``(field, value)``)."""
-        page = cls(title)
-        attrs = getattr(run, "attrs", {}) or {}
-        page.table(["Field", "Value"],
-                   [(k, attrs[k]) for k in RUN_FIELDS if k in attrs] + list(extra_rows))
-        return page
-
-    def heading(self, text, level=2):
-        self.blocks.append(("h", level, text))
-
-    def para(self, text):
-        self.blocks.append(("p", text))
-
-    def table(self, header, rows):
-        self.blocks.append(("t", list(header), [list(map(str, r)) for r in rows]))
-
-    def image(self, name, alt):
-        self.blocks.append(("i", name, alt))
-
-    def markdown(self):
-        out = [f"# {self.title}", ""]
-        for b in self.blocks:
-            if b[0] == "h":
-                out += ["#" * b[1] + " " + b[2], ""]
-            elif b[0] == "p":
-                out += [b[1], ""]
-            elif b[0] == "t":
-                esc = [[c.replace("|", "\\|") for c in r] for r in [b[1], *b[2]]]
-                out.append("| " + " | ".join(esc[0]) + " |")
-                out.append("|" + "|".join("---" for _ in esc[0]) + "|")
-                out += ["| " + " | ".join(r) + " |" for r in esc[1:]]
-                out.append("")
-            else:
-                out += [f"![{b[2]}]({b[1]})", ""]
-        return "\n".join(out)
-
-    def html(self):
-        e = html.escape
-        out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-               f"<title>{e(self.title)}</title>",
-               "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
-               "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;"
-               "padding:.25em .6em;text-align:left}th{background:#eee}img{max-width:100%}</style>",
-               "</head><body>", f"<h1>{e(self.title)}</h1>"]
-        for b in self.blocks:
-            if b[0] == "h":
-                out.append(f"<h{b[1]}>{e(b[2])}</h{b[1]}>")
-            elif b[0] == "p":
-                text = re.sub(r"\[([^\]]+)\]\(([^)]+)\)",
-                              lambda m: f'<a href="{e(m[2])}">{e(m[1])}</a>', e(b[1]))
-                out.append(f"<p>{text}</p>")
-            elif b[0] == "t":
-                out.append("<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in b[1]) + "</tr>")
-                out += ["<tr>" + "".join(f"<td>{_html_cell(c)}</td>" for c in r) + "</tr>"
-                        for r in b[2]]
-                out.append("</table>")
-            else:
-                out.append(f'<p><img src="{e(b[1])}" alt="{e(b[2])}"></p>')
-        out.append("</body></html>")
-        return "\n".join(out)
-
-    def truth_table(self, rows, subject="simulated device"):
-        """"Truth vs measured" section; ``rows`` as :func:`truth_row` makes them."""
-        rows = list(rows)
-        if rows:
-            self.heading(f"Truth vs measured ({subject})")
-            self.table(["Quantity", "Truth", "Measured", "Unit", "Deviation"], rows)
-
-    def add_figures(self, folder: Path, stem: str | None, figs):
-        """Save each ``(name, figure, alt text)`` as ``<stem>_<name>.png`` (``<name>.png``
-        without a stem) in ``folder`` and show it on the page."""
-        for name, fig, alt in figs:
-            png = figures.save_png(fig, Path(folder) / (f"{stem}_{name}.png" if stem
-                                                        else f"{name}.png"))
-            self.image(png.name, alt)
-
-    def run_details(self, run):
-        """Closing sections of a run's page: its parameters and (the first 50) events."""
-        params = getattr(run, "parameters", None) or {}
-        if params:
-            self.heading("Parameters")
-            self.table(["Name", "Value", "Units"],
-                       [(k, _param_value(v), _param_units(v)) for k, v in params.items()])
-        events = getattr(run, "events", None)
-        if events is not None and len(events):
-            self.heading("Events")
-            cols = [c for c in ("time_s", "level", "message") if c in events.columns]
-            self.table(cols, events[cols].head(50).itertuples(index=False))
-
-    def write(self, folder: Path, stem: str, html_too: bool) -> Path:
-        md = folder / f"{stem}.md"
-        md.write_text(self.markdown(), encoding="utf-8")
-        if html_too:
-            (folder / f"{stem}.html").write_text(self.html(), encoding="utf-8")
-        return md
-
-
-def _html_cell(text):
-    m = re.fullmatch(r"\[([^\]]+)\]\(([^)]+)\)", text)
-    if m:  # a Markdown link in a table cell (batch → run report)
-        href = re.sub(r"\.md$", ".html", m[2])
-        return f'<a href="{html.escape(href)}">{html.escape(m[1])}</a>'
-    return html.escape(text)
-
-
-def run_page(run, out_dir, kind: str, title: str, extra_rows=()):
-    """Start a run's page: ``(folder, stem, page)`` with ``out_dir`` created, the stem of
-    :func:`run_stem` and :meth:`_Page.for_run`; ``{sample}`` and ``{pixel}`` in ``title``
-    are the run's."""
-    sample, pixel = _label(run)
-    return (report_folder(out_dir), run_stem(run, kind),
-            _Page.for_run(run, title.format(sample=sample, pixel=pixel), extra_rows))
-
-
-def report_folder(out_dir) -> Path:
-    """``out_dir`` as a Path, created if missing."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def _fmt(value, spec=".3g"):
-    """A number in ``spec``; "–" for None, NaN and ±inf; anything else as text."""
-    if value is None or (isinstance(value, numbers.Real) and not math.isfinite(value)):
-        return "–"
-    if isinstance(value, numbers.Real):
-        return format(value, spec)
-    return str(value)
-
-
-def relative_deviation(measured, truth) -> float:
-    """(measured − truth)/truth; NaN when either is missing or not finite, or truth is 0."""
-    try:
-        m, t = float(measured), float(truth)
-    except (TypeError, ValueError):
-        return math.nan
-    return (m - t) / t if t != 0 and math.isfinite(t) and math.isfinite(m) else math.nan
-
-
-def deviation_text(relative, spec="+.2f") -> str:
-    """A relative deviation as percent text, "–" when not finite."""
-    return f"{100 * relative:{spec}} %" if relative is not None and math.isfinite(relative) \
-        else "–"
-
-
-def truth_row(label, truth, measured, unit="", spec=".4g", relative=None):
-    """One row of :meth:`_Page.truth_table`: (label, truth, measured, unit, deviation); the
-    deviation is ``relative`` when given, else :func:`relative_deviation`."""
-    if relative is None:
-        relative = relative_deviation(measured, truth)
-    return (label, _fmt(truth, spec), _fmt(measured, spec), unit, deviation_text(relative))
-
-
 # ------------------------------------------------------------------ truth
-def _flatten(tree, prefix=""):
-    for k, v in tree.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping):
-            yield from _flatten(v, key + ".")
-        else:
-            yield key, v
-
-
 def truth_rows(summary: Mapping, truth: Mapping | None, pixel: str | None = None):
     """(label, truth, measured, unit, relative error) for summary keys present in ``truth``.
 
@@ -373,7 +147,7 @@ def truth_rows(summary: Mapping, truth: Mapping | None, pixel: str | None = None
     if not truth:
         return []
     found = {}
-    for path, value in _flatten(truth):
+    for path, value in flatten_tree(truth):
         leaf = path.rsplit(".", 1)[-1]
         key = TRUTH_ALIASES.get(leaf, leaf)
         if key not in SUMMARY_ROWS or not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -408,9 +182,9 @@ def write_run_report(run, out_dir, *, html_too: bool = True, **summary_kwargs) -
     """
     out = report_folder(out_dir)
     stem = _stem(run)
-    sample, pixel = _label(run)
+    sample, pixel = run_label(run)
     attrs = getattr(run, "attrs", {}) or {}
-    page = _Page.for_run(run, f"{attrs.get('procedure', 'Run')} — {sample} / {pixel}")
+    page = Page.for_run(run, f"{attrs.get('procedure', 'Run')} — {sample} / {pixel}")
     if not is_jvl_run(run):
         page.para("This run holds no J-V-L data (no voltage and luminance columns); "
                   "only its metadata are reported.")
@@ -423,7 +197,7 @@ def write_run_report(run, out_dir, *, html_too: bool = True, **summary_kwargs) -
                    angular_factor=s.angular_factor_sr)
     page.heading("Figures of merit")
     page.table(["Quantity", "Value", "Unit"],
-               [(label, _fmt(d.get(k), spec), unit) for k, (label, unit, spec) in SUMMARY_ROWS.items()])
+               [(label, fmt(d.get(k), spec), unit) for k, (label, unit, spec) in SUMMARY_ROWS.items()])
     page.para(
         f"Method: EQE and power efficiency assume Lambertian emission (angular factor "
         f"{s.angular_factor_sr:.4g} sr); photopic V(λ) is CIE 1924, chromaticity CIE 1931 2°. "
@@ -485,7 +259,7 @@ def write_batch_report(runs_or_summaries: Iterable, out_dir, *, html_too: bool =
     summaries, curves, links, skipped = [], [], [], []
     for item in runs_or_summaries:
         if hasattr(item, "data"):
-            sample, pixel = _label(item)
+            sample, pixel = run_label(item)
             if not is_jvl_run(item):
                 skipped.append((_stem(item), (getattr(item, "attrs", {}) or {}).get("procedure", "?")))
                 continue
@@ -511,7 +285,7 @@ def write_batch_report(runs_or_summaries: Iterable, out_dir, *, html_too: bool =
 
     stats = compare_samples(summaries)
     px = pixel_table(summaries)
-    page = _Page("J-V-L batch comparison")
+    page = Page("J-V-L batch comparison")
     page.para(f"{len(summaries)} runs, {len(px)} pixels, {len(stats)} samples. Values are "
               "mean ± sample standard deviation over pixels (repeated runs of one pixel are "
               "averaged first); n counts pixels with a determined value.")
@@ -520,12 +294,12 @@ def write_batch_report(runs_or_summaries: Iterable, out_dir, *, html_too: bool =
     page.table(["Sample", *table.columns], [(i, *r) for i, r in zip(table.index, table.to_numpy())])
     page.heading("Best pixel per sample")
     page.table(["Sample", *[_col(m) for m in TABLE_S1_METRICS]],
-               [(smp, *[_fmt(stats.loc[smp, (m, "best")], "." + str(TABLE_S1_METRICS[m][2]) + "f")
+               [(smp, *[fmt(stats.loc[smp, (m, "best")], "." + str(TABLE_S1_METRICS[m][2]) + "f")
                         for m in TABLE_S1_METRICS]) for smp in stats.index])
     page.heading("Runs")
     page.table(["Sample", "Pixel", *[_col(m) for m in TABLE_S1_METRICS], "Report"],
                [(d["sample"], d["pixel"],
-                 *[_fmt(_num(d.get(m)), "." + str(TABLE_S1_METRICS[m][2]) + "f")
+                 *[fmt(_num(d.get(m)), "." + str(TABLE_S1_METRICS[m][2]) + "f")
                    for m in TABLE_S1_METRICS], link) for d, link in zip(summaries, links)])
     if skipped:
         page.para("Not J-V-L runs (not compared): " +

@@ -1,4 +1,10 @@
-"""``qled sim serve``: serve a simulated bench from this process until SIGINT/SIGTERM."""
+"""Serving a simulated bench from its own process until SIGINT/SIGTERM (``qled sim serve``).
+
+:func:`add_serve_arguments` declares the options (the ``qled`` program and ``python -m
+simulators.serve`` share them), :func:`serve_command` runs the server; it can also write a
+station file pointing at the served instruments and keep the devices' truth beside it
+(:class:`TruthPublisher`).
+"""
 from __future__ import annotations
 
 import json
@@ -10,17 +16,14 @@ import threading
 import time
 from pathlib import Path
 
-#: Format tag of the truth file (read by ``instruments.station.read_served_truth``).
+#: Format tag of the truth file (read by ``instruments.simulated.read_served_truth``).
 TRUTH_FILE_FORMAT = "qled-bench served truth 1"
 #: How often the served bench re-takes its truth snapshot [wall s].
 TRUTH_REFRESH_S = 0.2
 
 
-def register(subparsers) -> None:
-    sim = subparsers.add_parser("sim", help="simulated bench")
-    sim_sub = sim.add_subparsers(dest="sim_command", metavar="SUBCOMMAND")
-    sim_sub.required = True
-    serve = sim_sub.add_parser("serve", help="serve a simulated bench until SIGINT/SIGTERM")
+def add_serve_arguments(serve) -> None:
+    """The server's options on an argparse parser, whose ``func`` default becomes :func:`serve_command`."""
     serve.add_argument("--json", action="store_true", help="print one JSON object of resources")
     serve.add_argument("--station-out", metavar="FILE",
                        help="also write a station TOML (must not exist) and, beside it, "
@@ -199,16 +202,18 @@ def serve_command(args) -> int:
 
 
 def main(argv=None) -> int:
-    """``python -m simulators.commands serve …``: the same server without the ``qled`` CLI.
+    """``python -m simulators.serve …``: the same server without the ``qled`` program.
 
     Benchmarks and tests that need a bench in its own process use it, so they depend on
     nothing but the simulators package.
     """
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m simulators.commands")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["sim", *(argv if argv is not None else sys.argv[1:])])
+    parser = argparse.ArgumentParser(prog="python -m simulators.serve",
+                                     description="serve a simulated bench until SIGINT/SIGTERM")
+    add_serve_arguments(parser)
+    parser.set_defaults(func=serve_command)
+    args = parser.parse_args(argv if argv is not None else sys.argv[1:])
     return args.func(args)
 
 

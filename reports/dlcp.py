@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from analysis import dlcp
-from analysis.report import _fmt, _label, pixel_device_truth, run_page, run_parameter, truth_row
+from reports.page import fmt, run_label, pixel_device_truth, run_page, run_parameter, truth_row
 
 __all__ = ["analyze_dlcp_run", "write_dlcp_report", "analyze_cv_run", "write_cv_report",
            "junction_truth", "true_density_cm3"]
@@ -249,7 +249,7 @@ def plot_profiles(x_groups, title: str, ylabel: str) -> Figure:
 def write_dlcp_report(run, out_dir, *, html_too: bool = True) -> Path:
     """DLCP report: N_DL table per frequency, cutoff, deep states, truth; three figures."""
     out, stem, page = run_page(run, out_dir, "dlcp", "DLCP — {sample} / {pixel}")
-    sample, pixel = _label(run)
+    sample, pixel = run_label(run)
     a = analyze_dlcp_run(run)
     _, _, _, p = _dlcp_inputs(run)
     page.para(f"ε_r = {a['eps_r']:g} (static), A = {a['area_cm2']:g} cm², oscillator level "
@@ -257,7 +257,7 @@ def write_dlcp_report(run, out_dir, *, html_too: bool = True) -> Path:
               + a["method"] + ".")
     page.heading("N_DL at the shallowest profile point")
     page.table(["Frequency [Hz]", "⟨x⟩ [nm]", "N_DL [cm⁻³]"],
-               [(_fmt(f, "g"), _fmt(x, ".1f"), _fmt(n)) for f, x, n in
+               [(fmt(f, "g"), fmt(x, ".1f"), fmt(n)) for f, x, n in
                 zip(a["frequencies_Hz"], a["x_nm"], a["n_dl_cm3"])])
     fc = a["trap_cutoff_frequency_Hz"]
     page.para("Trap cutoff frequency (step N_high + ΔN/(1+(f/f_c)²) fitted per V_max, "
@@ -268,7 +268,7 @@ def write_dlcp_report(run, out_dir, *, html_too: bool = True) -> Path:
         lo, hi = a["deep_state_frequencies_Hz"]
         page.heading(f"Deep states: N_DL({lo:g} Hz) − N_DL({hi:g} Hz)")
         page.table(["⟨x⟩ [nm]", "N_deep [cm⁻³]"],
-                   [(_fmt(x, ".1f"), _fmt(n)) for x, n in
+                   [(fmt(x, ".1f"), fmt(n)) for x, n in
                     zip(a["deep_state_x_nm"], a["deep_state_density_cm3"])])
     if "truth" in a:
         t = a["truth"]
@@ -277,7 +277,7 @@ def write_dlcp_report(run, out_dir, *, html_too: bool = True) -> Path:
             truth_row("trap cutoff", t["trap_cutoff_frequency_Hz"], fc, "Hz",
                       relative=t.get("trap_cutoff_relative_error", math.nan)),
             ("N_DL, worst curve", "N_free(x) + g(f)·N_trap(x)", "", "cm⁻³",
-             _fmt(100 * t["max_abs_relative_error"], ".2f") + " % (max |dev|)")])
+             fmt(100 * t["max_abs_relative_error"], ".2f") + " % (max |dev|)")])
     page.heading("Figures")
     title = f"{sample} / {pixel}"
     groups = []
@@ -359,7 +359,7 @@ def plot_cv(profiles, title: str = "") -> Figure:
 def write_cv_report(run, out_dir, *, html_too: bool = True) -> Path:
     """C-V report: C–V, 1/C²–V and N_CV vs x figures; median N_CV; truth when simulated."""
     out, stem, page = run_page(run, out_dir, "cv", "C-V — {sample} / {pixel}")
-    sample, pixel = _label(run)
+    sample, pixel = run_label(run)
     a = analyze_cv_run(run)
     _, _, profiles = _cv_profiles(run)
     page.para(f"ε_r = {a['eps_r']:g} (static), A = {a['area_cm2']:g} cm². {a['method']}. "
@@ -367,7 +367,7 @@ def write_cv_report(run, out_dir, *, html_too: bool = True) -> Path:
     rows = []
     for e in a["per_frequency"]:
         t = e.get("truth", {}).get("median_abs_relative_error_reverse")
-        rows.append((_fmt(e["frequency_Hz"], "g"), _fmt(e["median_n_cv_reverse_cm3"]),
+        rows.append((fmt(e["frequency_Hz"], "g"), fmt(e["median_n_cv_reverse_cm3"]),
                      "–" if t is None else f"{100 * t:.2f} %"))
     page.table(["Frequency [Hz]", "median N_CV, bias ≤ 0 [cm⁻³]",
                 "median |dev| from truth"], rows)

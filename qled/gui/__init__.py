@@ -1,12 +1,12 @@
 """PyMeasure windows for the lab technician: ``qled gui <procedure>``.
 
-:class:`~procedures.gui.windows.QledWindow` is one ``ManagedWindowBase`` for every
+:class:`~qled.gui.windows.QledWindow` is one ``ManagedWindowBase`` for every
 procedure (inputs from its parameters, live plots from its preset in
-:mod:`procedures.gui.presets`); the HDF5 run file is the record; live plots take only new
-rows and decimate beyond :data:`procedures.gui.live.DISPLAY_POINTS`.
+its kind's preset (:mod:`qled.gui.presets`)); the HDF5 run file is the record; live plots take only new
+rows and decimate beyond :data:`qled.gui.live.DISPLAY_POINTS`.
 
-Qt is imported only by :mod:`~procedures.gui.windows` and :mod:`~procedures.gui.plots`;
-:mod:`~procedures.gui.live` and :mod:`~procedures.gui.presets` work without a display.
+Qt is imported only by :mod:`~qled.gui.windows` and :mod:`~qled.gui.plots`;
+:mod:`~qled.gui.live` and :mod:`~qled.gui.presets` work without a display.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ __all__ = ["open_window", "main_window"]
 
 
 def main_window(procedure_class, **kwargs):
-    """A :class:`~procedures.gui.windows.QledWindow` for ``procedure_class`` (needs a
-    ``QApplication``)."""
+    """A :class:`~qled.gui.windows.QledWindow` for a kind or a kind's procedure class (needs
+    a ``QApplication``)."""
     from .windows import QledWindow
 
     return QledWindow(procedure_class, **kwargs)

@@ -4,7 +4,7 @@ The lifetime window's inputs are those of :class:`LifetimeChannelsInputs`, i.e.
 :class:`~procedures.lifetime.LifetimeProcedure`'s plus ``channels`` (pixels stressed at
 once). With ``channels`` = 1 a queued run is the plain ``LifetimeProcedure`` (one file,
 as before). With N > 1 the queued procedure is a :class:`LifetimeChannelsInputs` holding
-the inputs; its worker runs them through :func:`procedures.lifetime.run_channels`, as
+the inputs; its worker runs them through :func:`procedures.lifetime_channels.run_channels`, as
 ``qled run lifetime --channels N`` does (channel k stresses pixel P+k-1, one run file
 each). Its records carry a ``channel`` column so the L/L0-t and V-t plots draw one curve
 per channel. Nothing here imports Qt.
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pymeasure.experiment import IntegerParameter
 
-from ..base import build_procedure
-from ..lifetime import LifetimeProcedure
+from procedures.base import build_procedure
+from procedures.lifetime import LifetimeProcedure
 
 __all__ = ["LifetimeChannelsInputs", "MAX_GUI_CHANNELS", "window_procedure_class",
            "channel_values", "build_window_procedure"]

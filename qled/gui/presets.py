@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["PlotSpec", "Preset", "PRESETS", "preset_for", "procedure_kind", "jvl_eqe_deriver",
+__all__ = ["PlotSpec", "Preset", "PRESETS", "preset_for", "jvl_eqe_deriver",
            "relative_to_first_deriver"]
 
 
@@ -45,12 +45,6 @@ class Preset:
     derivers: tuple[Callable, ...] = field(default=())
     #: Parameters shown as columns of the run browser.
     displays: tuple[str, ...] = ("sample", "pixel")
-
-
-def procedure_kind(cls) -> str:
-    """``JVLProcedure`` → ``jvl`` (the run kind of ``analysis.dispatch``)."""
-    name = cls.__name__
-    return (name[:-len("Procedure")] if name.endswith("Procedure") else name).lower()
 
 
 # -- derived columns ------------------------------------------------------------------------
@@ -151,8 +145,8 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def preset_for(cls, kind: str | None = None) -> Preset:
-    """The preset of a procedure class (or of run ``kind``), adapted to its columns.
+def preset_for(cls, preset: Preset | None = None) -> Preset:
+    """``preset`` (a kind's GUI preset) adapted to the columns of procedure class ``cls``.
 
     Plots whose columns the class does not record (and cannot derive) are dropped and a
     ``group_by`` column it lacks is ignored, so a preset written ahead of a procedure
@@ -162,7 +156,6 @@ def preset_for(cls, kind: str | None = None) -> Preset:
     import dataclasses
 
     columns = list(getattr(cls, "DATA_COLUMNS", []))
-    preset = PRESETS.get(kind or procedure_kind(cls))
     derived = {"eqe_percent"} | {f"{c}_rel" for c in columns}
     params = set(cls().parameter_objects())
     if preset is not None:

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from analysis import figures
-from analysis.report import (_Page, _fmt, pixel_device_truth, relative_deviation,
+from reports import figures
+from reports.page import (Page, fmt, pixel_device_truth, relative_deviation,
                              report_folder, run_parameter, run_stem, truth_row)
 from analysis.sclc import HYSTERESIS_THRESHOLD_FRACTION, analyze_sclc, log_log_slope, \
     sweep_hysteresis
@@ -173,13 +173,13 @@ def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
     stem = run_stem(run, "sclc")
     sample = (getattr(run, "attrs", {}) or {}).get("sample", "sample")
     a = analyze_run(run)
-    page = _Page.for_run(run, f"SCLC — {sample} ({a['device_type']}, {a['mode']})",
+    page = Page.for_run(run, f"SCLC — {sample} ({a['device_type']}, {a['mode']})",
                          [("thickness L", f"{a['thickness_nm']:g} nm"),
                           ("ε_r", f"{a['eps_r']:g}")])
     names = [b for b, _, _ in BRANCHES if b in a]
     page.heading("Results")
     page.table(["Quantity", *names, "Unit"],
-               [(label, *(_fmt(a[b].get(k), spec) for b in names), unit)
+               [(label, *(fmt(a[b].get(k), spec) for b in names), unit)
                 for k, label, unit, spec in _ROWS])
     page.para("Method: " + a[names[0]].get("method", "") + ". Slope 2 is the Mott-Gurney "
               "(trap-free, drift) law; Child's law (slope 3/2) does not apply to solids. "
@@ -187,11 +187,11 @@ def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
               "(Le Corre et al. 2021).")
     h = a.get("hysteresis")
     if h:
-        page.para(f"Up vs down sweep: V_TFL {_fmt(h.get('v_tfl_up_V'), '.4g')} V vs "
-                  f"{_fmt(h.get('v_tfl_down_V'), '.4g')} V (relative difference "
-                  f"{_fmt(h.get('v_tfl_relative_difference'), '.3g')}; warning above "
+        page.para(f"Up vs down sweep: V_TFL {fmt(h.get('v_tfl_up_V'), '.4g')} V vs "
+                  f"{fmt(h.get('v_tfl_down_V'), '.4g')} V (relative difference "
+                  f"{fmt(h.get('v_tfl_relative_difference'), '.3g')}; warning above "
                   f"{h.get('threshold_fraction', math.nan):g}); max |log10 J_up/J_down| = "
-                  f"{_fmt(h.get('max_abs_log10_current_ratio'), '.3g')}.")
+                  f"{fmt(h.get('max_abs_log10_current_ratio'), '.3g')}.")
     if a["warnings"]:
         page.heading("Warnings")
         for w in a["warnings"]:

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from analysis import figures
+from reports import figures
 from analysis.pl_stability import spectral_peak_and_fwhm_nm, summarize_pl_stability
-from analysis.report import (_fmt, _param_value, pixel_device_truth, relative_deviation,
+from reports.page import (fmt, param_value, pixel_device_truth, relative_deviation,
                              run_page, truth_row)
 
 __all__ = ["analyze_run", "write_run_report", "film_truth"]
@@ -44,7 +44,7 @@ def analyze_run(run) -> dict:
     wl = getattr(run, "wavelength_nm", None)
     result = summarize_pl_stability(t, y, wl, spectra)
     params = getattr(run, "parameters", None) or {}
-    result["excitation"] = {k: _param_value(params[k]) for k in _EXCITATION if k in params}
+    result["excitation"] = {k: param_value(params[k]) for k in _EXCITATION if k in params}
     result["intensity"] = "integrated spectral radiance ∫L_e,λ dλ [W/(sr m^2)]"
     truth = film_truth(run)
     if truth is not None:
@@ -131,7 +131,7 @@ def write_run_report(run, out_dir, *, html_too: bool = True) -> Path:
               "interpolation at the first crossing after the reference; NaN = not reached "
               "within the record.")
     page.table(["Quantity", "Value", "Unit"],
-               [(label, _fmt(a.get(k, math.nan) / scale if a.get(k) is not None else None,
+               [(label, fmt(a.get(k, math.nan) / scale if a.get(k) is not None else None,
                              ".4g"), unit) for k, label, scale, unit in _ROWS])
     t = a.get("truth")
     if t:

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from analysis import lifetime as lt
-from analysis.report import _fmt, _label, run_page, truth_row
+from reports.page import fmt, run_label, run_page, truth_row
 
 __all__ = ["analyze_run", "write_run_report", "sample_acceleration", "plot_decay",
            "plot_voltage", "plot_acceleration", "check_assumed_n"]
@@ -290,29 +290,29 @@ def write_run_report(run, out_dir, *, html_too: bool = True,
     assumed = check_assumed_n(assumed_acceleration_n)
     out, stem, page = run_page(run, out_dir, "lifetime",
                                "Operational lifetime — {sample} / pixel {pixel}")
-    sample, pixel = _label(run)
+    sample, pixel = run_label(run)
     if not len(run.data):
         page.para("This run holds no rows.")
         page.run_details(run)
         return page.write(out, stem, html_too)
     a = analyze_run(run)
     page.heading("Lifetime")
-    page.para(f"Constant-current stress at {_fmt(a.get('stress_current_density_mA_cm2'), '.4g')}"
+    page.para(f"Constant-current stress at {fmt(a.get('stress_current_density_mA_cm2'), '.4g')}"
               f" mA/cm²; L0 = {a['l0_cd_m2']:.4g} cd/m² (t = 0 reading), maximum "
               f"{a['l0_max_cd_m2']:.4g} cd/m² at {a['l0_max_time_h']:.3g} h. Test duration "
               f"{a['duration_h']:.4g} h. Stop: {a['stop_reason'] or '–'}")
     rows = []
     for x in ("95", "90", "80", "50"):
         err = a.get(f"t{x}_stderr_h")
-        rows.append((f"T{x}", _fmt(a[f"t{x}_h"], ".4g") + (f" ± {err:.2g}" if err else ""),
-                     _fmt(a["max_l0"][f"t{x}_h"], ".4g"), a[f"t{x}_note"]))
+        rows.append((f"T{x}", fmt(a[f"t{x}_h"], ".4g") + (f" ± {err:.2g}" if err else ""),
+                     fmt(a["max_l0"][f"t{x}_h"], ".4g"), a[f"t{x}_note"]))
     page.table(["", "L0 = t = 0 value (h)", "L0 = maximum (h)", "How"], rows)
     page.para(f"Stretched-exponential fit L/L0 = exp[−(t/τ)^β] (Féry et al., APL 87, 213502, "
-              f"2005): τ = {_fmt(a.get('tau_h'), '.4g')} ± {_fmt(a.get('tau_stderr_h'), '.2g')}"
-              f" h, β = {_fmt(a.get('beta'), '.4f')} ± {_fmt(a.get('beta_stderr'), '.2g')}. "
+              f"2005): τ = {fmt(a.get('tau_h'), '.4g')} ± {fmt(a.get('tau_stderr_h'), '.2g')}"
+              f" h, β = {fmt(a.get('beta'), '.4f')} ± {fmt(a.get('beta_stderr'), '.2g')}. "
               f"Extrapolations are bounded at {lt.MAX_EXTRAPOLATION_FACTOR:g}× the test "
-              f"duration (IES TM-21-11). ΔV at T95 = {_fmt(a['voltage_rise_at_t95_V'], '.3f')}"
-              f" V, at T50 = {_fmt(a['voltage_rise_at_t50_V'], '.3f')} V.")
+              f"duration (IES TM-21-11). ΔV at T95 = {fmt(a['voltage_rise_at_t95_V'], '.3f')}"
+              f" V, at T50 = {fmt(a['voltage_rise_at_t50_V'], '.3f')} V.")
     if "truth_t50_h" in a and a.get("t50_h"):
         page.truth_table([truth_row("L0", a["truth_l0_cd_m2"], a["l0_cd_m2"], "cd/m²"),
                           truth_row("T50", a["truth_t50_h"], a["t50_h"], "h")])
@@ -337,7 +337,7 @@ def write_run_report(run, out_dir, *, html_too: bool = True,
                   + (f" (simulated truth {truth_n:g})" if truth_n else "")
                   + f". T50 extrapolated to {REPORT_L0_CD_M2:g} cd/m² with the fitted n: "
                   f"{acc['t50_at_100_cd_m2_h']:.4g} ± "
-                  f"{_fmt(acc['t50_at_100_cd_m2_stderr_h'], '.2g')} h. Open markers: T50 "
+                  f"{fmt(acc['t50_at_100_cd_m2_stderr_h'], '.2g')} h. Open markers: T50 "
                   "extrapolated from a test stopped early.")
         check = acc["assumed_check"]
         if check is not None and check["consistent"]:

@@ -9,7 +9,7 @@ record, PyMeasure's ``Results`` writes nothing (its ``data_filenames`` is empty)
 the worker's records reach the live plots through a queue (:class:`~.live.RecordFeed`)
 that a 0.2 s timer drains, so a refresh costs only the new rows. When a run ends its
 curves are re-read from the file (what is shown is what was stored) and the analysis and
-report of ``analysis.dispatch`` are written beside it and shown in the Summary tab.
+report of the run's kind (:mod:`qled.kinds`) are written beside it and shown in the Summary tab.
 
 The lifetime window has a ``channels`` input (:mod:`.channels`): N > 1 runs N pixels at
 once through :func:`procedures.lifetime.run_channels` in a :class:`ChannelsWorker` (one
@@ -41,7 +41,9 @@ from acquisition.runner import HDF5Worker, check_output_dir
 from .channels import build_window_procedure, window_procedure_class
 from .live import RecordFeed, RunData
 from .plots import LivePlotsWidget
-from .presets import Preset, preset_for, procedure_kind
+from qled.kinds import Kind, kind_of_procedure, kind_of_run
+
+from .presets import Preset, preset_for
 
 __all__ = ["QledWindow", "RunResults", "GuiWorker", "ChannelsWorker", "QledManager",
            "SummaryWidget", "ChannelSummary",
@@ -220,19 +222,24 @@ class ChannelSummary:
 
 
 def write_summary(results, path) -> None:
-    """Analyse the run file and write its report beside it (``analysis.dispatch``)."""
+    """Analyse the run file and write its report beside it (the run's kind's ``analyze``
+    and ``report``)."""
     from acquisition.store import load_run, write_analysis
-    from analysis.dispatch import analyzer, reporter, run_kind
 
     run = load_run(path)
-    kind = run_kind(run)
     try:
-        results.analysis = analyzer(kind)(run)
-        write_analysis(path, kind, results.analysis)
+        kind = kind_of_run(run)
+        if kind.analyze is None:
+            raise ValueError(f"runs of kind '{kind.name}' have no analysis")
+        results.analysis = kind.analyze(run)
+        write_analysis(path, kind.key, results.analysis)
     except ValueError as exc:
         results.report_error = f"analysis not possible: {exc}"
+        return
     try:
-        results.report_path = Path(reporter(kind)(run, Path(path).parent))
+        if kind.report is None:
+            raise ValueError(f"runs of kind '{kind.name}' have no report page")
+        results.report_path = Path(kind.report(run, Path(path).parent))
     except ValueError as exc:
         results.report_error += ("; " if results.report_error else "") + \
             f"report not possible: {exc}"
@@ -310,7 +317,7 @@ class ChannelsWorker(GuiWorker):
         """Nothing to build: :func:`~procedures.lifetime.run_channels` makes the engines."""
 
     def execute_run(self) -> int:
-        from ..lifetime import run_channels
+        from procedures.lifetime_channels import run_channels
 
         inputs = self.procedure
         self.channel_results = run_channels(
@@ -508,13 +515,16 @@ class QledWindow(ManagedWindowBase):
         # Reports are drawn in the worker thread and colour.plotting goes through pyplot:
         # pyplot must not pick the Qt backend (Qt widgets live in the GUI thread only).
         matplotlib.use("Agg")
-        self.kind = procedure_kind(procedure_class)
+        kind = procedure_class if isinstance(procedure_class, Kind) else \
+            kind_of_procedure(procedure_class)
+        procedure_class = kind.procedure
+        self.kind_object, self.kind = kind, kind.key
         #: the procedure a run executes; ``procedure_class`` is that of the inputs (the
         #: lifetime window's has ``channels`` too: several pixels at once)
         self.run_class = procedure_class
         doc = (procedure_class.__doc__ or procedure_class.__name__).strip().splitlines()[0]
         procedure_class = window_procedure_class(procedure_class)
-        self.preset = preset_for(procedure_class, self.kind)
+        self.preset = preset_for(procedure_class, kind.gui_preset)
         self.out_dir = Path(out_dir)
         self.sim_overrides = dict(sim_overrides or {})
         self.station_object = station_object
@@ -704,19 +714,18 @@ class QledWindow(ManagedWindowBase):
 
     def open_run(self, path):
         """Show a stored run: its curves in the plots, its summary figures in Summary."""
-        from acquisition.runner import build_procedure as rebuild
+        from acquisition.runner import restore_procedure
         from acquisition.store import load_run
-        from analysis.dispatch import run_kind
 
         path = Path(path)
         if any(getattr(e.results, "path", None) == path for e in self.manager.experiments):
             raise ValueError(f"{path.name} is already open")
         run = load_run(path, spectra=False)
-        kind = run_kind(run)
-        if kind != self.kind:
-            raise ValueError(f"{path.name} is a '{kind}' run: this window shows '{self.kind}' "
-                             f"runs (open it with: qled gui {kind})")
-        procedure = rebuild(run.procedure, run.parameter_values())
+        kind = kind_of_run(run)
+        if kind.key != self.kind:
+            raise ValueError(f"{path.name} is a '{kind.name}' run: this window shows "
+                             f"'{self.kind_object.name}' runs (open it with: qled gui {kind.name})")
+        procedure = restore_procedure(kind.procedure, run.parameter_values())
         procedure.status = _STATUS.get(run.status, Procedure.FAILED)
         results = RunResults(procedure, path.parent, self.preset, run=run)
         experiment = self.new_experiment(results)

@@ -1,0 +1,272 @@
+"""Station files: a TOML file (or a mapping) validated into a station configuration.
+
+
+One table per role, validated before anything connects; every problem is reported on its own
+line (unknown driver naming the known ones, bad resource string, missing role, option out of
+range, unknown key)::
+
+    [station]
+    name = "lab 2, glovebox B"
+    time_scale = 1.0            # only for a simulated bench served by `qled sim serve`
+    # simulated = true and truth_file = "bench.truth.json": written by `qled sim serve`
+
+    [smu]
+    driver = "keithley2400"
+    resource = "GPIB0::24::INSTR"
+    timeout_ms = 5000
+    nplc = 1.0                  # integration when the caller gives none (0.01 … 10); a
+                                # procedure's own nplc parameter wins (J-V-L, SCLC, lifetime)
+
+    [light_meter]
+    driver = "cs2000"
+    resource = "/dev/ttyUSB0"   # 115200 8N1 RTS/CTS by default
+    speed = "fast"              # or "normal"; omitted: keep the instrument's stored mode
+
+    [photodiode]
+    driver = "keithley6485"
+    resource = "GPIB0::14::INSTR"
+    radius_mm = 5.0
+    distance_mm = 20.0
+    responsivity = "si_default" # or a CSV path: wavelength_nm,responsivity_A_W
+
+    [lcr]
+    driver = "e4980a"
+    resource = "TCPIP::10.0.0.7::5025::SOCKET"
+    option_001 = false
+    bias_source = "internal"    # or "smu": DC bias from [smu] through a bias tee
+
+    [[channel]]                 # lifetime channels, one per pixel
+    smu = { driver = "keithley2400", resource = "GPIB0::25::INSTR" }
+    photodiode = { driver = "keithley2400", resource = "GPIB0::26::INSTR", radius_mm = 5.0, distance_mm = 20.0 }
+
+Nothing here connects to anything: :mod:`instruments.station` opens what a validated
+configuration names.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from .transport import check_resource
+
+
+ROLES = ("smu", "light_meter", "photodiode", "lcr")
+CHANNEL_ROLES = ("smu", "photodiode")
+
+#: Drivers each role accepts.
+DRIVERS: dict[str, tuple[str, ...]] = {
+    "smu": ("keithley2400", "keithley2450"),
+    "light_meter": ("cs2000", "pr655"),
+    "photodiode": ("keithley2400", "keithley2450", "keithley6485"),
+    "lcr": ("e4980a", "hp4284a"),
+}
+
+_BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
+
+# key → (kind, constraint); kinds: "str", "bool", "range" (lo, hi), "choice" (values).
+_COMMON = {
+    "driver": ("str", None), "resource": ("str", None),
+    "timeout_ms": ("range", (1, 600_000)), "read_termination": ("str", None),
+    "write_termination": ("str", None), "retries": ("range", (0, 20)),
+    "backoff_s": ("range", (0, 10)), "baud_rate": ("choice", _BAUD_RATES),
+    "rtscts": ("bool", None),
+}
+#: NPLC range of the source meters (Keithley 2400 and 2450: 0.01 … 10 power-line cycles).
+SMU_NPLC_RANGE = (0.01, 10)
+
+_ROLE_KEYS = {
+    "smu": {"nplc": ("range", SMU_NPLC_RANGE)},
+    "light_meter": {"spectrum": ("bool", None), "speed": ("choice", ("normal", "fast"))},
+    "photodiode": {"radius_mm": ("range", (1e-3, 1e3)), "distance_mm": ("range", (0, 1e5)),
+                   "responsivity": ("str", None), "polarity": ("choice", (-1, 1)),
+                   "nplc": ("range", (0.01, 10)), "compliance_A": ("range", (1e-9, 1.05))},
+    "lcr": {"option_001": ("bool", None), "bias_source": ("choice", ("internal", "smu")),
+            "external_bias_compliance_A": ("range", (1e-9, 0.1))},
+}
+_STATION_KEYS = {"name": ("str", None), "simulated": ("bool", None),
+                 "time_scale": ("range", (1e-6, 1e9)), "truth_file": ("str", None)}
+_PHOTODIODE_REQUIRED = ("radius_mm", "distance_mm")
+
+
+class StationConfigError(ValueError):
+    """The station configuration is invalid; ``errors`` holds one line per problem."""
+
+    def __init__(self, errors: list[str], source: str = "station"):
+        self.errors = list(errors)
+        super().__init__("\n".join(f"{source}: {e}" for e in self.errors))
+
+
+def _check_value(where: str, key: str, value: Any, kind: str, constraint) -> Optional[str]:
+    if kind == "str":
+        if not isinstance(value, str):
+            return f"[{where}] {key} = {value!r} must be a string"
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            return f"[{where}] {key} = {value!r} must be true or false"
+    elif kind == "range":
+        lo, hi = constraint
+        # the range test first: math.isfinite(10**400) raises OverflowError
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not lo <= value <= hi or not math.isfinite(value):
+            return f"[{where}] {key} = {value!r} is out of range: allowed {lo:g} … {hi:g}"
+    elif kind == "choice":
+        if value not in constraint or isinstance(value, bool):
+            allowed = ", ".join(repr(c) for c in constraint)
+            return f"[{where}] {key} = {value!r} is not allowed: use one of {allowed}"
+    return None
+
+
+def _check_table(role: str, where: str, table: Any, errors: list[str]) -> Optional[dict]:
+    if not isinstance(table, dict):
+        errors.append(f"[{where}] must be a table with driver = … and resource = …")
+        return None
+    known = {**_COMMON, **_ROLE_KEYS[role]}
+    for key in table:
+        if key not in known:
+            errors.append(f"[{where}] unknown key {key!r}: allowed {', '.join(sorted(known))}")
+    driver = table.get("driver")
+    if driver is None:
+        errors.append(f"[{where}] driver is missing: use one of {', '.join(DRIVERS[role])}")
+    elif driver not in DRIVERS[role]:
+        errors.append(f"[{where}] unknown driver {driver!r}: known drivers for {role} are "
+                      f"{', '.join(DRIVERS[role])}")
+    resource = table.get("resource")
+    if resource is None:
+        errors.append(f"[{where}] resource is missing (e.g. 'GPIB0::24::INSTR')")
+    else:
+        try:
+            check_resource(resource, parameter=f"[{where}] resource")
+        except ValueError as exc:
+            errors.append(str(exc))
+    for key, value in table.items():
+        if key in known and key not in ("driver", "resource"):
+            problem = _check_value(where, key, value, *known[key])
+            if problem:
+                errors.append(problem)
+    if role == "light_meter" and "speed" in table and driver not in (None, "cs2000"):
+        errors.append(f"[{where}] speed applies to driver 'cs2000' only (not {driver!r})")
+    if role == "photodiode":
+        for key in _PHOTODIODE_REQUIRED:
+            if key not in table:
+                errors.append(f"[{where}] {key} is missing: the photodiode geometry "
+                              "(radius_mm, distance_mm) is required")
+    return dict(table)
+
+
+def validate_config(data: dict, *, roles: Iterable[str] = (), source: str = "station",
+                    base_dir: Optional[Path] = None) -> dict:
+    """Check a parsed station mapping; return it normalised or raise StationConfigError.
+
+    ``roles`` are the roles the caller needs (``"channel"`` asks for at least one
+    ``[[channel]]``); a missing one is an error.
+    """
+    errors: list[str] = []
+    if not isinstance(data, dict):
+        raise StationConfigError(["the station file must contain TOML tables"], source)
+    out: dict[str, Any] = {}
+    allowed_tables = set(ROLES) | {"station", "channel"}
+    for key in data:
+        if key not in allowed_tables:
+            shown = key if str(key).isprintable() else repr(key)   # one line per problem
+            errors.append(f"unknown table [{shown}]: allowed {', '.join(sorted(allowed_tables))}")
+    station = data.get("station", {})
+    if not isinstance(station, dict):
+        errors.append("[station] must be a table")
+        station = {}
+    for key, value in station.items():
+        if key not in _STATION_KEYS:
+            errors.append(f"[station] unknown key {key!r}: allowed "
+                          f"{', '.join(sorted(_STATION_KEYS))}")
+            continue
+        problem = _check_value("station", key, value, *_STATION_KEYS[key])
+        if problem:
+            errors.append(problem)
+    if "truth_file" in station and station.get("simulated") is not True:
+        errors.append("[station] truth_file applies to a simulated bench only "
+                      "(simulated = true, as `qled sim serve --station-out` writes)")
+    out["station"] = dict(station)
+    for role in ROLES:
+        if role in data:
+            table = _check_table(role, role, data[role], errors)
+            if table is not None:
+                out[role] = table
+    channels = data.get("channel", [])
+    if not isinstance(channels, list):
+        errors.append("[[channel]] must be an array of tables (write [[channel]], not [channel])")
+        channels = []
+    out["channel"] = []
+    for n, channel in enumerate(channels, start=1):
+        if not isinstance(channel, dict):
+            errors.append(f"[[channel]] #{n} must be a table")
+            continue
+        entry = {}
+        for key in channel:
+            if key not in CHANNEL_ROLES:
+                errors.append(f"[[channel]] #{n} unknown key {key!r}: allowed "
+                              f"{', '.join(CHANNEL_ROLES)}")
+        if "smu" not in channel:
+            errors.append(f"[[channel]] #{n} smu is missing: each channel needs "
+                          "smu = {{ driver = …, resource = … }}")
+        for role in CHANNEL_ROLES:
+            if role in channel:
+                table = _check_table(role, f"channel.{n}.{role}", channel[role], errors)
+                if table is not None:
+                    entry[role] = table
+        out["channel"].append(entry)
+    lcr = out.get("lcr")
+    if lcr and lcr.get("bias_source") == "smu" and "smu" not in data:
+        errors.append("[lcr] bias_source = 'smu' needs an [smu] table (the SMU feeding the "
+                      "bias tee)")
+    for role in roles:
+        if role in ("channel", "channels"):
+            if not channels:
+                errors.append("no [[channel]] tables: this procedure needs at least one "
+                              "lifetime channel")
+        elif role not in ROLES:
+            errors.append(f"unknown role {role!r} requested: roles are {', '.join(ROLES)}, "
+                          "channel")
+        elif role not in data:
+            errors.append(f"[{role}] is missing: this procedure needs a {role} "
+                          f"(drivers: {', '.join(DRIVERS[role])})")
+    # A photodiode responsivity file must exist before we connect anything.
+    for where, table in _photodiode_tables(out):
+        resp = table.get("responsivity", "si_default")
+        if isinstance(resp, str) and resp != "si_default":
+            path = Path(resp)
+            if not path.is_absolute() and base_dir is not None:
+                path = Path(base_dir) / path
+            if not path.is_file():
+                errors.append(f"[{where}] responsivity = {resp!r}: no such file "
+                              "(give 'si_default' or a CSV of wavelength_nm,responsivity_A_W)")
+    if errors:
+        raise StationConfigError(errors, source)
+    return out
+
+
+def _photodiode_tables(config: dict):
+    if "photodiode" in config:
+        yield "photodiode", config["photodiode"]
+    for n, channel in enumerate(config.get("channel", []), start=1):
+        if "photodiode" in channel:
+            yield f"channel.{n}.photodiode", channel["photodiode"]
+
+
+def load_config(path, *, roles: Iterable[str] = ()) -> dict:
+    """Read and validate a station TOML file (nothing is connected)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise StationConfigError([f"cannot read the station file: {exc.strerror}"],
+                                 str(path)) from None
+    except UnicodeDecodeError as exc:   # TOML is UTF-8 by definition
+        raise StationConfigError([f"not UTF-8 text (byte {exc.start}): a TOML file is UTF-8"],
+                                 str(path)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StationConfigError([f"not valid TOML: {exc}"], str(path)) from None
+    return validate_config(data, roles=roles, source=str(path), base_dir=path.parent)

@@ -1,0 +1,44 @@
+"""The J-V-L kind: voltage sweeps with luminance, colour and EL spectra per point."""
+from __future__ import annotations
+
+from procedures.jvl import JVLProcedure
+from reports.jvl import analyze_jvl_run, write_run_report
+
+from qled.gui.presets import PRESETS
+from qled.kinds import Kind
+
+__all__ = ["KIND"]
+
+
+def demo(out_dir, *, progress=print, pixels: int = 3, time_scale: float = 300.0) -> list:
+    """J-V-L sweeps of ``pixels`` pixels each of a pristine and a passivated device (simulated,
+    noise on, seeded by pixel): the batch that ``qled demo`` compares. The clock runs
+    ``time_scale`` × fast: the light meter's integration time dominates a point."""
+    from pathlib import Path
+
+    from qled.actions import run_one
+
+    paths = []
+    for preset in ("pristine", "passivated"):
+        for pixel in range(1, pixels + 1):
+            values = {"station": f"sim:{preset}", "sample": preset, "pixel": pixel,
+                      "operator": "qled demo", "start_voltage_V": 2.4, "stop_voltage_V": 7.0,
+                      "step_voltage_V": 0.1, "dwell_s": 0.05, "compliance_mA": 100.0,
+                      "nplc": 1.0}
+            result, summary = run_one(JVLProcedure, values, Path(out_dir),
+                                      overrides={"time_scale": time_scale},
+                                      label=f"J-V-L {preset} pixel {pixel}")
+            paths.append(result.path)
+            eqe = (summary or {}).get("max_eqe_percent")
+            progress(f"  J-V-L {preset:10s} pixel {pixel}: {result.status}, {result.rows} points"
+                     + (f", EQE max {eqe:.2f} %" if eqe is not None else ""))
+    return paths
+
+
+KIND = Kind(
+    name="jvl", procedure=JVLProcedure, analyze=analyze_jvl_run, report=write_run_report,
+    gui_preset=PRESETS["jvl"], demo=demo,
+    headlines=(("max_eqe_percent", "EQE_max %", ".2f"),
+               ("max_current_efficiency_cd_A", "CE_max cd/A", ".1f"),
+               ("turn_on_voltage_V", "V_on V", ".2f"),
+               ("max_luminance_cd_m2", "L_max cd/m2", ".0f"), ("el_peak_nm", "EL nm", ".1f")))

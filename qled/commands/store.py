@@ -1,0 +1,113 @@
+"""``qled resume FILE``, ``qled inspect FILE`` and ``qled export FILE --csv``: run files as records."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from qled.errors import EXIT_FAILED, EXIT_OK
+from qled.progress import Progress
+
+__all__ = ["register", "inspect_lines"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("resume", help="continue an interrupted run in the same file",
+                              description="Continue an interrupted run (crash, power loss, "
+                              "kill) in the same HDF5 file; the gap is recorded in /events.")
+    p.add_argument("file", help="run file (.h5)")
+    p.add_argument("--flush-interval", type=float, default=1.0, metavar="S",
+                   help="longest time rows wait in memory before reaching the disk [s]")
+    p.set_defaults(func=_resume)
+    i = subparsers.add_parser("inspect", help="show what a run file holds",
+                              description="Status, sample, rows, time span, parameters, the "
+                              "last events and the analysis of one run file (read-only).")
+    i.add_argument("file", help="run file (.h5)")
+    i.add_argument("--events", type=int, default=10, metavar="N",
+                   help="how many of the last events to show (default 10)")
+    i.set_defaults(func=_inspect)
+    e = subparsers.add_parser("export", help="export a run file",
+                              description="Export the 1-D columns of a run as CSV with a "
+                              "PyMeasure-style commented header (never overwrites).")
+    e.add_argument("file", help="run file (.h5)")
+    e.add_argument("--csv", action="store_true", required=True, help="write CSV")
+    e.add_argument("--out", default=None, metavar="PATH", help="output file (default: FILE.csv)")
+    e.set_defaults(func=_export)
+
+
+def _load(path: str, **kwargs):
+    """The run in ``path``; a damaged or foreign file is one ValueError line."""
+    from acquisition.store import StoreBusy, StoreError, load_run
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"file = {path!r} does not exist")
+    try:
+        return load_run(path, **kwargs)
+    except (StoreError, StoreBusy) as exc:
+        raise ValueError(f"{Path(path).name}: not a readable run file: "
+                         f"{' '.join(str(exc).split())}") from None
+
+
+def _resume(args) -> int:
+    from acquisition.runner import resume_run
+    from qled.kinds import kind_of_run
+
+    run = _load(args.file, spectra=False)
+    if run.status == "finished":
+        raise ValueError(f"{Path(args.file).name} has status finished: nothing to resume")
+    kind = kind_of_run(run)
+    if kind.resume_command is not None:      # e.g. lifetime: its live per-channel status line
+        result = kind.resume_command(args.file, flush_interval_s=args.flush_interval)
+    else:
+        with Progress("resume") as bar:
+            result = resume_run(args.file, kind.procedure, flush_interval_s=args.flush_interval,
+                                progress=bar)
+    line = f"{result.status}: {result.path} ({result.rows} rows)"
+    if result.message:
+        line += f" — {result.message}"
+    print(line, file=sys.stdout if result.status == "finished" else sys.stderr)
+    return EXIT_OK if result.status == "finished" else EXIT_FAILED
+
+
+def inspect_lines(run, events: int = 10) -> list[str]:
+    """What ``qled inspect`` prints about a loaded run."""
+    a = run.attrs
+    data = run.data
+    lines = [f"file        {getattr(run, 'path', '')}",
+             f"procedure   {a.get('procedure', '')}",
+             f"status      {a.get('status', '')}",
+             f"sample      {a.get('sample', '')}   pixel {a.get('pixel', '')}   "
+             f"operator {a.get('operator', '') or '–'}",
+             f"started     {a.get('start_time', '')}   ended {a.get('end_time', '') or '–'}",
+             f"simulated   {a.get('simulated', '')}",
+             f"rows        {len(data)}" + (f"   time_s {data['time_s'].iloc[0]:.6g} … "
+                                           f"{data['time_s'].iloc[-1]:.6g}"
+                                           if len(data) and "time_s" in data else ""),
+             f"columns     {', '.join(data.columns)}"]
+    params = run.parameters or {}
+    if params:
+        lines.append("parameters  " + ", ".join(
+            f"{k}={v[0] if isinstance(v, tuple) else v}" for k, v in sorted(params.items())))
+    ev = run.events
+    if ev is not None and len(ev):
+        lines.append(f"events      {len(ev)} (last {min(events, len(ev))}):")
+        for _, e in ev.tail(events).iterrows():
+            lines.append(f"  {e.get('time_s', float('nan')):10.4g} s  {e.get('level', '')}: "
+                         f"{e.get('message', '')}")
+    if run.analysis:
+        lines.append(f"analysis    {', '.join(run.analysis)}")
+    return lines
+
+
+def _inspect(args) -> int:
+    run = _load(args.file, spectra=False)
+    print("\n".join(inspect_lines(run, args.events)))
+    return EXIT_OK
+
+
+def _export(args) -> int:
+    from acquisition.store import export_csv
+
+    _load(args.file, spectra=False)
+    print(export_csv(args.file, args.out))
+    return EXIT_OK
