@@ -5,7 +5,7 @@
 (b) stock PyMeasure ``Keithley2400`` over pyvisa-py, naive: ``source_voltage = v`` (a write)
     then ``measure_all`` style ``:READ?`` (a query) — the write+query pattern that stalls on
     Nagle + delayed ACK;
-(c) our :class:`instruments.keithley.Keithley2400SourceMeter` (pyvisa-py with TCP_NODELAY on
+(c) our :class:`instruments.keithley2400.Keithley2400SourceMeter` (pyvisa-py with TCP_NODELAY on
     the session socket, one message per point).
 
 The simulator is served by ``qled sim serve`` in its own process (as a LAN instrument is; in
@@ -30,7 +30,7 @@ import time
 
 from pymeasure.instruments.keithley import Keithley2400 as StockKeithley2400
 
-from instruments.keithley import Keithley2400SourceMeter
+from instruments.keithley2400 import Keithley2400SourceMeter
 
 VOLTS = [2.0 + 0.001 * (k % 1000) for k in range(100000)]
 

@@ -254,7 +254,7 @@ class PicoammeterPhotodiode:
     def open(cls, resource: str, calibration: PhotodiodeCalibration, *, polarity: int = 1,
              nplc: float = 1.0, name: str = "photodiode", on_event=None, retries: int = 3,
              backoff_s: float = 0.05, **adapter_options):
-        from .keithley import Keithley6485
+        from .keithley6485 import Keithley6485
         from .transport import open_adapter
 
         def reopen():

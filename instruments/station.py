@@ -78,7 +78,8 @@ def open_source_meter(table: dict, *, name: str = "smu", on_event=None):
     ``configure_*_source`` call that gives none (e.g. the LCR meter's bias through a tee).
     A caller's explicit ``nplc`` (a procedure's NPLC parameter) wins.
     """
-    from .keithley import Keithley2400SourceMeter, Keithley2450SourceMeter
+    from .keithley2400 import Keithley2400SourceMeter
+    from .keithley2450 import Keithley2450SourceMeter
 
     cls = {"keithley2400": Keithley2400SourceMeter,
            "keithley2450": Keithley2450SourceMeter}[table["driver"]]

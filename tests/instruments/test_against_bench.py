@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from instruments.hp import HP4284ALCRMeter
-from instruments.keithley import Keithley2450SourceMeter
+from instruments.keithley2450 import Keithley2450SourceMeter
 from instruments.photo_research import PR655LightMeter
 from instruments.station import open_station
 from instruments.transport import session_socket

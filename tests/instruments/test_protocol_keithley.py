@@ -6,8 +6,9 @@ import pytest
 from pymeasure.test import expected_protocol
 
 from instruments import safety
-from instruments.keithley import (Keithley2400, Keithley2400SourceMeter, Keithley2450,
-                                  Keithley2450SourceMeter, Keithley6485)
+from instruments.keithley2400 import Keithley2400, Keithley2400SourceMeter
+from instruments.keithley2450 import Keithley2450, Keithley2450SourceMeter
+from instruments.keithley6485 import Keithley6485
 from instruments.resilience import InstrumentConnectionError
 from instruments.roles import ComplianceNotSetError, InstrumentError, SourceMeter
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from instruments.keithley import Keithley2400SourceMeter
+from instruments.keithley2400 import Keithley2400SourceMeter
 from instruments.konica_minolta import CS2000LightMeter
 from instruments.resilience import InstrumentConnectionError, ResilientLink
 from instruments.roles import InstrumentError

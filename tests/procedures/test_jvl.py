@@ -183,7 +183,7 @@ def test_abort_turns_output_off(tmp_path):
 
 def _record_lists(monkeypatch):
     """The voltage lists the procedure hands to the 2400 adapter, in order."""
-    from instruments.keithley import Keithley2400SourceMeter
+    from instruments.keithley2400 import Keithley2400SourceMeter
 
     lists = []
     sweep = Keithley2400SourceMeter.sweep_voltage
