@@ -16,7 +16,7 @@ from procedures.base import build_procedure
 from procedures.jvl import JVLProcedure
 from procedures.sclc import SCLCProcedure
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
 LINK = re.compile(r"(!?)\[[^\]]*\]\(([^)\s]+)\)")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

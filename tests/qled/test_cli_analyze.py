@@ -12,10 +12,10 @@ import pytest
 
 from acquisition.store import load_run
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[0]))   # tests/: shared helpers
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/: shared helpers
 from bench_runs import sigkill_once_logged  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL on Linux")
