@@ -99,7 +99,8 @@ class SCLCProcedure(QledProcedure):
     temperature_K = FloatParameter("Sample temperature", units="K", minimum=1.0,
                                    maximum=600.0, default=295.0)
     mode = ListParameter("Mode", choices=MODES, default="dc")
-    sweep = ListParameter("Sweep branches", choices=SWEEPS, default="up+down")
+    sweep = ListParameter("Sweep branches (up+down tests for mobile-ion hysteresis, "
+                          "Duijnstee et al. 2020)", choices=SWEEPS, default="up")
     start_voltage_V = FloatParameter("Smallest |V| (log sweep start)", units="V",
                                      minimum=1e-4, maximum=100.0, default=0.01)
     max_voltage_V = FloatParameter("Largest |V|", units="V", minimum=1e-3, maximum=200.0,

@@ -124,19 +124,25 @@ def lookup(result, key: str):
     return value
 
 
-def print_summary(result: dict, headlines=(), stream=None) -> None:
-    """The scalar figures of ``result`` as ``name  value`` lines (names carry their units),
-    after the kind's nested ``headlines`` (key with a dot, e.g. ``n_dl_cm3.0``: title, value).
-    The nested results themselves are left to ``--json``."""
+def print_summary(result: dict, headlines=(), stream=None, *, full: bool = True) -> None:
+    """A result as ``name  value`` lines.
+
+    ``full``: every scalar figure by its key (keys carry their units), after the kind's nested
+    ``headlines`` (a key with a dot, e.g. ``n_dl_cm3.0``); nested results are left to
+    ``--json``. Not ``full``: the kind's headlines only (title, value), a short table for the
+    end of a run; without headlines, as ``full``.
+    """
     out = stream or sys.stdout
     for key, title, spec in headlines:
-        if "." not in key:
+        if full and "." not in key:
             continue
         value = lookup(result, key)
         if value is None:
             continue
         text = format(value, spec) if spec and isinstance(value, (int, float)) else value
         print(f"{title:40s} {text}", file=out)
+    if not full and headlines:
+        return
     for key, value in result.items():
         if not isinstance(value, (list, dict)):
             print(f"{key:40s} {value}", file=out)

@@ -39,6 +39,9 @@ KIND = Kind(
     name="jvl", procedure=JVLProcedure, analyze=analyze_jvl_run, report=write_run_report,
     gui_preset=PRESETS["jvl"], demo=demo,
     headlines=(("max_eqe_percent", "EQE_max %", ".2f"),
+               ("eqe_at_1000_cd_m2_percent", "EQE at 1000 cd/m2 %", ".2f"),
                ("max_current_efficiency_cd_A", "CE_max cd/A", ".1f"),
                ("turn_on_voltage_V", "V_on V", ".2f"),
-               ("max_luminance_cd_m2", "L_max cd/m2", ".0f"), ("el_peak_nm", "EL nm", ".1f")))
+               ("max_luminance_cd_m2", "L_max cd/m2", ".0f"), ("el_peak_nm", "EL nm", ".1f"),
+               ("el_fwhm_nm", "EL FWHM nm", ".1f"), ("cie_x", "CIE x", ".4f"),
+               ("cie_y", "CIE y", ".4f")))

@@ -31,12 +31,13 @@ HEADLINES = (("l0_cd_m2", "L0 cd/m2", ".0f"), ("t50_h", "T50 h", ".3g"),
 
 
 def add_options(parser) -> None:
-    parser.add_argument("--channels", type=int, default=1, metavar="N",
-                        help="pixels stressed at once, one run file each (default 1); channel "
-                        "k stresses pixel P+k-1, P = --pixel (channels 1..N: pixels P..P+N-1)")
+    group = next((g for g in parser._action_groups if g.title == "sample and device"), parser)
+    group.add_argument("--channels", type=int, default=1, metavar="N",
+                       help="pixels stressed at once, one run file each (default 1); channel "
+                       "k stresses pixel P+k-1, P = --pixel (channels 1..N: pixels P..P+N-1)")
     for action in parser._actions:             # the generic --pixel help, told about channels
         if action.dest == "pixel":
-            action.help += "; with --channels N, channel k is pixel X+k-1 (X+N-1 ≤ 64)"
+            action.help += "; with --channels N, channel k is pixel P+k-1 (P+N-1 ≤ 64)"
 
 
 def status_lines(procedures: dict) -> list[str]:

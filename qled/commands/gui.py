@@ -77,6 +77,8 @@ def _gui(args) -> int:
         except (ValueError, OSError) as exc:
             window.refuse(str(exc))
     window.show()
-    if args.exit_after is not None:          # smoke tests and screenshots
-        QtCore.QTimer.singleShot(int(1000 * args.exit_after), app.quit)
+    exit_after = args.exit_after if args.exit_after is not None else \
+        float(os.environ.get("QLED_GUI_EXIT_AFTER_S", "0") or 0) or None
+    if exit_after:                           # smoke tests (README commands) and screenshots
+        QtCore.QTimer.singleShot(int(1000 * exit_after), app.quit)
     return app.exec()

@@ -77,5 +77,6 @@ def _run(args) -> int:
         if args.json:
             print_json(analysis)
         else:
-            print_summary(analysis, kind.headlines)
+            print_summary(analysis, kind.headlines, full=False)
+            print(f"(all figures: qled analyze {result.path}; --json prints everything)")
     return EXIT_OK if result.status == "finished" else EXIT_FAILED
