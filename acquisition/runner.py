@@ -59,11 +59,17 @@ RUN_METADATA_KEYS = ("sample", "pixel", "operator", "simulated", "station", "ins
 
 @dataclass(frozen=True)
 class RunResult:
-    """Outcome of a run: its file (None if none could be created), status and message."""
+    """Outcome of a run: its file (None if none could be created), status and message.
+
+    ``refused`` is True when the run failed on a value the user can fix (a ``ValueError``
+    such as a bad station file or a parameter the station cannot honour) before anything was
+    recorded: the program reports it as a user error, not as a failed measurement.
+    """
     path: Path | None
     status: str
     message: str = ""
     rows: int = 0
+    refused: bool = False
 
 
 def procedure_import_path(procedure: Procedure | type) -> str:
@@ -276,7 +282,8 @@ class RunEngine:
         if writer is None:
             self.status = status
             self.procedure.status = _PM_STATUS[status]
-            return RunResult(None, status, self.message)
+            return RunResult(None, status, self.message,
+                             refused=isinstance(failure, ValueError))
         if writer.error is None:
             if trace:
                 writer.event("error", f"exception: {trace}")
@@ -310,7 +317,11 @@ _PM_STATUS = {"finished": Procedure.FINISHED, "aborted": Procedure.ABORTED,
 
 
 def _one_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message; the class name only for unexpected errors (a
+    ``ValueError`` already says what is wrong and what is allowed)."""
     text = str(exc).strip().splitlines()
+    if isinstance(exc, ValueError) and text:
+        return text[0]
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 

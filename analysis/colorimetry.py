@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import colour
 import numpy as np
 from scipy import constants
 
@@ -52,6 +51,8 @@ def cie1931_xy(wavelength_nm, spectrum):
 
 @lru_cache(maxsize=1)
 def _fine_cmfs():
+    import colour  # here, not at import: `qled --help` need not load it
+
     # colour.dominant_wavelength returns the nearest sample of the spectral locus; a 0.1 nm
     # locus keeps that quantisation well below an EL line's peak shift.
     cmfs = colour.MSDS_CMFS[CMFS_OBSERVER].copy()
@@ -85,6 +86,8 @@ def dominant_wavelength_nm(wavelength_nm, spectrum, white_point="E"):
     ----------
     .. [1] CIE 015:2018, Colorimetry, 4th ed., §9.1. DOI: 10.25039/TR.015.2018
     """
+    import colour  # here, not at import: `qled --help` need not load it
+
     if white_point not in WHITE_POINTS:
         raise ValueError(f"white_point = {white_point!r} is not allowed: choose one of {WHITE_POINTS}")
     xy_n = colour.CCS_ILLUMINANTS[CMFS_OBSERVER][white_point]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import colour
 import numpy as np
 from scipy import constants
 
@@ -93,6 +92,8 @@ def _scalar_if_0d(x):
 @lru_cache(maxsize=32)
 def _tables_on(axis_key):
     """V(λ) and x̄ȳz̄ interpolated onto a wavelength axis (cached by axis bytes)."""
+    import colour  # here, not at import: `qled --help` need not load it
+
     wl = np.frombuffer(axis_key, dtype=float)
     lef = colour.colorimetry.SDS_LEFS_PHOTOPIC[PHOTOPIC_OBSERVER]
     v = np.interp(wl, lef.wavelengths, lef.values, left=0.0, right=0.0)

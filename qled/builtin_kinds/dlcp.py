@@ -3,12 +3,36 @@ from __future__ import annotations
 
 from procedures.cv import CVProcedure
 from procedures.dlcp import DLCPProcedure
-from reports.dlcp import analyze_cv_run, analyze_dlcp_run, write_cv_report, write_dlcp_report
 
 from qled.gui.presets import PRESETS
 from qled.kinds import Kind
 
 __all__ = ["KIND", "CV_KIND"]
+
+
+# reports.dlcp imports matplotlib: loaded when a run is analysed or reported, not for --help.
+def analyze_dlcp(run) -> dict:
+    from reports.dlcp import analyze_dlcp_run
+
+    return analyze_dlcp_run(run)
+
+
+def report_dlcp(run, out_dir, **options):
+    from reports.dlcp import write_dlcp_report
+
+    return write_dlcp_report(run, out_dir, **options)
+
+
+def analyze_cv(run) -> dict:
+    from reports.dlcp import analyze_cv_run
+
+    return analyze_cv_run(run)
+
+
+def report_cv(run, out_dir, **options):
+    from reports.dlcp import write_cv_report
+
+    return write_cv_report(run, out_dir, **options)
 
 
 def demo(out_dir, *, progress=print):
@@ -46,7 +70,7 @@ def demo(out_dir, *, progress=print):
 
 
 KIND = Kind(
-    name="dlcp", procedure=DLCPProcedure, analyze=analyze_dlcp_run, report=write_dlcp_report,
+    name="dlcp", procedure=DLCPProcedure, analyze=analyze_dlcp, report=report_dlcp,
     gui_preset=PRESETS["dlcp"], demo=demo,
     headlines=(("n_dl_cm3.0", "N_DL lowest f cm-3", ".3g"),
                ("n_dl_cm3.-1", "N_DL highest f cm-3", ".3g"),
@@ -54,7 +78,7 @@ KIND = Kind(
 
 #: C-V runs: their demo runs come with the DLCP kind's (same devices, same session).
 CV_KIND = Kind(
-    name="cv", procedure=CVProcedure, analyze=analyze_cv_run, report=write_cv_report,
+    name="cv", procedure=CVProcedure, analyze=analyze_cv, report=report_cv,
     gui_preset=PRESETS["cv"],
     headlines=(("per_frequency.0.median_n_cv_reverse_cm3", "N_CV median (reverse) cm-3",
                 ".3g"),))

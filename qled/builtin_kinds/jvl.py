@@ -2,12 +2,25 @@
 from __future__ import annotations
 
 from procedures.jvl import JVLProcedure
-from reports.jvl import analyze_jvl_run, write_run_report
 
 from qled.gui.presets import PRESETS
 from qled.kinds import Kind
 
 __all__ = ["KIND"]
+
+
+# The report modules import matplotlib and colour: loaded when a run is analysed or reported,
+# not for `qled --help`.
+def analyze(run) -> dict:
+    from reports.jvl import analyze_jvl_run
+
+    return analyze_jvl_run(run)
+
+
+def report(run, out_dir, **options):
+    from reports.jvl import write_run_report
+
+    return write_run_report(run, out_dir, **options)
 
 
 def demo(out_dir, *, progress=print, pixels: int = 3, time_scale: float = 300.0) -> list:
@@ -36,7 +49,7 @@ def demo(out_dir, *, progress=print, pixels: int = 3, time_scale: float = 300.0)
 
 
 KIND = Kind(
-    name="jvl", procedure=JVLProcedure, analyze=analyze_jvl_run, report=write_run_report,
+    name="jvl", procedure=JVLProcedure, analyze=analyze, report=report,
     gui_preset=PRESETS["jvl"], demo=demo,
     headlines=(("max_eqe_percent", "EQE_max %", ".2f"),
                ("eqe_at_1000_cd_m2_percent", "EQE at 1000 cd/m2 %", ".2f"),

@@ -13,15 +13,29 @@ import threading
 from pathlib import Path
 
 from procedures.lifetime import LifetimeProcedure
-from reports.lifetime import analyze_run, write_run_report
 
 from qled.actions import analyze_file, print_json, print_summary
 from qled.commands.run import run_overrides
+from qled.errors import EXIT_USAGE
 from qled.gui.presets import PRESETS
 from qled.kinds import Kind
 from qled.progress import format_duration as _hms
 
 __all__ = ["KIND", "status_lines"]
+
+
+# The report modules import matplotlib and colour: loaded when a run is analysed or reported,
+# not for `qled --help`.
+def analyze(run) -> dict:
+    from reports.lifetime import analyze_run
+
+    return analyze_run(run)
+
+
+def report(run, out_dir, **options):
+    from reports.lifetime import write_run_report
+
+    return write_run_report(run, out_dir, **options)
 
 #: Figures printed per channel after a run (everything with --json).
 SUMMARY_KEYS = ("l0_cd_m2", "t95_h", "t80_h", "t50_h", "t50_extrapolated",
@@ -114,6 +128,10 @@ def run_command(args, values) -> int:
     finally:
         if "b" in board:
             board["b"].stop()
+    if results and all(r is not None and r.refused for r in results):
+        messages = list(dict.fromkeys(r.message for r in results))
+        print("\n".join(f"qled: error: {m}" for m in messages), file=sys.stderr)
+        return EXIT_USAGE                  # a value the user can fix: nothing was recorded
     code = 0
     for c, r in enumerate(results, start=1):
         if r is None or r.path is None:
@@ -197,6 +215,6 @@ def demo(out_dir: Path, *, progress=print) -> list[Path]:
 
 
 KIND = Kind(
-    name="lifetime", procedure=LifetimeProcedure, analyze=analyze_run, report=write_run_report,
+    name="lifetime", procedure=LifetimeProcedure, analyze=analyze, report=report,
     gui_preset=PRESETS["lifetime"], demo=demo, headlines=HEADLINES,
     add_options=add_options, run_command=run_command, resume_command=resume_command)

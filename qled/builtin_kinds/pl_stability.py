@@ -5,12 +5,25 @@ import math
 from pathlib import Path
 
 from procedures.pl_stability import PLStabilityProcedure
-from reports.pl_stability import analyze_run, write_run_report
 
 from qled.gui.presets import PRESETS
 from qled.kinds import Kind
 
 __all__ = ["KIND"]
+
+
+# The report modules import matplotlib and colour: loaded when a run is analysed or reported,
+# not for `qled --help`.
+def analyze(run) -> dict:
+    from reports.pl_stability import analyze_run
+
+    return analyze_run(run)
+
+
+def report(run, out_dir, **options):
+    from reports.pl_stability import write_run_report
+
+    return write_run_report(run, out_dir, **options)
 
 DEMO_FILMS = (("pl_pristine", 300.0, 14400.0, 0.4, 3600.0),
               ("pl_passivated", 900.0, 28800.0, 0.0, 10800.0))
@@ -47,7 +60,7 @@ def demo(out_dir: Path, *, progress=print) -> list[Path]:
 
 
 KIND = Kind(
-    name="pl-stability", procedure=PLStabilityProcedure, analyze=analyze_run,
-    report=write_run_report, gui_preset=PRESETS.get("plstability"), demo=demo,
+    name="pl-stability", procedure=PLStabilityProcedure, analyze=analyze,
+    report=report, gui_preset=PRESETS.get("plstability"), demo=demo,
     headlines=(("t80_s", "T80 s", ".4g"), ("t50_s", "T50 s", ".4g"),
                ("peak_shift_nm", "peak shift nm", ".2f")))

@@ -5,12 +5,25 @@ import math
 from pathlib import Path
 
 from procedures.sclc import SCLCProcedure
-from reports.sclc import analyze_run, write_run_report
 
 from qled.gui.presets import PRESETS
 from qled.kinds import Kind
 
 __all__ = ["KIND"]
+
+
+# The report modules import matplotlib and colour: loaded when a run is analysed or reported,
+# not for `qled --help`.
+def analyze(run) -> dict:
+    from reports.sclc import analyze_run
+
+    return analyze_run(run)
+
+
+def report(run, out_dir, **options):
+    from reports.sclc import write_run_report
+
+    return write_run_report(run, out_dir, **options)
 
 #: (station preset, device type, thickness nm, ε_r, max |V|): the seed paper's pairs.
 DEMO_DEVICES = (
@@ -54,7 +67,7 @@ def demo(out_dir: Path, *, progress=print) -> list[Path]:
 
 
 KIND = Kind(
-    name="sclc", procedure=SCLCProcedure, analyze=analyze_run, report=write_run_report,
+    name="sclc", procedure=SCLCProcedure, analyze=analyze, report=report,
     gui_preset=PRESETS["sclc"], demo=demo,
     headlines=(("up.v_tfl_V", "V_TFL V", ".3g"), ("up.trap_density_cm3", "n_t cm-3", ".3g"),
                ("up.mobility_cm2_Vs", "mu cm2/(V s)", ".3g")))

@@ -64,7 +64,11 @@ def check_display(environ=os.environ, platform: str = sys.platform) -> None:
 def _gui(args) -> int:
     options = gui_options(args)
     check_display()
-    from pymeasure.display.Qt import QtCore, QtWidgets
+    try:
+        from pymeasure.display.Qt import QtCore, QtWidgets
+    except ImportError:      # qtpy's "no Qt bindings" error is an ImportError too
+        raise UserError("qled gui needs a Qt binding, which is not installed: "
+                        "pip install 'qled-bench[gui]'") from None
 
     from qled.gui import main_window
 

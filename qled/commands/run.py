@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from qled.actions import print_json, print_summary, run_one
-from qled.errors import EXIT_FAILED, EXIT_OK
+from qled.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from qled.kinds import Kind, kinds
 from qled.options import (DEFAULT_SIM_TIME_SCALE, add_output_options, add_parameter_options,
                           add_simulation_options, parameter_values, sim_overrides)
@@ -69,6 +69,9 @@ def _run(args) -> int:
     result, analysis = run_one(cls, values, Path(args.out), overrides=run_overrides(args, values),
                                flush_interval_s=args.flush_interval, label=kind.name)
     if result.path is None:
+        if result.refused:           # a value the user can fix: nothing was recorded
+            print(f"qled: error: {result.message}", file=sys.stderr)
+            return EXIT_USAGE
         print(f"qled: run {result.status}: {result.message}", file=sys.stderr)
         return EXIT_FAILED
     print(f"{result.status}: {result.path} ({result.rows} rows)"
