@@ -237,6 +237,28 @@ class QledProcedure(Procedure):
     def elapsed_s(self) -> float:
         return self.clock.time() - self.t0
 
+    #: Longest wall-clock time a wait runs without looking at the stop flag [s].
+    STOP_POLL_WALL_S = 0.1
+
+    def wait(self, seconds: float) -> bool:
+        """Wait ``seconds`` on the station clock, seeing a stop request (Ctrl-C, SIGTERM,
+        GUI abort) within :attr:`STOP_POLL_WALL_S` of wall time. Returns False if it was cut
+        short by a stop request, True otherwise.
+
+        Every wait of a procedure goes through here, so a stop takes effect in about a
+        second whatever the dwell, settle or log interval (a plain ``clock.sleep(300)`` would
+        hold a PL-stability log for five minutes).
+        """
+        end = self.clock.time() + max(0.0, float(seconds))
+        slice_s = self.STOP_POLL_WALL_S * float(getattr(self.clock, "time_scale", 1.0))
+        while True:
+            if self.should_stop():
+                return False
+            remaining = end - self.clock.time()
+            if remaining <= 0:
+                return True
+            self.clock.sleep(min(remaining, slice_s))
+
     def log_event(self, level: str, message: str) -> None:
         """Record an event (reconnect, compliance, limit, fault) in the run's ``/events``."""
         event = {"level": level, "message": message, "time_s": self._event_time()}

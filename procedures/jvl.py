@@ -343,7 +343,7 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
                 break
             if self.dwell_s > 0:
                 smu.set_voltage(float(v))
-                self.clock.sleep(self.dwell_s)
+                self.wait(self.dwell_s)
                 reading = smu.measure()
             else:
                 reading = smu.source_voltage_and_measure(float(v))

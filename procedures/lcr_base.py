@@ -188,7 +188,7 @@ class LCRProcedure(QledProcedure):
     def measure_point(self, frequency_Hz: float) -> dict:
         """Settle, read and derive one point: ``capacitance_F``, ``capacitance_std_F``,
         ``conductance_S``, ``dissipation`` (the row fields both sweeps record)."""
-        self.clock.sleep(self.settle_s)
+        self.wait(self.settle_s)
         c, second, c_std = self.read_point()
         g, d = self.second_quantities(frequency_Hz, c, second)
         return {"capacitance_F": c, "capacitance_std_F": c_std, "conductance_S": g,

@@ -410,7 +410,7 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
             current = math.exp(log_i)
             smu.set_current(current)
             if self.search_settle_s > 0:
-                self.clock.sleep(self.search_settle_s)
+                self.wait(self.search_settle_s)
             reading = smu.measure()
             lum, _ = self._luminance(spectrum=False)
             self.log_event("info", f"L0 search step {step}: I = {current:.6g} A, V = "
@@ -528,15 +528,6 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
         (:meth:`~procedures.base.QledProcedure.record_error_queue`); logging goes on."""
         self.record_error_queue(self.smu, f"at t = {t:.6g} s", goes_on="logging continues")
 
-    def _wait(self, simulated_s: float) -> None:
-        """Sleep ``simulated_s`` on the station clock, seeing a stop request within ~0.1 s."""
-        end = self.elapsed_s() + simulated_s
-        while not self.should_stop():
-            remaining = end - self.elapsed_s()
-            if remaining <= 0:
-                return
-            self.clock.sleep(min(remaining, 0.1 * self.clock.time_scale))
-
     def _stress(self, current: float, time_offset: float, l0: float | None):
         smu = self.smu
         area = self.area_cm2
@@ -620,7 +611,7 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
             # Absolute schedule: row k at k·interval; a late row is taken at once, not skipped.
             wait = (math.floor(t / self.log_interval_s) + 1) * self.log_interval_s - \
                 (self.elapsed_s() - t0)
-            self._wait(wait)
+            self.wait(wait)
         if math.isfinite(t) and t > errors_read_at:
             self._record_instrument_errors(t)     # what queued since the last read
         self.live["state"] = "done" if not self.should_stop() else "aborted"

@@ -141,11 +141,11 @@ class PLStabilityProcedure(QledProcedure):
                 return
             now = self.clock.time()
             if due > now:
-                self.clock.sleep(due - now)
+                self.wait(due - now)
             elif now - due > self.interval_s:
                 # measurement longer than the interval: keep the schedule, skip slots
                 k = int((now - t_first) // self.interval_s) + 1
-                self.clock.sleep(t_first + k * self.interval_s - now)
+                self.wait(t_first + k * self.interval_s - now)
 
 
 #: (station, interval s, duration s, stop fraction, time scale)

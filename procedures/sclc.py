@@ -289,7 +289,7 @@ class SCLCProcedure(QledProcedure):
                 smu.set_voltage(v)
                 wait = self.pulse_width_s - self.nplc / LINE_FREQUENCY_HZ
                 if wait > 0:
-                    self.clock.sleep(wait)
+                    self.wait(wait)
                 reading = smu.measure()
                 smu.set_voltage(self.rest_bias_V)
                 on_time = self.clock.time() - t_on
@@ -298,7 +298,7 @@ class SCLCProcedure(QledProcedure):
             else:
                 smu.set_voltage(v)
                 if self.dwell_s > 0:
-                    self.clock.sleep(self.dwell_s)
+                    self.wait(self.dwell_s)
                 reading = smu.measure()
                 on_time = math.nan
             last = abs(v)
@@ -320,7 +320,7 @@ class SCLCProcedure(QledProcedure):
             self._done += 1
             self.emit("progress", 100.0 * self._done / self._total)
             if pulsed and self.rest_time_s > 0:
-                self.clock.sleep(self.rest_time_s)
+                self.wait(self.rest_time_s)
             if reading.in_compliance:
                 self.log_event("warning", f"compliance {self.compliance_mA:g} mA reached at "
                                f"{v:g} V: turning back")

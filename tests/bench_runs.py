@@ -52,3 +52,32 @@ def sigkill_once_logged(proc, folder, rows: int, timeout_s: float) -> int:
     finally:
         proc.wait(30)
     return seen
+
+
+def outputs_left_on(bench) -> list[str]:
+    """What a simulated bench still sources: SMU outputs on, an LCR DC bias, a pixel carrying
+    current (the photodiode SMU may stay on at 0 V: it measures). Empty: all off."""
+    problems = []
+    for ch in range(1, bench.channels + 1):
+        for role in ("smu", "smu2450"):
+            try:
+                inst = bench.instrument(role, ch)
+            except KeyError:
+                continue
+            if getattr(inst, "output", False):
+                problems.append(f"channel {ch} {role} output on")
+        # The photodiode's SMU is a meter: it may stay on, but only at 0 V bias.
+        pd = bench.instrument("photodiode", ch)
+        if getattr(pd, "output", False) and (pd.source_function != "VOLT"
+                                             or pd.source_voltage != 0.0):
+            problems.append(f"channel {ch} photodiode SMU sources {pd.source_function} "
+                            f"{pd.source_voltage!r}")
+        if ch == 1:
+            for role in ("lcr", "lcr4284"):
+                inst = bench.instrument(role, 1)
+                if inst.bias_on:
+                    problems.append(f"{role} DC bias on")
+    for p in bench.pixels:
+        if abs(p.current_A) > 1e-12:
+            problems.append(f"pixel {p.index} still carries {p.current_A:.3g} A")
+    return problems

@@ -13,6 +13,9 @@ may stay on at 0 V bias) and no current in any pixel.
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -27,6 +30,9 @@ from procedures.lifetime import LifetimeProcedure
 from procedures.pl_stability import PLStabilityProcedure
 from procedures.sclc import SCLCProcedure
 from simulators.faults import Fault
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/: shared helpers
+from bench_runs import outputs_left_on  # noqa: E402
 
 pytestmark = pytest.mark.reliability
 
@@ -93,33 +99,6 @@ REQUIRED_EVENTS = {
 }
 
 
-def _outputs_off(bench) -> list[str]:
-    problems = []
-    for ch in range(1, bench.channels + 1):
-        for role in ("smu", "smu2450"):
-            try:
-                inst = bench.instrument(role, ch)
-            except KeyError:
-                continue
-            if getattr(inst, "output", False):
-                problems.append(f"channel {ch} {role} output on")
-        # The photodiode's SMU is a meter: it may stay on, but only at 0 V bias.
-        pd = bench.instrument("photodiode", ch)
-        if getattr(pd, "output", False) and (pd.source_function != "VOLT"
-                                             or pd.source_voltage != 0.0):
-            problems.append(f"channel {ch} photodiode SMU sources {pd.source_function} "
-                            f"{pd.source_voltage!r}")
-        if ch == 1:
-            for role in ("lcr", "lcr4284"):
-                inst = bench.instrument(role, 1)
-                if inst.bias_on:
-                    problems.append(f"{role} DC bias on")
-    for p in bench.pixels:
-        if abs(p.current_A) > 1e-12:
-            problems.append(f"pixel {p.index} still carries {p.current_A:.3g} A")
-    return problems
-
-
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("kind", FAULTS)
 @pytest.mark.parametrize("name", list(PROCEDURES))
@@ -137,7 +116,7 @@ def test_fault_cell(tmp_path, name, kind):
         sink.append(proc)
         plan, trigger = _inject(bench, kind, instrument, at_time_s)
         result = run_procedure(proc, tmp_path, flush_interval_s=0.2, handle_signals=False)
-        problems = _outputs_off(bench)       # before close() switches anything off
+        problems = outputs_left_on(bench)       # before close() switches anything off
     finally:
         station.close()
     assert not problems, f"{name} × {kind}: {problems} after {result.status}"
