@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 import pytest
 
-import acquisition.store as store
+import acquisition.store.writer as store_writer
 from acquisition.store import (LiveReader, RunWriter, StoreBusy, StoreError, journal_path,
                                load_run, recover)
 
@@ -188,7 +188,7 @@ def test_disk_full_injected_stops_cleanly(tmp_path, monkeypatch):
         n0 = int(f.attrs["rows_committed"])
         data["time_s"].resize((n0 + batch.n_rows,))
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(store, "_append_to_file", failing_append)
+    monkeypatch.setattr(store_writer, "_append_to_file", failing_append)
     for i in range(10, 15):
         w.append(wc.make_row(i))
     with pytest.raises(StoreError, match="disk full") as info:
@@ -209,8 +209,8 @@ def test_low_free_space_refuses_flush_before_touching_file(tmp_path, monkeypatch
     w = wc.create(tmp_path, background_flush=False)
     w.append(wc.make_row(0))
     w.flush()
-    usage = store.shutil.disk_usage(tmp_path)
-    monkeypatch.setattr(store.shutil, "disk_usage",
+    usage = store_writer.shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(store_writer.shutil, "disk_usage",
                         lambda p: usage._replace(free=100_000))
     w.append(wc.make_row(1))
     with pytest.raises(StoreError, match="disk full"):

@@ -132,7 +132,8 @@ def test_sanitised_names():
 
 
 def test_never_overwrite_same_second(tmp_path, monkeypatch):
-    monkeypatch.setattr("acquisition.store._local_now", lambda: dt.datetime(2024, 1, 2, 3, 4, 5))
+    monkeypatch.setattr("acquisition.store.writer._local_now",
+                        lambda: dt.datetime(2024, 1, 2, 3, 4, 5))
     writers = [RunWriter.create(tmp_path, procedure="m:JVLProcedure", sample="s",
                                 columns=["voltage_V"], background_flush=False)
                for _ in range(3)]

@@ -151,8 +151,8 @@ def test_object_arrays_in_a_journal_are_refused_not_unpickled(tmp_path):
     buf = io.BytesIO()
     np.savez(buf, row0=np.asarray(20), **{"c:time_s": np.array([_Trap()], dtype=object),
                                           "c:x_V": np.array([1.0])})
-    from acquisition import store
-    jpath.write_bytes(data + store._journal_record(b"B", buf.getvalue()))
+    from acquisition.store.journal import _journal_record
+    jpath.write_bytes(data + _journal_record(b"B", buf.getvalue()))
     with open(path, "r+b") as fh:            # force the rebuild from the journal
         fh.write(b"\0" * 64)
     with pytest.raises(ValueError, match="allow_pickle"):

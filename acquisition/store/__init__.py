@@ -1,0 +1,62 @@
+"""The HDF5 run store: one crash-safe, live-readable file per run.
+
+The layout is documented in ``acquisition/schema.md``. In short: the skeleton is written
+under a temporary name and hard-linked to its final name (never overwritten, never seen
+half-created); rows are buffered in memory and flushed every ``flush_interval_s`` (or when
+``max_buffer_rows`` are buffered), each flush first appended to a checksummed journal
+beside the file (``<file>.h5.journal``) and then written to the HDF5 file under ``flock``,
+which is closed and fsynced, so between flushes any tool opens it plainly and a kill or a
+full disk cannot lose committed rows. The journal is deleted when the run ends cleanly.
+
+Where things live (each module's docstring says more):
+
+``schema``
+    What a run file is: :data:`SCHEMA_VERSION`, :data:`STATUSES`, :data:`METADATA_KEYS`,
+    column units (:data:`UNIT_SUFFIXES`, :func:`units_for_column`), file names
+    (:func:`sanitise_name`, :func:`procedure_short_name`, :func:`run_file_name`), time
+    stamps, the skeleton layout and how a batch of rows extends it.
+``encoding``
+    Python values as HDF5 attributes and datasets and back: scalars, nested trees
+    (truth, analysis), parameters.
+``locking``
+    ``flock`` coordination of writers and readers, HDF5 handles, fsync of folders, and
+    the errors :class:`StoreError` and :class:`StoreBusy`.
+``journal``
+    The write-ahead journal: :func:`journal_path`, its record format, the skeleton and
+    batch records, and the writer's side of it (open, append, snapshot on resume, close).
+``buffer``
+    The writer's in-memory rows and events until the next flush.
+``writer``
+    :class:`RunWriter`: create, reopen (resume), append, the flush thread, finish.
+``recovery``
+    :func:`recover` (rebuild a damaged file from its journal), the clean-open check,
+    repack and truncate.
+``readers``
+    :class:`Run` and :func:`load_run`, :class:`LiveReader`, :func:`export_csv` and
+    :func:`write_analysis`.
+
+The modules import each other one way only (import-linter's ``no-circles`` contract):
+``encoding`` and ``locking`` import no other module of the store; ``schema`` imports
+``encoding``; ``journal`` imports those three; ``recovery`` imports ``journal`` and below;
+``buffer`` imports ``schema``; ``writer`` imports all but ``readers``; ``readers`` imports
+all but ``buffer`` and ``writer``. Everything public is imported from here
+(``from acquisition.store import RunWriter, load_run``); private helpers from the module
+that holds them.
+"""
+from __future__ import annotations
+
+from .journal import journal_path
+from .locking import StoreBusy, StoreError
+from .readers import LiveReader, Run, export_csv, load_run, write_analysis
+from .recovery import recover
+# also public, though (as before the split) not in __all__: METADATA_KEYS, UNIT_SUFFIXES,
+# UNITLESS_NAMES, procedure_short_name
+from .schema import (METADATA_KEYS, SCHEMA_VERSION, STATUSES, UNIT_SUFFIXES, UNITLESS_NAMES,
+                     procedure_short_name, run_file_name, sanitise_name, units_for_column)
+from .writer import RunWriter
+
+__all__ = [
+    "SCHEMA_VERSION", "STATUSES", "RunWriter", "Run", "load_run", "LiveReader",
+    "export_csv", "write_analysis", "recover", "units_for_column", "sanitise_name",
+    "run_file_name", "StoreError", "StoreBusy", "journal_path",
+]
