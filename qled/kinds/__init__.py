@@ -186,8 +186,8 @@ def kind_of_run(run) -> Kind:
     for kind in known:
         if kind.key == key:
             return kind
-    raise ValueError(f"no analysis for runs of kind '{key}': known kinds are "
-                     f"{', '.join(k.key for k in known)}")
+    raise ValueError(f"runs of kind '{key}' (procedure {target!r}) belong to no installed "
+                     f"kind: known kinds are {', '.join(k.key for k in known)}")
 
 
 def _reset_for_tests() -> None:  # pragma: no cover - tests that install plug-ins

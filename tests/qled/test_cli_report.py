@@ -104,7 +104,7 @@ def test_report_index_links_pages_and_figures(runs):
 
     # files that cannot be reported: listed with their reason, not a crash
     (mystery,) = [e for e in entries if paths["mystery"].name in e]
-    assert "no report (no analysis for runs of kind 'mystery'" in mystery
+    assert "no report (runs of kind 'mystery' (procedure" in mystery
     (junk,) = [e for e in entries if "junk.h5" in e]
     assert "no report (not a readable run file:" in junk and "cannot be opened as HDF5" in junk
 
@@ -123,7 +123,7 @@ def test_report_with_no_comparable_jvl_run_still_writes_the_index(tmp_path):
     assert "Traceback" not in done.stderr
     text = (out / "index.md").read_text(encoding="utf-8")
     assert "J-V-L batch comparison (1 runs): not written (" in text
-    assert "no analysis for runs of kind 'mystery'" in text
+    assert "runs of kind 'mystery' (procedure" in text and "belong to no installed kind" in text
     assert "junk.h5: no report (not a readable run file:" in text
     assert all(t.is_file() for _, t in links(out / "index.md"))
 

@@ -25,7 +25,7 @@ def main() -> int:
         buf = mmap.mmap(fh.fileno(), 8 * (HEADER + MAX_ROWS))
     shared = np.frombuffer(buf, dtype=np.float64)
 
-    from acquisition import cli
+    from qled import cli
     from acquisition.store import RunWriter
 
     append, append_batch, commit = RunWriter.append, RunWriter.append_batch, RunWriter._commit
