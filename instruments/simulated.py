@@ -66,11 +66,16 @@ def start_bench(roles: tuple, sim_options: dict | None):
 
     ``sim_options`` are ``simulators.bench.Bench`` keyword arguments plus ``lcr_bias_source``
     (``"internal"`` or ``"smu"``: the LCR meter biased by the SMU through a bias tee, which the
-    bench then has).
+    bench then has), the station's reconnect ride-out times ``ride_out_s`` /
+    ``sweep_ride_out_s`` (as in a station file's ``[station]`` table) and ``timeout_ms``, the
+    I/O time-out of every instrument.
     """
     from simulators.bench import Bench
 
     options = dict(sim_options or {})
+    reconnect = {k: float(options.pop(k)) for k in ("ride_out_s", "sweep_ride_out_s")
+                 if k in options}
+    timeout_ms = options.pop("timeout_ms", None)
     if "devices" in options:
         options["devices"] = [build_device(d) for d in options["devices"]]
     lcr_bias_source = options.pop("lcr_bias_source", "internal")
@@ -85,6 +90,12 @@ def start_bench(roles: tuple, sim_options: dict | None):
     except Exception:
         bench.__exit__(None, None, None)
         raise
+    config["station"].update(reconnect)
+    if timeout_ms is not None:       # every instrument's I/O time-out (VISA and serial)
+        for table in [config.get(r) for r in ("smu", "light_meter", "photodiode", "lcr")] + \
+                [t for ch in config.get("channel", []) for t in ch.values()]:
+            if isinstance(table, dict):
+                table["timeout_ms"] = int(timeout_ms)
     return bench, config, _sim_calibration(bench)
 
 

@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from .clock import WallClock
-from .resilience import EventCallback
+from .resilience import EventCallback, ReconnectPolicy
 from .station_config import (CHANNEL_ROLES, ROLES, StationConfigError, load_config,
                              validate_config)
 
@@ -189,6 +189,34 @@ class Station:
         from .simulated import read_served_truth
 
         return read_served_truth(self.truth_file)
+
+    def links(self):
+        """Every instrument link of the station (one :class:`ResilientLink` per connection)."""
+        seen = set()
+        objects = [self.smu, self.light_meter, self.photodiode, self.lcr]
+        for ch in self.channels:
+            objects += [ch.smu, ch.photodiode]
+        for obj in objects:
+            for holder in (obj, getattr(obj, "smu", None)):   # an SMU photodiode's own SMU
+                link = getattr(holder, "_link", None)
+                if link is not None and id(link) not in seen:
+                    seen.add(id(link))
+                    yield link
+
+    def set_reconnect_policy(self, kind: str) -> ReconnectPolicy:
+        """Give every link the reconnect policy of ``kind`` — ``"unattended"`` (lifetime, PL
+        stability: ``[station] ride_out_s``, default 60 s) or ``"sweep"`` (J-V-L, SCLC, DLCP,
+        C-V: ``[station] sweep_ride_out_s``, default 2 s) — timed on the station clock."""
+        table = self.config.get("station", {}) if isinstance(self.config, dict) else {}
+        if kind == "unattended":
+            policy = ReconnectPolicy.unattended(float(table.get("ride_out_s", 60.0)))
+        elif kind == "sweep":
+            policy = ReconnectPolicy.sweep(float(table.get("sweep_ride_out_s", 2.0)))
+        else:
+            raise ValueError(f"reconnect policy = {kind!r} is not allowed: unattended | sweep")
+        for link in self.links():
+            link.set_policy(policy, clock=self.clock)
+        return policy
 
     def _sources(self):
         for obj in (self.smu, self.lcr):

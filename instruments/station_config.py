@@ -87,7 +87,9 @@ _ROLE_KEYS = {
             "external_bias_compliance_A": ("range", (1e-9, 0.1))},
 }
 _STATION_KEYS = {"name": ("str", None), "simulated": ("bool", None),
-                 "time_scale": ("range", (1e-6, 1e9)), "truth_file": ("str", None)}
+                 "time_scale": ("range", (1e-6, 1e9)), "truth_file": ("str", None),
+                 # reconnect ride-out [s]: unattended logs (lifetime, PL) and sweeps
+                 "ride_out_s": ("range", (0, 86400)), "sweep_ride_out_s": ("range", (0, 3600))}
 _PHOTODIODE_REQUIRED = ("radius_mm", "distance_mm")
 
 

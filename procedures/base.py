@@ -129,6 +129,9 @@ class QledProcedure(Procedure):
     operator = Parameter("Operator", default="")
 
     REQUIRED_ROLES: tuple[str, ...] = ("smu",)
+    #: ``"sweep"`` (someone watches: give up after seconds) or ``"unattended"`` (ride out a
+    #: minute of outage); see :meth:`instruments.station.Station.set_reconnect_policy`.
+    RECONNECT_POLICY = "sweep"
     #: Parameter name → group of ``qled run --help`` (:data:`SAMPLE`, :data:`SWEEP` …; shown
     #: in :data:`GROUP_ORDER`, parameters in the order listed here); subclasses extend it.
     PARAMETER_GROUPS: dict[str, str] = {"sample": SAMPLE, "pixel": SAMPLE, "operator": SAMPLE,
@@ -159,6 +162,11 @@ class QledProcedure(Procedure):
             self._station = self._open_station()
         self.clock = self._station.clock
         self.t0 = self.clock.time()
+        setter = getattr(self._station, "set_reconnect_policy", None)
+        if setter is not None:
+            policy = setter(self.RECONNECT_POLICY)
+            self.log_event("info", f"reconnect policy {self.RECONNECT_POLICY}: a broken link is "
+                           f"retried for {policy.ride_out_s:g} s before the run gives up")
         self._note_nplc_precedence()
 
     def _open_station(self):

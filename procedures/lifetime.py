@@ -22,7 +22,8 @@ spectrum, Archer et al., Adv. Opt. Mater. 9, 2000838 (2021); or the spectroradio
 also records a spectrum every ``spectrum_every_min``), and L/L0 with L0 the t = 0 reading.
 The run stops at L/L0 ≤ ``stop_fraction`` (three consecutive rows, so the crossing is
 bracketed and one noisy reading does not end a night), at ``max_hours``, or on a device fault:
-voltage compliance (open device or lost contact) or a collapse of V and L (short).
+voltage compliance (diagnosed: current flowing but more voltage needed, or no current: open
+circuit / lost contact) or a collapse of V and L (short); an outage leaves a recorded gap.
 
 Nobody watches an overnight log, so the channel's SMU error queue (``:SYST:ERR?`` until
 ``0``) is read at the first stress row, then at least every ``ERROR_QUEUE_EVERY_S`` of
@@ -158,6 +159,7 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
         "nplc": INSTRUMENTS, "light_route": INSTRUMENTS, "spectrum_every_min": INSTRUMENTS,
         "reference_spectrum": INSTRUMENTS, "assumed_peak_nm": INSTRUMENTS,
         "assumed_fwhm_nm": INSTRUMENTS}
+    RECONNECT_POLICY = "unattended"
     DATA_COLUMNS = ["time_s", "voltage_V", "current_A", "source_current_A",
                     "current_density_mA_cm2", "luminance_cd_m2", "relative_luminance_fraction",
                     "photocurrent_A", "cie_x", "cie_y"]
@@ -415,7 +417,7 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
             lum, _ = self._luminance(spectrum=False)
             self.log_event("info", f"L0 search step {step}: I = {current:.6g} A, V = "
                            f"{reading.voltage_V:.4g} V, L = {lum:.6g} cd/m²")
-            fault = self._device_fault(reading, lum, None, None)
+            fault = self._device_fault(reading, lum, None, None, current)
             if not fault and not lum > 0 and math.isfinite(reading.voltage_V) \
                     and reading.voltage_V < 0.5:
                 fault = (f"short: V = {reading.voltage_V:.4g} V and no light at "
@@ -477,17 +479,34 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
         lum, i_pd = self._photodiode_reading(self.photodiode)
         return float(lum), {"cie_x": nan, "cie_y": nan, "photocurrent_A": i_pd}
 
-    def _device_fault(self, reading, lum, v0, l0) -> str:
+    #: In voltage compliance, a current within this fraction of the set current means the
+    #: current flows (the pixel needs more voltage than the compliance), far below it means
+    #: no current path (open circuit, lost contact).
+    FLOWING_FRACTION = 0.5
+
+    def _device_fault(self, reading, lum, v0, l0, current_A=None) -> str:
         """Why this channel must stop now ('' if it need not)."""
         if reading.in_compliance or (math.isfinite(reading.voltage_V)
                                      and reading.voltage_V >= 0.98 * self.compliance_V):
-            return (f"voltage compliance {self.compliance_V:g} V reached "
-                    f"(V = {reading.voltage_V:.4g} V): open device or lost contact")
+            return self.compliance_diagnosis(reading, current_A)
         if v0 is not None and l0 is not None and math.isfinite(reading.voltage_V) \
                 and reading.voltage_V < 0.3 * v0 and lum < 0.05 * l0:
             return (f"short: V fell to {reading.voltage_V:.4g} V (from {v0:.4g} V) and the "
                     f"light to {lum:.4g} cd/m²")
         return ""
+
+    def compliance_diagnosis(self, reading, current_A=None) -> str:
+        """What voltage compliance means here: the current flows but needs more than the
+        compliance voltage, or no current flows (open circuit / lost contact)."""
+        set_A = abs(current_A) if current_A else math.nan
+        flowing = math.isfinite(reading.current_A) and math.isfinite(set_A) and \
+            abs(reading.current_A) >= self.FLOWING_FRACTION * set_A
+        where = (f"voltage compliance {self.compliance_V:g} V reached (V = "
+                 f"{reading.voltage_V:.4g} V, I = {reading.current_A:.4g} A of {set_A:.4g} A set)")
+        if flowing:
+            return (f"{where}: the pixel needs more voltage than the compliance to carry this "
+                    f"current (raise compliance_V, up to the SMU's range, or lower the current)")
+        return f"{where}: no current flows: open circuit / lost contact"
 
     def _row_time(self, reading, time_offset: float) -> float:
         """Stress time [s] of a row: the SMU's own reading time stamp, so that a stall of
@@ -584,6 +603,11 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
             if t - errors_read_at >= ERROR_QUEUE_EVERY_S:
                 self._record_instrument_errors(t)
                 errors_read_at = t
+            if times and t - times[-1] > 1.5 * self.log_interval_s + 1.0:
+                self.log_event("warning", f"gap: no row from t = {times[-1]:.6g} s to t = "
+                               f"{t:.6g} s ({t - times[-1]:.4g} s without a reading; the "
+                               "instrument was unreachable or busy); rows are missing, not "
+                               "filled in")
             k += 1
             times.append(t)
             rels.append(rel)
@@ -593,7 +617,7 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
                     times[-400:], rels[-400:], self.stop_fraction)
             self.emit("progress", min(100.0, 100.0 * max(
                 t / cap_s, (1.0 - min(rel, 1.0)) / (1.0 - self.stop_fraction))))
-            fault = self._device_fault(reading, lum, v0, l0)
+            fault = self._device_fault(reading, lum, v0, l0, current)
             if fault:
                 self._stop_channel(fault)
                 break

@@ -53,6 +53,7 @@ class PLStabilityProcedure(QledProcedure):
         "excitation_power_density_mW_cm2": SAMPLE, "atmosphere": SAMPLE,
         "relative_humidity_percent": SAMPLE, "temperature_K": SAMPLE,
         "interval_s": MEASUREMENT, "duration_s": LIMITS, "stop_fraction": LIMITS}
+    RECONNECT_POLICY = "unattended"
     DATA_COLUMNS = ["time_s", "integrated_radiance_W_sr_m2", "relative_intensity_ratio",
                     "luminance_cd_m2", "cie_x", "cie_y"]
     PROCEDURE_VERSION = "1"

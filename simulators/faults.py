@@ -26,6 +26,11 @@ Fault kinds
     simulated seconds (``None``: for the rest of the run).
 ``over_range``
     A light meter reports over range (too bright) while active.
+``outage``
+    The instrument is unreachable for ``duration_s`` simulated seconds from the trigger
+    (a network or gateway outage, a power-cycled unit): every command it receives meanwhile
+    is answered by closing the connection (TCP) or hanging up (pty), so a client's reconnect
+    succeeds at the socket level and fails at its first exchange until the outage ends.
 
 Triggers
 --------
@@ -63,8 +68,8 @@ __all__ = ["Fault", "FaultActions", "FaultPlan", "garble", "FAULT_KINDS", "COMMA
 
 #: Faults that act on the reply to individual commands.
 COMMAND_KINDS = ("drop", "delay", "garble", "error")
-#: Faults that change a state for a while (device or light meter).
-STATE_KINDS = ("short", "open", "over_range")
+#: Faults that change a state for a while (device, light meter, a whole instrument).
+STATE_KINDS = ("short", "open", "over_range", "outage")
 FAULT_KINDS = COMMAND_KINDS + STATE_KINDS
 
 #: Instrument-less kinds: they act on a pixel, not on one instrument's replies.
@@ -250,6 +255,13 @@ class FaultPlan:
             self._commands += 1
             n = self._commands
             for i, f in enumerate(self.faults):
+                if f.kind == "outage":
+                    self._fires(i, f, n, now_s)          # records the start
+                    start = self._fired_at.get(i)
+                    if start is not None and (f.duration_s is None
+                                              or now_s < start + f.duration_s):
+                        actions.drop = True
+                    continue
                 if not self._fires(i, f, n, now_s):
                     continue
                 if f.kind == "drop":
