@@ -127,7 +127,7 @@ class KeithleySourceMeter:
 
         ``nplc`` None: :attr:`default_nplc` (1, or the station file's ``[smu] nplc``).
         """
-        lo, hi = self.driver_class.compliance_voltage_limits_V
+        lo, hi = self.limits["compliance_V"]
         compliance_V = check_range("compliance_V", compliance_V, lo, hi, "V")
         nplc = check_range("nplc", self.default_nplc if nplc is None else nplc, 0.01, 10)
         if self.output and self.function != "CURR":
@@ -154,10 +154,25 @@ class KeithleySourceMeter:
         if self.output:
             self._write_output(driver, True)
 
+    #: The station's safety limit on |V| (``[smu] max_voltage_V``); None: the model's range.
+    max_voltage_V: Optional[float] = None
+
+    @property
+    def limits(self) -> dict:
+        """Source and compliance ranges of the model, the voltage narrowed by the station's
+        ``max_voltage_V`` (see :class:`~instruments.roles.SourceMeter`)."""
+        lo, hi = self.driver_class.voltage_limits_V
+        c_lo, c_hi = self.driver_class.compliance_voltage_limits_V
+        if self.max_voltage_V is not None:
+            cap = float(self.max_voltage_V)
+            lo, hi, c_hi = max(lo, -cap), min(hi, cap), min(c_hi, cap)
+        return {"voltage_V": (lo, hi), "current_A": tuple(self.driver_class.current_limits_A),
+                "compliance_A": tuple(self.driver_class.compliance_current_limits_A),
+                "compliance_V": (c_lo, c_hi)}
+
     # -- levels and output ----------------------------------------------------------------
     def _limits(self, function: str):
-        return (self.driver_class.voltage_limits_V if function == "VOLT"
-                else self.driver_class.current_limits_A)
+        return self.limits["voltage_V" if function == "VOLT" else "current_A"]
 
     def _require(self, function: str, what: str) -> None:
         if self.function != function:

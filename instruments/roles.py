@@ -127,6 +127,13 @@ class SourceMeter(Protocol):
 
     idn: str
 
+    @property
+    def limits(self) -> dict:
+        """What this channel may be asked for, from its model and its station table:
+        ``voltage_V`` and ``current_A`` (lowest, highest) source levels, ``compliance_A`` and
+        ``compliance_V`` (lowest, highest) limits; the voltage range is narrowed by the
+        station's ``max_voltage_V`` safety limit when the table sets one."""
+
     def configure_voltage_source(self, compliance_A: float, *, nplc: Optional[float] = None,
                                  current_range_A: Optional[float] = None) -> None:
         """Source voltage, measure current, with current compliance ``compliance_A`` [A];

@@ -45,6 +45,7 @@ it over its real transports (TCP sockets, pseudo-terminals).
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -54,7 +55,8 @@ from .resilience import EventCallback, ReconnectPolicy
 from .station_config import (CHANNEL_ROLES, ROLES, StationConfigError, load_config,
                              validate_config)
 
-__all__ = ["open_station", "Station", "Channel", "StationConfigError", "load_config",
+__all__ = ["open_station", "Station", "Channel", "StationConfigError", "InstrumentUnreachable",
+           "load_config",
            "validate_config", "ROLES", "CHANNEL_ROLES"]
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,8 @@ def open_source_meter(table: dict, *, name: str = "smu", on_event=None):
                    **_adapter_options(table))
     if "nplc" in table:
         smu.default_nplc = float(table["nplc"])
+    if "max_voltage_V" in table:
+        smu.max_voltage_V = float(table["max_voltage_V"])
     return smu
 
 
@@ -141,6 +145,27 @@ def open_lcr(table: dict, *, name: str = "lcr", on_event=None, bias_smu=None):
     if "external_bias_compliance_A" in table:
         meter.external_bias_compliance_A = float(table["external_bias_compliance_A"])
     return meter
+
+
+class InstrumentUnreachable(ValueError):
+    """An instrument of the station could not be reached at its address (one line naming the
+    role and the address): nothing was sourced, the user fixes the cable, power or address."""
+
+
+@contextmanager
+def _reaching(role: str, table: dict):
+    """Turn a failure to connect ``role`` into :class:`InstrumentUnreachable`; a validation
+    error (``ValueError``) and a Ctrl-C pass through unchanged."""
+    try:
+        yield
+    except (ValueError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - pyvisa-py raises bare Exceptions on refusal
+        text = str(exc).strip()
+        reason = getattr(exc, "strerror", None) or (text.splitlines()[0] if text
+                                                     else type(exc).__name__)
+        where = f"{table.get('resource', '?')} ({table.get('driver', '?')})"
+        raise InstrumentUnreachable(f"{role} at {where} is unreachable: {reason}") from None
 
 
 @dataclass
@@ -311,26 +336,34 @@ def open_station(spec, *, roles: Iterable[str] = ("smu", "light_meter"),
     station = Station(clock=clock, simulated=simulated, bench=bench, truth_file=truth_file)
     try:
         if "smu" in roles:
-            station.smu = open_source_meter(config["smu"], on_event=on_event)
+            with _reaching("smu", config["smu"]):
+                station.smu = open_source_meter(config["smu"], on_event=on_event)
         if "light_meter" in roles:
-            station.light_meter = open_light_meter(config["light_meter"], on_event=on_event)
+            with _reaching("light_meter", config["light_meter"]):
+                station.light_meter = open_light_meter(config["light_meter"], on_event=on_event)
         if "photodiode" in roles:
-            station.photodiode = open_photodiode(config["photodiode"], on_event=on_event,
-                                                 base_dir=base_dir, calibration=sim_cal)
+            with _reaching("photodiode", config["photodiode"]):
+                station.photodiode = open_photodiode(config["photodiode"], on_event=on_event,
+                                                     base_dir=base_dir, calibration=sim_cal)
         if "lcr" in roles:
             bias_smu = station.smu
             if config["lcr"].get("bias_source") == "smu" and bias_smu is None:
-                bias_smu = station.smu = open_source_meter(config["smu"], on_event=on_event)
-            station.lcr = open_lcr(config["lcr"], on_event=on_event, bias_smu=bias_smu)
+                with _reaching("smu", config["smu"]):
+                    bias_smu = station.smu = open_source_meter(config["smu"], on_event=on_event)
+            with _reaching("lcr", config["lcr"]):
+                station.lcr = open_lcr(config["lcr"], on_event=on_event, bias_smu=bias_smu)
         if "channel" in roles or "channels" in roles:
             for n, ch in enumerate(config["channel"], start=1):
-                smu = open_source_meter(ch["smu"], name=f"channel{n}.smu", on_event=on_event)
+                with _reaching(f"channel {n} smu", ch["smu"]):
+                    smu = open_source_meter(ch["smu"], name=f"channel{n}.smu",
+                                            on_event=on_event)
                 channel = Channel(smu)
                 station.channels.append(channel)
                 if "photodiode" in ch:
-                    channel.photodiode = open_photodiode(
-                        ch["photodiode"], name=f"channel{n}.photodiode", on_event=on_event,
-                        base_dir=base_dir, calibration=sim_cal)
+                    with _reaching(f"channel {n} photodiode", ch["photodiode"]):
+                        channel.photodiode = open_photodiode(
+                            ch["photodiode"], name=f"channel{n}.photodiode",
+                            on_event=on_event, base_dir=base_dir, calibration=sim_cal)
     except BaseException:
         station.close()
         raise

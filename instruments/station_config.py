@@ -78,7 +78,9 @@ _COMMON = {
 SMU_NPLC_RANGE = (0.01, 10)
 
 _ROLE_KEYS = {
-    "smu": {"nplc": ("range", SMU_NPLC_RANGE)},
+    "smu": {"nplc": ("range", SMU_NPLC_RANGE),
+            # safety limit on |V| the SMU may apply or allow as compliance (the pixels' own)
+            "max_voltage_V": ("range", (0.1, 210.0))},
     "light_meter": {"spectrum": ("bool", None), "speed": ("choice", ("normal", "fast"))},
     "photodiode": {"radius_mm": ("range", (1e-3, 1e3)), "distance_mm": ("range", (0, 1e5)),
                    "responsivity": ("str", None), "polarity": ("choice", (-1, 1)),

@@ -106,6 +106,11 @@ def build_procedure(cls: type[Procedure], values: dict[str, Any], **kwargs) -> P
         except (ValueError, TypeError):
             raise ValueError(f"{name} = {value!r} is not accepted: "
                              f"{describe_parameter(params[name])}") from None
+        if isinstance(params[name], (FloatParameter, IntegerParameter)) and \
+                not math.isfinite(float(params[name].value)):
+            # PyMeasure's range check lets NaN through (every comparison with NaN is False)
+            raise ValueError(f"{name} = {value!r} is not accepted: a finite number, "
+                             f"{describe_parameter(params[name])}")
     procedure.refresh_parameters()
     procedure.check_parameters()
     if hasattr(procedure, "validate"):
@@ -212,6 +217,35 @@ class QledProcedure(Procedure):
             raise ValueError(f"station = {spec!r} is not allowed: use a TOML path, 'sim' or "
                              f"sim:<{'|'.join(self.SIM_DEVICES)}>")
         return preset
+
+    def check_source_request(self, smu, **asks) -> None:
+        """Refuse (one-line ValueError) what ``smu`` cannot do, before anything is sourced or
+        recorded: each ask is ``kind=(value, "how the user gave it", factor)`` with kind one of
+        ``voltage_V``, ``current_A``, ``compliance_A``, ``compliance_V`` (the keys of the
+        role's ``limits``) and ``value × factor`` the user's figure (e.g. mA for a current).
+
+        The limits are the model's range narrowed by the station's ``max_voltage_V``; a role
+        without ``limits`` (a test double) is not checked.
+        """
+        limits = getattr(smu, "limits", None)
+        if not isinstance(limits, dict):
+            return
+        units = {"voltage_V": "V", "current_A": "A", "compliance_A": "A", "compliance_V": "V"}
+        for kind, (value, what, factor) in asks.items():
+            lo, hi = limits[kind]
+            if kind.startswith("compliance"):
+                lo = max(lo, 0.0)
+                ok = lo <= abs(value) <= hi
+            else:
+                ok = lo <= value <= hi
+            if not (math.isfinite(value) and ok):
+                name = getattr(smu, "name", "smu")
+                source = "the instrument's range" + (
+                    ", narrowed by the station's max_voltage_V" if units[kind] == "V" and
+                    getattr(smu, "max_voltage_V", None) is not None else "")
+                raise ValueError(f"{what} = {value * factor:g} is out of range for {name}: "
+                                 f"allowed {lo * factor:g} … {hi * factor:g} "
+                                 f"(= {lo:g} … {hi:g} {units[kind]}, {source})")
 
     def required_roles(self) -> tuple[str, ...]:
         return self.REQUIRED_ROLES

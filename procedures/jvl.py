@@ -210,6 +210,11 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
     def startup(self):
         super().startup()
         self.compliance_A = self.compliance_mA * 1e-3
+        smu = self.instruments.smu
+        self.check_source_request(
+            smu, compliance_A=(self.compliance_A, "compliance_mA", 1e3))
+        for name in ("start_voltage_V", "stop_voltage_V"):
+            self.check_source_request(smu, voltage_V=(getattr(self, name), name, 1.0))
         self.reference = self._photodiode_reference()
         # Spectra are recorded on the light meter's own axis; a meter without one (None)
         # gives luminance and colour only.

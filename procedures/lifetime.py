@@ -226,6 +226,17 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
                              "photodiode in the station configuration")
         self.meter = st.light_meter if self.light_route == "spectroradiometer" else None
         self.reference = self._photodiode_reference()
+        # Everything the stress may ask of the SMU, refused now rather than mid-run.
+        area = float(self.area_cm2)
+        self.check_source_request(self.smu, compliance_V=(self.compliance_V, "compliance_V", 1.0))
+        if self.current_density_mA_cm2 > 0:
+            self.check_source_request(self.smu, current_A=(
+                self.current_density_mA_cm2 * 1e-3 * area,
+                f"current_density_mA_cm2 (at area_cm2 = {area:g})", 1e3 / area))
+        else:
+            self.check_source_request(self.smu, current_A=(
+                self.max_search_current_density_mA_cm2 * 1e-3 * area,
+                f"max_search_current_density_mA_cm2 (at area_cm2 = {area:g})", 1e3 / area))
 
     def outputs_off(self):
         smu = getattr(self, "smu", None)

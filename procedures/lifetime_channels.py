@@ -121,6 +121,10 @@ def run_channels(channel_values: list[dict], out_dir, *, overrides: dict | None 
         station = open_station(spec, roles=roles, on_event=router)
     engines = []
     try:
+        if len(station.channels) < len(values):
+            raise ValueError(f"channels = {len(values)} is out of range: the station has "
+                             f"{len(station.channels)} lifetime channels, allowed 1 … "
+                             f"{len(station.channels)}")
         fast = station.clock.time_scale if station.bench is not None else None
         if fast is not None and fast != 1.0:
             station.clock.time_scale = 1.0         # the L0 searches run on real time

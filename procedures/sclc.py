@@ -201,6 +201,12 @@ class SCLCProcedure(QledProcedure):
     def startup(self):
         super().startup()
         self.compliance_A = self.compliance_mA * 1e-3
+        smu = self.instruments.smu
+        self.check_source_request(smu, compliance_A=(self.compliance_A, "compliance_mA", 1e3))
+        sign = -1.0 if self.sweep == "up+down+negative" else 1.0
+        for v in {self.max_voltage_V, sign * self.max_voltage_V, self.rest_bias_V}:
+            self.check_source_request(smu, voltage_V=(v, "max_voltage_V" if v != self.rest_bias_V
+                                                      else "rest_bias_V", 1.0))
 
     def run_metadata(self):
         meta = super().run_metadata()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from acquisition.store import StoreBusy, StoreError
 from qled.commands import analyze, completion, demo, gui, run, sim, store, trpl
 from qled.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
 from qled.kinds import load_problems
@@ -22,13 +23,22 @@ COMMAND_GROUPS = (run, gui, demo, analyze, store, trpl, sim, completion)
 EXTRAS = {"PyQt5": "gui", "PySide6": "gui", "qtpy": "gui", "pyqtgraph": "gui",
           "shtab": "completion"}
 
-#: Exceptions that are the user's to fix: one line, exit code 2.
+#: Exceptions that are the user's to fix: one line, exit code 2 (a run file that is damaged,
+#: busy or not a run file is one too: the message says what to do).
 _USER_ERRORS = (UserError, ValueError, FileNotFoundError, FileExistsError, PermissionError,
-                IsADirectoryError, NotADirectoryError)
+                IsADirectoryError, NotADirectoryError, StoreError, StoreBusy)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit 2), pointing at ``--help``."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} "
+                     f"(see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="qled",
         description="qled-bench: measure and analyse perovskite / QD LEDs (J-V-L, lifetime, "
         "DLCP, C-V, SCLC, PL) on real or simulated instruments.",

@@ -91,9 +91,12 @@ class _StatusBoard(threading.Thread):
         while not self.stop_event.wait(self.period):
             self.draw()
 
-    def stop(self):
+    def stop(self, final: bool = True):
+        """Stop redrawing; ``final``: show the channels' last state once more."""
         self.stop_event.set()
         self.join()
+        if not final:
+            return
         if self.stream.isatty():
             self.draw()
         else:
@@ -104,7 +107,8 @@ def run_command(args, values) -> int:
     """``qled run lifetime … [--channels N]``: N channels, live status, analysis per file."""
     from procedures.lifetime_channels import run_channels
 
-    n = int(getattr(args, "channels", 1) or 1)
+    n = getattr(args, "channels", 1)
+    n = 1 if n is None else int(n)
     if not 1 <= n <= 64:
         raise ValueError(f"--channels = {n} is out of range: allowed 1 … 64")
     board = {}
@@ -116,18 +120,26 @@ def run_command(args, values) -> int:
         board["b"] = _StatusBoard(procedures)
         board["b"].start()
 
-    first = int(values.get("pixel", 1))
+    from procedures.base import build_procedure
+
+    checked = build_procedure(LifetimeProcedure, values)   # every value, one line if refused
+    if "channel" in values:
+        raise ValueError(f"--channel = {values['channel']} is not allowed with qled run "
+                         "lifetime: channel k of --channels N is the station's channel k "
+                         "(pixel P+k-1); leave --channel out")
+    first = int(checked.pixel)
     top = LifetimeProcedure.pixel.maximum
     if not 1 <= first <= top - n + 1:
         raise ValueError(f"--pixel = {first} with --channels {n} is out of range: channel k is "
                          f"pixel {first}+k-1, so allowed 1 … {top - n + 1}")
     per_channel = [dict(values, pixel=first + c - 1) for c in range(1, n + 1)]
+    results = []
     try:
         results = run_channels(per_channel, Path(args.out), overrides=run_overrides(args, values),
                                flush_interval_s=args.flush_interval, on_started=started)
     finally:
-        if "b" in board:
-            board["b"].stop()
+        if "b" in board:      # nothing to show for channels refused before they recorded
+            board["b"].stop(final=any(r is not None and r.path for r in results))
     if results and all(r is not None and r.refused for r in results):
         messages = list(dict.fromkeys(r.message for r in results))
         print("\n".join(f"qled: error: {m}" for m in messages), file=sys.stderr)

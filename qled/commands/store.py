@@ -44,8 +44,9 @@ def _load(path: str, **kwargs):
     try:
         return load_run(path, **kwargs)
     except (StoreError, StoreBusy) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
         raise ValueError(f"{Path(path).name}: not a readable run file: "
-                         f"{' '.join(str(exc).split())}") from None
+                         f"{' '.join(str(reason).split())}") from None
 
 
 def _resume(args) -> int:
