@@ -25,7 +25,8 @@ from .validation import parse_floats
 
 log = logging.getLogger(__name__)
 
-from .keithley_sourcemeter import (_NAN_THRESHOLD, COMPLIANCE_BIT, LIST_CHUNK_2400, KeithleySourceMeter,
+from .keithley_sourcemeter import (_NAN_THRESHOLD, COMPLIANCE_BIT, LIST_CHUNK_2400,
+                                   KeithleySourceMeter,
                                    _floats, _nan)
 
 __all__ = ["Keithley2400", "Keithley2400SourceMeter"]

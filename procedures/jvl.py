@@ -145,6 +145,14 @@ class PhotodiodeRoute:
         wl = np.arange(380.0, 781.0, 1.0)
         return wl, gaussian_spectrum(wl, self.assumed_peak_nm, self.assumed_fwhm_nm), "assumed"
 
+    def _warm_up_photodiode(self, photodiode) -> None:
+        """Convert one photocurrent before any pixel is driven: the first conversion loads
+        the CIE tables (~0.7 s), time a driven pixel would otherwise spend stressed between
+        its reading and the next command (minutes on an accelerated simulated clock)."""
+        if photodiode is not None and getattr(self, "reference", None) is not None:
+            wl, s, _ = self.reference
+            photodiode.calibration.luminance_cd_m2(0.0, wl, s, area_cm2=self.area_cm2)
+
     def _photodiode_reading(self, photodiode):
         """(luminance [cd/m²], photocurrent [A]) of one photodiode reading (needs
         ``self.reference`` from :meth:`_photodiode_reference`)."""
@@ -216,6 +224,7 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
         for name in ("start_voltage_V", "stop_voltage_V"):
             self.check_source_request(smu, voltage_V=(getattr(self, name), name, 1.0))
         self.reference = self._photodiode_reference()
+        self._warm_up_photodiode(getattr(self.instruments, "photodiode", None))
         # Spectra are recorded on the light meter's own axis; a meter without one (None)
         # gives luminance and colour only.
         self.spectrum_axis_nm = None

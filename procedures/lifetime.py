@@ -128,6 +128,12 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
         maximum=5000.0, default=0.0)
     l0_cd_m2 = FloatParameter("Target initial luminance (0 = set by current density)",
                               units="cd/m^2", minimum=0.0, maximum=1e6, default=0.0)
+    resume_luminance_tolerance_fraction = FloatParameter(
+        "Resume check, largest |L/L_last − 1| of the same pixel", minimum=0.001,
+        maximum=1.0, default=0.10)
+    resume_voltage_tolerance_V = FloatParameter(
+        "Resume check, largest |V − V_last| of the same pixel", units="V", minimum=0.001,
+        maximum=10.0, default=0.2)
     l0_tolerance_fraction = FloatParameter("L0 search tolerance", minimum=0.001, maximum=0.5,
                                            default=0.02)
     l0_search_max_steps = IntegerParameter("L0 search, most steps", minimum=2, maximum=40,
@@ -155,6 +161,7 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
         "l0_tolerance_fraction": STRESS, "l0_search_max_steps": STRESS,
         "search_settle_s": STRESS, "log_interval_s": STRESS,
         "stop_fraction": LIMITS, "max_hours": LIMITS, "compliance_V": LIMITS,
+        "resume_luminance_tolerance_fraction": LIMITS, "resume_voltage_tolerance_V": LIMITS,
         "max_search_current_density_mA_cm2": LIMITS,
         "nplc": INSTRUMENTS, "light_route": INSTRUMENTS, "spectrum_every_min": INSTRUMENTS,
         "reference_spectrum": INSTRUMENTS, "assumed_peak_nm": INSTRUMENTS,
@@ -226,6 +233,12 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
                              "photodiode in the station configuration")
         self.meter = st.light_meter if self.light_route == "spectroradiometer" else None
         self.reference = self._photodiode_reference()
+        self._warm_up_photodiode(self.photodiode)
+        self._continuity = None
+        if self._resume is not None and getattr(st, "bench", None) is None:
+            # An in-process simulated bench is re-aged to the stored state (_resume_offset);
+            # anything else is measured before the file is touched.
+            self._check_continuity()
         # Everything the stress may ask of the SMU, refused now rather than mid-run.
         area = float(self.area_cm2)
         self.check_source_request(self.smu, compliance_V=(self.compliance_V, "compliance_V", 1.0))
@@ -327,12 +340,63 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
         sim = ((run.attrs.get("station") or {}).get("station") or {})
         if sim.get("simulated") and "time_scale" in sim:   # continue at the stored pace
             self.sim_overrides = {**self.sim_overrides, "time_scale": float(sim["time_scale"])}
+        volts = d["voltage_V"].to_numpy(float)
+        tail = slice(-3, None)                 # the last rows, noise averaged a little
         self._resume = {"current_A": float(d["source_current_A"].dropna().iloc[-1]),
                         "l0_cd_m2": float(lum[ok][0]),
                         "last_time_s": float(d["time_s"].iloc[-1]),
+                        "last_luminance_cd_m2": float(np.nanmedian(lum[ok][tail])),
+                        "last_voltage_V": float(np.nanmedian(volts[np.isfinite(volts)][tail]))
+                        if np.isfinite(volts).any() else math.nan,
                         "wall_gap_s": gap,
                         "below": 0}
         return True
+
+    #: ``qled resume FILE --accept-discontinuity``: continue although the pixel does not
+    #: read as the stored one did (recorded as a ``discontinuity`` event the analysis honours).
+    accept_discontinuity = False
+
+    def _check_continuity(self) -> None:
+        """Resume only on the same pixel in the same state: one reading at the stored stress
+        current, compared with the last stored rows (L within
+        ``resume_luminance_tolerance_fraction``, V within ``resume_voltage_tolerance_V``).
+
+        A jump (a swapped, fresh or mis-wired pixel, a restarted simulator) refuses the resume
+        with one line and the figures, before the file is touched, unless
+        :attr:`accept_discontinuity`; then a ``discontinuity`` event records where the data
+        stop being one stress history, and T_x are computed on the segment before it.
+        """
+        r = self._resume
+        smu = self.smu
+        smu.configure_current_source(self.compliance_V, nplc=self.nplc)
+        smu.set_current(r["current_A"])
+        smu.output_on()
+        try:
+            reading = smu.measure()
+            lum, _ = self._luminance(spectrum=False)
+        finally:
+            smu.output_off()
+        l_last, v_last = r["last_luminance_cd_m2"], r["last_voltage_V"]
+        dl = lum / l_last - 1.0 if l_last > 0 else math.inf
+        dv = reading.voltage_V - v_last if math.isfinite(v_last) else 0.0
+        ok_l = math.isfinite(dl) and abs(dl) <= self.resume_luminance_tolerance_fraction
+        ok_v = math.isfinite(dv) and abs(dv) <= self.resume_voltage_tolerance_V
+        tol_l = 100 * self.resume_luminance_tolerance_fraction
+        figures = (f"L = {lum:.5g} cd/m² against {l_last:.5g} at the last rows "
+                   f"({100 * dl:+.1f} %, tolerance ±{tol_l:g} %), "
+                   f"V = {reading.voltage_V:.4g} V against {v_last:.4g} V ({dv:+.3f} V, "
+                   f"tolerance ±{self.resume_voltage_tolerance_V:g} V) at {r['current_A']:.6g} A")
+        if ok_l and ok_v:
+            self._continuity = f"resume: continuity checked: {figures}"
+            return
+        if not self.accept_discontinuity:
+            raise ValueError(f"resume refused: the pixel does not continue the stored run "
+                             f"({figures}); a swapped, fresh or mis-wired pixel? To continue "
+                             "anyway, with T_x computed on the data before: qled resume FILE "
+                             "--accept-discontinuity")
+        self._continuity = (f"discontinuity at t = {r['last_time_s']:.9g} s: {figures}; "
+                            "resumed with --accept-discontinuity: T_x are computed on the "
+                            "segment before")
 
     # -- the stress ---------------------------------------------------------------------
     def execute(self):
@@ -341,6 +405,9 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
         self.live["state"] = "search"
         if self._resume is not None:
             current = self._resume["current_A"]
+            if self._continuity:
+                level = "warning" if self._continuity.startswith("discontinuity") else "info"
+                self.log_event(level, self._continuity)
             self._gate_leave()
             self._stress(current, self._resume_offset(current), self._resume["l0_cd_m2"])
             return

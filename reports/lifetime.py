@@ -11,6 +11,7 @@ the page carries a warning when the data contradict it or cannot test it.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -57,6 +58,22 @@ def _arrays(run):
     return t[order], lum[order], None if v is None else v[order]
 
 
+_DISCONTINUITY = re.compile(r"^discontinuity at t = ([-+0-9.eE]+) s")
+
+
+def discontinuity_s(run) -> float | None:
+    """Stress time [s] of the first recorded discontinuity (a resume accepted with
+    ``--accept-discontinuity``: the data after it are another stress history), or None."""
+    ev = getattr(run, "events", None)
+    if ev is None or not len(ev) or "message" not in ev:
+        return None
+    for msg in ev["message"].tolist():
+        m = _DISCONTINUITY.match(str(msg))
+        if m:
+            return float(m.group(1))
+    return None
+
+
 def _stop_reason(run) -> str:
     ev = getattr(run, "events", None)
     if ev is None or not len(ev):
@@ -82,6 +99,10 @@ def analyze_run(run) -> dict:
     the stress current).
     """
     t, lum, v = _arrays(run)
+    cut = discontinuity_s(run)
+    if cut is not None:                # T_x from one stress history: the segment before
+        keep = t <= cut
+        t, lum, v = t[keep], lum[keep], None if v is None else v[keep]
     s = lt.lifetime_summary(t, lum, v)
     ini, mx = s["initial"], s["max"]
     out = {"l0_cd_m2": ini["l0_cd_m2"], "l0_max_cd_m2": mx["l0_cd_m2"],
@@ -110,6 +131,12 @@ def analyze_run(run) -> dict:
         out["stress_current_density_mA_cm2"] = float(np.nanmedian(
             d["current_density_mA_cm2"].to_numpy(float)))
     out["stop_reason"] = _stop_reason(run)
+    if cut is not None:
+        out["discontinuity_at_h"] = cut / HOUR_S
+        out["segment_note"] = (f"T_x and the fit use the data up to the discontinuity at "
+                               f"t = {cut / HOUR_S:.4g} h (resume accepted on a pixel that did "
+                               "not continue the stored run); later rows are not one stress "
+                               "history with them")
     out.update(_truth(run))
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in out.items()}
@@ -301,6 +328,8 @@ def write_run_report(run, out_dir, *, html_too: bool = True,
               f" mA/cm²; L0 = {a['l0_cd_m2']:.4g} cd/m² (t = 0 reading), maximum "
               f"{a['l0_max_cd_m2']:.4g} cd/m² at {a['l0_max_time_h']:.3g} h. Test duration "
               f"{a['duration_h']:.4g} h. Stop: {a['stop_reason'] or '–'}")
+    if a.get("segment_note"):
+        page.para(f"**Discontinuity.** {a['segment_note']}.")
     rows = []
     for x in ("95", "90", "80", "50"):
         err = a.get(f"t{x}_stderr_h")

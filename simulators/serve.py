@@ -68,7 +68,7 @@ def station_toml(bench, pid: int, truth_file: str | None = None) -> str:
     if getattr(bench, "lcr_bias_tee", False):
         lines.append('bias_source = "smu"')
     lines.append("")
-    if bench.channels > 1:
+    if bench.channel_resources:          # lifetime channels (one per pixel), even just one
         for ch in bench.channel_resources:
             lines += ["[[channel]]",
                       f'smu = {{ driver = "keithley2400", resource = "{ch["smu"]}" }}',

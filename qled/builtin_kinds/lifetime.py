@@ -165,13 +165,14 @@ def run_command(args, values) -> int:
 
 
 def resume_command(path, *, flush_interval_s: float = 1.0, handle_signals: bool = True,
-                   stream=None):
+                   stream=None, accept_discontinuity: bool = False):
     """``qled resume FILE`` of a lifetime run → RunResult.
 
     :func:`acquisition.runner.resume_run` with the live status line of ``qled run lifetime``
     (:func:`status_lines`: state, stress time, L/L0, V, estimated time to the stop fraction)
     on ``stream`` (default stderr; redrawn on a terminal, printed once at the end otherwise).
-    A run that cannot be resumed gets the engine's own one-line refusal.
+    A run that cannot be resumed gets the engine's own one-line refusal; a pixel that does
+    not continue the stored run is refused unless ``accept_discontinuity``.
     """
     from acquisition.runner import RunEngine, restore_procedure, resume_run
     from acquisition.store import load_run
@@ -185,13 +186,16 @@ def resume_command(path, *, flush_interval_s: float = 1.0, handle_signals: bool 
     if procedure is None:          # not ours to continue: the engine says why, in one line
         return resume_run(path, LifetimeProcedure, flush_interval_s=flush_interval_s,
                           handle_signals=handle_signals)
+    procedure.accept_discontinuity = bool(accept_discontinuity)
     board = _StatusBoard({int(procedure.channel): procedure}, stream=stream)
     engine = RunEngine(procedure, resume_path=path, flush_interval_s=flush_interval_s)
     board.start()
+    result = None
     try:
-        return engine.run(handle_signals=handle_signals)
+        result = engine.run(handle_signals=handle_signals)
+        return result
     finally:
-        board.stop()
+        board.stop(final=result is not None and not result.refused)
 
 
 def demo(out_dir: Path, *, progress=print) -> list[Path]:

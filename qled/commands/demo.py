@@ -95,7 +95,8 @@ def _print_summary(runs) -> None:
     for run in runs:
         kind = kind_of_run(run)
         result = (run.analysis or {}).get(kind.key) or {}
-        label = f"{kind.key:11s} {run.attrs.get('sample', ''):12s} px {run.attrs.get('pixel', ''):3s}"
+        attrs = run.attrs
+        label = f"{kind.key:11s} {attrs.get('sample', ''):12s} px {attrs.get('pixel', ''):3s}"
         fields = []
         for key, title, spec in kind.headlines:
             value = lookup(result, key)

@@ -1,11 +1,11 @@
-"""``qled resume FILE``, ``qled inspect FILE`` and ``qled export FILE --csv``: run files as records."""
+"""``qled resume FILE``, ``qled inspect FILE``, ``qled export FILE --csv``: run files as records."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from qled.errors import EXIT_FAILED, EXIT_OK
+from qled.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from qled.progress import Progress
 
 __all__ = ["register", "inspect_lines"]
@@ -18,6 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="run file (.h5)")
     p.add_argument("--flush-interval", type=float, default=1.0, metavar="S",
                    help="longest time rows wait in memory before reaching the disk [s]")
+    p.add_argument("--accept-discontinuity", action="store_true",
+                   help="lifetime: continue although the pixel does not read as the stored "
+                   "run ended (recorded as a discontinuity; T_x come from the data before)")
     p.set_defaults(func=_resume)
     i = subparsers.add_parser("inspect", help="show what a run file holds",
                               description="Status, sample, rows, time span, parameters, the "
@@ -58,11 +61,18 @@ def _resume(args) -> int:
         raise ValueError(f"{Path(args.file).name} has status finished: nothing to resume")
     kind = kind_of_run(run)
     if kind.resume_command is not None:      # e.g. lifetime: its live per-channel status line
-        result = kind.resume_command(args.file, flush_interval_s=args.flush_interval)
+        result = kind.resume_command(args.file, flush_interval_s=args.flush_interval,
+                                     accept_discontinuity=args.accept_discontinuity)
     else:
+        if args.accept_discontinuity:
+            raise ValueError(f"--accept-discontinuity applies to lifetime runs, not to "
+                             f"{kind.name} runs")
         with Progress("resume") as bar:
             result = resume_run(args.file, kind.procedure, flush_interval_s=args.flush_interval,
                                 progress=bar)
+    if result.refused:                       # nothing was appended: the file is as it was
+        print(f"qled: error: {result.message}", file=sys.stderr)
+        return EXIT_USAGE
     line = f"{result.status}: {result.path} ({result.rows} rows)"
     if result.message:
         line += f" — {result.message}"

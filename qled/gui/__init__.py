@@ -1,9 +1,9 @@
-"""PyMeasure windows for the lab technician: ``qled gui <procedure>``.
+"""PyMeasure windows for the lab technician: ``qled gui KIND``.
 
-:class:`~qled.gui.windows.QledWindow` is one ``ManagedWindowBase`` for every
-procedure (inputs from its parameters, live plots from its preset in
-its kind's preset (:mod:`qled.gui.presets`)); the HDF5 run file is the record; live plots take only new
-rows and decimate beyond :data:`qled.gui.live.DISPLAY_POINTS`.
+:class:`~qled.gui.windows.QledWindow` is one ``ManagedWindowBase`` for every kind (inputs
+from its procedure's parameters, live plots from its kind's preset, :mod:`qled.gui.presets`);
+the HDF5 run file is the record; live plots take only new rows and decimate beyond
+:data:`qled.gui.live.DISPLAY_POINTS`.
 
 Qt is imported only by :mod:`~qled.gui.windows` and :mod:`~qled.gui.plots`;
 :mod:`~qled.gui.live` and :mod:`~qled.gui.presets` work without a display.

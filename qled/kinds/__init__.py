@@ -113,8 +113,9 @@ def _load() -> dict[str, Kind]:
                              f"{missing!r}, which is not installed")
             continue
         except Exception as exc:  # noqa: BLE001 - a broken plug-in must not take qled down
+            first = str(exc).splitlines()[0] if str(exc) else ""
             _PROBLEMS.append(f"kind {ep.name!r} ({ep.value}) could not be loaded: "
-                             f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+                             f"{type(exc).__name__}: {first}")
             continue
         if not isinstance(kind, Kind):
             _PROBLEMS.append(f"kind {ep.name!r} ({ep.value}) is not a qled.kinds.Kind")
