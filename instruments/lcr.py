@@ -16,6 +16,7 @@ trigger-and-fetch) lives here too: :class:`LCRDriverMixin` and the property fact
 from __future__ import annotations
 
 import logging
+import math
 from typing import Callable, Literal, Optional
 
 from pymeasure.instruments import Instrument
@@ -30,6 +31,12 @@ log = logging.getLogger(__name__)
 
 FUNCTIONS = ("CPG", "CPD")
 APERTURES = ("SHOR", "MED", "LONG")
+
+#: ``:FETCh?`` status −1: "No data (in the data buffer memory)" (E4980A User's Guide,
+#: "Data Transfer", p. 261; the 4284A uses the same code).
+STATUS_NO_DATA = -1
+#: The value a meter sends in both data fields when the status voids them.
+NO_DATA_VALUE = 9.9e37
 
 #: Internal DC bias values of a standard E4980A or 4284A [V] (data sheets: 0 V, 1.5 V, 2 V).
 STANDARD_BIAS_V = (0.0, 1.5, 2.0)
@@ -91,6 +98,14 @@ class LCRDriverMixin:
     #: Name of the stock driver's impedance-function property.
     function_property = "mode"
     bias_values_V: tuple = STANDARD_BIAS_V
+    #: ``:FETCh?`` status → meaning, and the statuses whose data fields are 9.9E37 (set per
+    #: model from its manual).
+    status_meanings: dict = {STATUS_NO_DATA: "no data", 0: "normal"}
+    no_data_statuses: frozenset = frozenset({STATUS_NO_DATA})
+
+    def status_text(self, status: int) -> str:
+        """The meaning of a ``:FETCh?`` status for this model (``"status +7"`` if unknown)."""
+        return self.status_meanings.get(int(status), f"status {int(status):+d}")
 
     def check_bias(self, bias_V: float) -> float:
         """Raise a one-line ValueError unless ``bias_V`` is an allowed internal bias."""
@@ -267,11 +282,28 @@ class LCRMeterAdapter:
     output_off = bias_off   # the safety registry switches "outputs" off at exit
 
     def measure(self) -> ImpedanceReading:
-        """Trigger one measurement and fetch ``(C_F, G_S or D)`` plus the status."""
+        """Trigger one measurement and fetch ``(C_F, G_S or D)`` plus its status.
+
+        A status that voids the data (E4980A −1/+1, 4284A −1/+1/+2: both fields 9.9E37) gives
+        NaN values; +3/+4 keep the meter's values, flagged (``reading.valid`` is False).
+        Status −1 ("no data") means the trigger was not taken (trigger system idle): an
+        :class:`InstrumentError`, never a reading.
+        """
         a, b, status = self._link.call(lambda d: d.trigger_and_fetch())
+        driver = self.driver
+        text = driver.status_text(status)
+        if status == STATUS_NO_DATA:
+            errors = self._link.call(lambda d: d.check_errors())   # e.g. -211 Trigger ignored
+            said = "; ".join(f"{int(e[0])}, {str(e[1]).strip(chr(34))}" for e in errors)
+            raise InstrumentError(f"{self.name}: :FETCh? status -1 (no data): the meter took "
+                                  "no measurement; is its trigger system initiated "
+                                  "(configure() sets TRIG:SOUR BUS and INIT:CONT ON)?"
+                                  + (f" The meter reported: {said}" if said else ""))
+        if status in driver.no_data_statuses or a == NO_DATA_VALUE or b == NO_DATA_VALUE:
+            a = b = math.nan
         if status != 0:
-            log.warning("%s: measurement status %d", self.name, status)
-        return ImpedanceReading(a, b, self.function, status)
+            log.warning("%s: measurement status %+d (%s)", self.name, status, text)
+        return ImpedanceReading(a, b, self.function, status, text)
 
     def close(self) -> None:
         if self._closed:
