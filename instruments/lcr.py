@@ -115,11 +115,19 @@ class LCRDriverMixin:
             raise ValueError(f"bias_V = {bias_V!r} is not allowed on {self.name}: "
                              f"{describe_bias(self.bias_values_V)}") from None
 
-    def configure_measurement(self, function, frequency_Hz, level_Vrms, aperture, averages):
-        """Function, frequency [Hz], level [V rms], aperture; bus trigger, continuous init."""
+    def configure_measurement(self, function, frequency_Hz, level_Vrms, aperture, averages,
+                              alc=None):
+        """Function, frequency [Hz], level [V rms], aperture; bus trigger, continuous init.
+
+        ``alc`` True/False sends ``AMPLitude:ALC ON|OFF`` (automatic level control: the meter
+        holds the set level across the DUT; E4980A User's Guide ``:AMPLitude:ALC``); None
+        leaves it as the meter has it.
+        """
         setattr(self, self.function_property, function)
         self.frequency = frequency_Hz
         self.ac_voltage = level_Vrms
+        if alc is not None:
+            self.write(f"{self.command_prefix}AMPL:ALC {'ON' if alc else 'OFF'}")
         self.aperture_time = (aperture, averages)
         self.trigger_source = "BUS"
         self.write(f"{self.command_prefix}INIT:CONT ON")
@@ -201,6 +209,7 @@ class LCRMeterAdapter:
         self.level_Vrms: float = 0.03
         self.aperture: str = "MED"
         self.averages: int = 1
+        self.alc: Optional[bool] = None
         self.bias_V: float = 0.0
         self.bias_on = False
         self._configured = False
@@ -216,13 +225,14 @@ class LCRMeterAdapter:
         """JSON-able settings for the run record (level convention stated)."""
         return {"function": self.function, "frequency_Hz": self.frequency_Hz,
                 "level_Vrms": self.level_Vrms, "level_convention": "rms",
-                "aperture": self.aperture, "averages": self.averages,
+                "aperture": self.aperture, "averages": self.averages, "alc": self.alc,
                 "bias_V": self.bias_V, "bias_on": self.bias_on, "bias_source": self.bias_source}
 
     def configure(self, *, function: Literal["CPG", "CPD"] = "CPG", frequency_Hz: float = 1e4,
                   level_Vrms: float = 0.03, aperture: Literal["SHOR", "MED", "LONG"] = "MED",
-                  averages: int = 1) -> None:
-        """Set function, test frequency [Hz], oscillator level [V rms], aperture, averaging."""
+                  averages: int = 1, alc: Optional[bool] = None) -> None:
+        """Set function, test frequency [Hz], oscillator level [V rms], aperture, averaging,
+        and (``alc`` True/False) the automatic level control; None leaves ALC alone."""
         driver = self.driver
         check_choice("function", function, FUNCTIONS)
         lo, hi = driver.frequency_limits_Hz
@@ -233,6 +243,7 @@ class LCRMeterAdapter:
         averages = int(check_range("averages", averages, 1, driver.max_averages))
         (self.function, self.frequency_Hz, self.level_Vrms, self.aperture,
          self.averages) = function, frequency_Hz, level_Vrms, aperture, averages
+        self.alc = None if alc is None else bool(alc)
         self._link.call(self._apply_configuration)
         self._configured = True
 
@@ -245,7 +256,7 @@ class LCRMeterAdapter:
 
     def _apply_configuration(self, driver) -> None:
         driver.configure_measurement(self.function, self.frequency_Hz, self.level_Vrms,
-                                     self.aperture, self.averages)
+                                     self.aperture, self.averages, self.alc)
         errors = driver.check_errors()
         if errors:
             text = "; ".join(f"{int(e[0])}, {str(e[1]).strip(chr(34))}" for e in errors)

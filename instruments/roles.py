@@ -223,7 +223,8 @@ class LCRMeter(Protocol):
 
     def configure(self, *, function: Literal["CPG", "CPD"] = "CPG", frequency_Hz: float = 1e4,
                   level_Vrms: float = 0.03, aperture: Literal["SHOR", "MED", "LONG"] = "MED",
-                  averages: int = 1) -> None: ...
+                  averages: int = 1, alc: Optional[bool] = None) -> None:
+        """``alc``: automatic level control on/off (None: as the meter has it)."""
 
     def set_bias(self, bias_V: float) -> None:
         """Apply a DC bias [V] across the device (internal source, or the station's SMU through
