@@ -117,6 +117,7 @@ class KeysightE4980A(E4980ACommands):
         self._list_next = 0
         self._waiting = False          # trigger system: Waiting for Trigger (else Idle)
         self.last_level_Vrms = math.nan   # level across the DUT at the last measurement
+        self.last_monitor: dict[str, float] = {}   # VAC, IAC, VDC, IDC of the last one
 
     def power_on(self) -> None:
         """The state at power-on: the presets, then free-running internal trigger."""
@@ -236,6 +237,10 @@ class KeysightE4980A(E4980ACommands):
             cp, g = self.pixel.capacitance(frequency_Hz, bias, level)
             z = _impedance(frequency_Hz, cp, g)
         self.last_level_Vrms = level
+        dc_current = getattr(self.pixel, "bias_current_A", None)
+        self.last_monitor = {"VAC": level, "IAC": level / abs(z) if abs(z) > 0 else 0.0,
+                             "VDC": bias,
+                             "IDC": float(dc_current(bias)) if dc_current else 0.0}
         status = forced if forced is not None else self._status(z, level, own_bias,
                                                                 unregulated)
         if self._noise is not None:

@@ -54,6 +54,8 @@ class E4980ACommands(SCPIInstrument):
     impedance_range_auto = Setting(":FUNCtion:IMPedance:RANGe:AUTO", Bool(), True)
     monitor_vac = Setting(":FUNCtion:SMONitor:VAC[:STATe]", Bool(), False)
     monitor_iac = Setting(":FUNCtion:SMONitor:IAC[:STATe]", Bool(), False)
+    monitor_vdc = Setting(":FUNCtion:SMONitor:VDC[:STATe]", Bool(), False)
+    monitor_idc = Setting(":FUNCtion:SMONitor:IDC[:STATe]", Bool(), False)
     alc_on = Setting(":AMPLitude:ALC", Bool(), False)
     bias_on = Setting(":BIAS:STATe", Bool(), False)
     bias_range_auto = Setting(":BIAS:RANGe:AUTO", Bool(), True)
@@ -294,9 +296,28 @@ class E4980ACommands(SCPIInstrument):
         *_, r, x = self.results()[-1]
         return f"{self.format_data(r)},{self.format_data(x)}"
 
+    def _monitor(self, kind: str) -> str:
+        """The level monitor of the last measurement: one number, as a client reads it
+        (``float(":FETC:SMON:VDC?")``, an E4980A bias-sweep script); 9.9E37 with the
+        monitor off (guess)."""
+        self.results()
+        on = {"VAC": self.monitor_vac, "IAC": self.monitor_iac, "VDC": self.monitor_vdc,
+              "IDC": self.monitor_idc}[kind]
+        value = self.last_monitor.get(kind, model.OVERLOAD_DATA) if on else model.OVERLOAD_DATA
+        return self.format_data(value)
+
     @scpi(":FETCh:SMONitor:VAC?")
     def _fetch_vac(self):
-        """Level across the DUT [V rms] (monitor on; else 9.9E37 — guess)."""
-        self.results()
-        value = self.last_level_Vrms if self.monitor_vac else model.OVERLOAD_DATA
-        return self.format_data(value)
+        return self._monitor("VAC")
+
+    @scpi(":FETCh:SMONitor:IAC?")
+    def _fetch_iac(self):
+        return self._monitor("IAC")
+
+    @scpi(":FETCh:SMONitor:VDC?")
+    def _fetch_vdc(self):
+        return self._monitor("VDC")
+
+    @scpi(":FETCh:SMONitor:IDC?")
+    def _fetch_idc(self):
+        return self._monitor("IDC")
