@@ -13,13 +13,18 @@ Differences from :mod:`simulators.e4980a`:
   Operation Manual ch. 7 "ASCII format", p. 7-8, as quoted by the basil ``hp4284A`` driver
   and a MATLAB client; the manual's text itself was not read), data 9.9E37 on −1, +1, +2
   (:mod:`simulators.lcr_model`). +2 is produced only by a ``measure_status`` fault;
-* impedance ranges 10 Ω … 100 kΩ (guess, :data:`simulators.lcr_model.HP4284A_RANGES`).
+* impedance ranges 10 Ω … 100 kΩ (guess, :data:`simulators.lcr_model.HP4284A_RANGES`);
+* ``*TRG`` answers the triggered measurement (``<A>,<B>,<STATUS>``), as PyMeasure 0.16
+  ``Agilent4284A.trigger`` reads it ("Returns result of triggered measurement"; client code);
+  ``TRIG:CONT`` and ``TRIG:INIT[:IMM]`` are accepted as PyMeasure's ``trigger_continuous_
+  enabled`` / ``trigger_initiate`` send them (the manual's ``INITiate`` forms work too;
+  client code, unverified).
 """
 from __future__ import annotations
 
 from . import lcr_model as model
 from .e4980a import STANDARD_BIAS_V, KeysightE4980A
-from .scpi import SCPIError
+from .scpi import Bool, SCPIError, scpi
 
 __all__ = ["Agilent4284A"]
 
@@ -70,3 +75,28 @@ class Agilent4284A(KeysightE4980A):
         if value and not self.option_001:
             self.high_power = False
             raise SCPIError(-221)
+
+    # -- trigger forms of PyMeasure's Agilent4284A (client code) ----------------------------
+    @scpi(":TRIGger:CONTinuous", params=(Bool(),))
+    def _trig_cont(self, value):
+        self.init_continuous = value
+        self.on_init_continuous(value)
+
+    @scpi(":TRIGger:CONTinuous?")
+    def _trig_cont_q(self):
+        return "1" if self.init_continuous else "0"
+
+    @scpi(":TRIGger:INITiate[:IMMediate]")
+    def _trig_init(self):
+        self.initiate()
+
+    def _execute(self, unit, prefix, replies):
+        self._trg_taken = False
+        new_prefix = super()._execute(unit, prefix, replies)
+        if self._trg_taken:                       # *TRG answers its measurement
+            replies.append(self._fetch())
+        return new_prefix
+
+    def trigger(self) -> None:
+        super().trigger()
+        self._trg_taken = True

@@ -275,3 +275,17 @@ def test_list_sweep_step_mode_measures_one_point_per_trigger(serve):
     done(c, "*TRG")
     assert [p[0] for p in load.calls[-3:]] == [1e3, 1e4, 1e5]
     assert fields(c.ask(":FETC?"))[2::4] == [0.0, 0.0, 0.0]
+
+
+def test_4284a_trg_answers_the_measurement_and_pymeasure_trigger_forms(serve):
+    """PyMeasure 0.16 Agilent4284A: trigger() reads *TRG's reply, trigger_initiate() sends
+    TRIG:INIT:IMM, trigger_continuous_enabled TRIG:CONT (client code)."""
+    _, c, _ = serve(cls=Agilent4284A)
+    c.write("*RST;TRIG:SOUR BUS;:TRIG:INIT:IMM")
+    a, _, status = fields(c.ask("*TRG"))
+    assert (a, status) == (2e-9, 0)
+    c.write("*TRG")                                   # CONT OFF: Idle again, no reply
+    assert err(c) == '-211,"Trigger ignored"'
+    c.write("TRIG:CONT ON")
+    assert c.ask("TRIG:CONT?") == "1" and c.ask("INIT:CONT?") == "1"
+    assert fields(c.ask("*TRG"))[2] == 0 and fields(c.ask("*TRG"))[2] == 0
