@@ -32,9 +32,10 @@ E4980A's own chapter was not read):
 * in Waiting: source INT measures by itself (simulated lazily: the measurement is made when
   ``:FETC?`` asks, and takes its measurement time), BUS waits for ``*TRG`` or ``:TRIG``,
   HOLD and EXT for ``:TRIG[:IMM]`` (no external trigger on the bench); ``:TRIG[:IMM]``
-  triggers whatever the source (SCPI "bypasses the event detection"), ``*TRG`` only with
-  BUS; a trigger that finds the system Idle (or ``*TRG`` with another source) is −211
-  "Trigger ignored" (SCPI; guess for the E4980A).
+  triggers whatever the source (SCPI "bypasses the event detection"); ``*TRG`` is
+  ``:TRIG;:FETC?`` and answers the data (a third-party guide to the UG, pp. 250–252, and
+  PyMeasure's ``Agilent4284A.trigger``; client code); a trigger that finds the system Idle
+  is −211 "Trigger ignored" (SCPI; guess for the E4980A).
 
 DC bias: without option 001 only 0, 1.5 and 2 V are allowed (anything else: −222, the
 setting unchanged); with option 001 continuous ±40 V (E4980A) or ±40 V in high-power mode
@@ -173,8 +174,8 @@ class KeysightE4980A(E4980ACommands):
         self._triggered()
 
     def trigger(self) -> None:
-        """``*TRG``: a bus trigger, accepted in Waiting with ``:TRIG:SOUR BUS``."""
-        if not self._waiting or self.trigger_source != "BUS":
+        """``*TRG``: the same trigger as ``:TRIG`` (its reply: :meth:`_execute`)."""
+        if not self._waiting:
             raise SCPIError(-211, "Trigger ignored")
         self._triggered()
 

@@ -140,6 +140,12 @@ class E4980ACommands(SCPIInstrument):
 
     @scpi(":VOLTage[:LEVel]?")
     def _volt_q(self):
+        """No reply while the signal is set by current (QCoDeS detects the signal mode by the
+        time-out of ``:VOLT:LEV?``; ISIS ``kse4980.proto``: "if in curr mode VOLT? does not
+        respond"; client code on real meters). The error it queues, −221 "Settings
+        conflict", is a guess (every unanswered message leaves an error here)."""
+        if self.signal_mode != "VOLT":
+            self._refuse_reply()
         return self.format_number(self.level_Vrms)
 
     @scpi(":CURRent[:LEVel]", params=(Raw(),))
@@ -149,6 +155,9 @@ class E4980ACommands(SCPIInstrument):
 
     @scpi(":CURRent[:LEVel]?")
     def _curr_q(self):
+        """No reply while the signal is set by voltage (see ``:VOLT?``)."""
+        if self.signal_mode != "CURR":
+            self._refuse_reply()
         return self.format_number(self.current_level_A)
 
     # -- BIAS --------------------------------------------------------------------------
@@ -259,9 +268,38 @@ class E4980ACommands(SCPIInstrument):
         return f"{value:+.9E}" if self.ascii_long else f"{value:+.5E}"
 
     def format_number(self, value: float) -> str:
+        """Numeric query replies: ``+1.00000E+02`` (six digits, two-digit exponent), as a
+        real E4980A answers ``:FUNC:IMP:RANG?`` (ISIS ``kse4980.proto`` matches these exact
+        strings; client code) — the same shape as the data fields (UG p. 261)."""
         if not math.isfinite(value):
             value = model.OVERLOAD_DATA
-        return f"{value:+.6E}"
+        return f"{value:+.5E}"
+
+    # -- replies: *TRG answers, some queries do not ------------------------------------
+    def _execute(self, unit, prefix, replies):
+        self._no_reply = False
+        self._trg_taken = False
+        n = len(replies)
+        try:
+            return super()._execute(unit, prefix, replies)
+        finally:       # also when *TRG was ignored (−211): it still answers the buffer
+            if self._no_reply and len(replies) > n:
+                replies.pop()
+            if self._trg_taken:
+                replies.append(self._fetch())
+
+    def _refuse_reply(self) -> None:
+        self._no_reply = True
+        self.push_error(-221, "Settings conflict")
+
+    @scpi("*TRG")
+    def _trg(self):
+        """``*TRG`` ≡ ``:TRIG;:FETC?``: triggers (−211 when the system is Idle) and answers
+        the data buffer ("Controlling the E4980A/AL via the LAN Interface", pp. 250–252, a
+        third-party guide to the UG; PyMeasure ``Agilent4284A.trigger`` reads ``*TRG``'s
+        reply; client code)."""
+        self._trg_taken = True
+        self.trigger()
 
     # -- INITiate, ABORt, SYSTem:PRESet -------------------------------------------------
     @scpi(":INITiate[:IMMediate]")

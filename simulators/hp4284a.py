@@ -14,8 +14,9 @@ Differences from :mod:`simulators.e4980a`:
   and a MATLAB client; the manual's text itself was not read), data 9.9E37 on −1, +1, +2
   (:mod:`simulators.lcr_model`). +2 is produced only by a ``measure_status`` fault;
 * impedance ranges 10 Ω … 100 kΩ (guess, :data:`simulators.lcr_model.HP4284A_RANGES`);
-* ``*TRG`` answers the triggered measurement (``<A>,<B>,<STATUS>``), as PyMeasure 0.16
-  ``Agilent4284A.trigger`` reads it ("Returns result of triggered measurement"; client code);
+* lists of at most 10 points; ``*OPT?`` five fields (client code, see below);
+* ``*TRG`` answers the triggered measurement as on the E4980A (PyMeasure 0.16
+  ``Agilent4284A.trigger`` reads it: "Returns result of triggered measurement"; client code);
   ``TRIG:CONT`` and ``TRIG:INIT[:IMM]`` are accepted as PyMeasure's ``trigger_continuous_
   enabled`` / ``trigger_initiate`` send them (the manual's ``INITiate`` forms work too;
   client code, unverified).
@@ -41,6 +42,13 @@ class Agilent4284A(KeysightE4980A):
     MAX_AVERAGES = 128
     STATUS = model.HP4284A_STATUS
     TIME_TABLE = model.HP4284A_MEASUREMENT_TIME
+    LIST_MAX_POINTS = 10
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # five option fields, the first 1 with option 001 (PyMeasure's 4284A test mock and
+        # its high_power_enabled check ``options[0] == '0'``; client code)
+        self.OPT = "1,0,0,0,0" if self.option_001 else "0,0,0,0,0"
 
     def ranges(self) -> model.RangeTable:
         return model.HP4284A_RANGES
@@ -90,13 +98,21 @@ class Agilent4284A(KeysightE4980A):
     def _trig_init(self):
         self.initiate()
 
-    def _execute(self, unit, prefix, replies):
-        self._trg_taken = False
-        new_prefix = super()._execute(unit, prefix, replies)
-        if self._trg_taken:                       # *TRG answers its measurement
-            replies.append(self._fetch())
-        return new_prefix
+    def on_list_frequency(self, values):
+        self._list_length(values, "list_frequency")
+        super().on_list_frequency(values)
 
-    def trigger(self) -> None:
-        super().trigger()
-        self._trg_taken = True
+    def on_list_voltage(self, values):
+        self._list_length(values, "list_voltage")
+        super().on_list_voltage(values)
+
+    def on_list_bias(self, values):
+        self._list_length(values, "list_bias")
+        super().on_list_bias(values)
+
+    def _list_length(self, values, name):
+        """At most 10 list points (PyMeasure ``sweep_measurement`` sends ≤ 10 per list;
+        client code; the error code is a guess)."""
+        if len(values) > self.LIST_MAX_POINTS:
+            setattr(self, name, [])
+            raise SCPIError(-222)

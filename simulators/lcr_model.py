@@ -164,8 +164,11 @@ class SourceModel:
     E4980A: level 0–2 V rms (0–20 V rms with option 001; data sheet 5989-4435EN "Test
     signal"), current level 0–20 mA rms (0–100 mA with option 001; QCoDeS keysight_e4980a
     validators, client code). Output resistance 100 Ω (guess: the nominal source impedance
-    of the E4980A/4284A family as recalled, not read). DC bias current limit: guess (20 mA
-    standard, 100 mA with option 001, the current-level ranges).
+    of the E4980A/4284A family as recalled, not read). DC bias current limit: 20 mA for the
+    standard unit's 1.5 V / 2 V bias ("DC bias test signal current (1.5 V/2.0 V): Output
+    current Max. 20 mA", data sheet 5989-4435EN pp. 34–35 as extracted in
+    /work/research/lcr.md §5), ±100 mA with option 001 (same pages; QCoDeS). Not modelled:
+    option 001's bias source resistance (V_DUT = V_b − 100 Ω·I_b, same pages).
     """
 
     max_level_Vrms: float
@@ -227,10 +230,10 @@ class MeasurementTimeTable:
 
 
 #: E4980A measurement time. Above 1 kHz: SHORT 5.6 ms, MED 88 ms, LONG 220 ms (data sheet
-#: 5989-4435EN "Measurement time", as already cited in this project). Below 1 kHz the time
-#: grows as whole periods of the test signal must be integrated: guess until the data
-#: sheet's table is read — a floor of two periods (SHORT), eight (MED) and twenty (LONG)
-#: added to the ≥ 1 kHz times.
+#: 5989-4435EN "Measurement time", as cited in this project before; the table was not found
+#: again, so this is unverified). Below 1 kHz the time grows as whole periods of the test
+#: signal must be integrated: guess until the data sheet's table is read — two periods
+#: (SHORT), eight (MED) and twenty (LONG) added to the ≥ 1 kHz times.
 E4980A_MEASUREMENT_TIME = MeasurementTimeTable(
     frequencies_Hz=(20.0, 100.0, 1e3, 2e6),
     times_s={"SHOR": (5.6e-3 + 2 / 20, 5.6e-3 + 2 / 100, 5.6e-3, 5.6e-3),
@@ -238,8 +241,15 @@ E4980A_MEASUREMENT_TIME = MeasurementTimeTable(
              "LONG": (220e-3 + 20 / 20, 220e-3 + 20 / 100, 220e-3, 220e-3)},
     source="E4980A data sheet 5989-4435EN, Measurement time (≥ 1 kHz); below 1 kHz a guess")
 
-#: 4284A measurement time (guess: the E4980A's until the 4284A's own table is read).
+#: 4284A measurement time, "time interval from a trigger command to the EOM signal output at
+#: the handler interface port": 100 Hz SHORT 270 / MED 400 / LONG 1040 ms, 1 kHz 40 / 190 /
+#: 830 ms, 10 kHz and 1 MHz 30 / 180 / 820 ms (Agilent 4284A/4285A data sheet,
+#: "Specifications", p. 14, as extracted in /work/research/lcr.md §4; the document's title
+#: and edition are not visible in the extract). Below 100 Hz held at the 100 Hz values
+#: (guess: 20 Hz is not tabulated).
 HP4284A_MEASUREMENT_TIME = MeasurementTimeTable(
-    frequencies_Hz=E4980A_MEASUREMENT_TIME.frequencies_Hz[:-1] + (1e6,),
-    times_s=E4980A_MEASUREMENT_TIME.times_s,
-    source="guess: E4980A table")
+    frequencies_Hz=(100.0, 1e3, 10e3, 1e6),
+    times_s={"SHOR": (270e-3, 40e-3, 30e-3, 30e-3),
+             "MED": (400e-3, 190e-3, 180e-3, 180e-3),
+             "LONG": (1040e-3, 830e-3, 820e-3, 820e-3)},
+    source="Agilent 4284A/4285A data sheet, Specifications p. 14 (100 Hz … 1 MHz)")

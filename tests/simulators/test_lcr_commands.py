@@ -27,22 +27,23 @@ def client():
         m.close()
 
 
-# (command, query, reply) — the reply in the simulator's formats
+# (command, query, reply): numbers as +1.00000E+02 (a real meter's :FUNC:IMP:RANG? reply, ISIS
+# kse4980.proto), keywords in short form
 ROUND_TRIPS = [
     (":FUNCtion:IMPedance:TYPE CPG", ":FUNC:IMP?", "CPG"),
     (":FUNC:IMP LSRS", ":FUNCtion:IMPedance:TYPE?", "LSRS"),
     (":FUNC:IMP:RANG:AUTO OFF", ":FUNC:IMP:RANG:AUTO?", "0"),
-    (":FUNC:IMP:RANG 250", ":FUNC:IMP:RANG?", "+3.000000E+02"),
-    (":FREQuency:CW 12345", ":FREQ?", "+1.234500E+04"),
-    (":VOLTage:LEVel 0.25", ":VOLT?", "+2.500000E-01"),
-    (":CURRent:LEVel 0.005", ":CURR:LEV?", "+5.000000E-03"),
+    (":FUNC:IMP:RANG 250", ":FUNC:IMP:RANG?", "+3.00000E+02"),
+    (":FREQuency:CW 12345", ":FREQ?", "+1.23450E+04"),
+    (":VOLTage:LEVel 0.25", ":VOLT?", "+2.50000E-01"),
+    (":CURRent:LEVel 0.005", ":CURR:LEV?", "+5.00000E-03"),
     (":AMPLitude:ALC ON", ":AMPL:ALC?", "1"),
-    (":BIAS:VOLTage:LEVel -12.5", ":BIAS:VOLT?", "-1.250000E+01"),
-    (":BIAS:CURRent:LEVel 0.02", ":BIAS:CURR?", "+2.000000E-02"),
+    (":BIAS:VOLTage:LEVel -12.5", ":BIAS:VOLT?", "-1.25000E+01"),
+    (":BIAS:CURRent:LEVel 0.02", ":BIAS:CURR?", "+2.00000E-02"),
     (":BIAS:STATe ON", ":BIAS:STAT?", "1"),
     (":TRIGger:SOURce BUS", ":TRIG:SOUR?", "BUS"),
-    (":TRIGger:DELay 0.25", ":TRIG:DEL?", "+2.500000E-01"),
-    (":TRIGger:TDELay 0.01", ":TRIG:TDEL?", "+1.000000E-02"),
+    (":TRIGger:DELay 0.25", ":TRIG:DEL?", "+2.50000E-01"),
+    (":TRIGger:TDELay 0.01", ":TRIG:TDEL?", "+1.00000E-02"),
     (":INITiate:CONTinuous OFF", ":INIT:CONT?", "0"),
     (":APERture LONG,16", ":APER?", "LONG,16"),
     (":APER SHORT", ":APER?", "SHOR,1"),
@@ -54,9 +55,9 @@ ROUND_TRIPS = [
     (":CORRection:LENGth 2", ":CORR:LENG?", "2"),
     (":CORRection:METHod MULTiple", ":CORR:METH?", "MULT"),
     (":LIST:MODE STEP", ":LIST:MODE?", "STEP"),
-    (":LIST:FREQuency 1e3,1e4", ":LIST:FREQ?", "+1.000000E+03,+1.000000E+04"),
-    (":LIST:BIAS:VOLTage -1,-2", ":LIST:BIAS:VOLT?", "-1.000000E+00,-2.000000E+00"),
-    (":LIST:CURRent 0.001", ":LIST:CURR?", "+1.000000E-03"),
+    (":LIST:FREQuency 1e3,1e4", ":LIST:FREQ?", "+1.00000E+03,+1.00000E+04"),
+    (":LIST:BIAS:VOLTage -1,-2", ":LIST:BIAS:VOLT?", "-1.00000E+00,-2.00000E+00"),
+    (":LIST:CURRent 0.001", ":LIST:CURR?", "+1.00000E-03"),
     (":COMParator:STATe ON", ":COMP?", "1"),
     (":DISPlay:PAGE LIST", ":DISP:PAGE?", "LIST"),
 ]
@@ -76,7 +77,7 @@ def test_presets_after_rst(client):
             ":FUNC:IMP:RANG 10;*RST")
     replies = [c.ask(q) for q in (":FREQ?", ":VOLT?", ":FUNC:IMP?", ":APER?", ":AMPL:ALC?",
                                   ":BIAS:STAT?", ":FUNC:IMP:RANG:AUTO?", "*OPT?")]
-    assert replies == ["+1.000000E+03", "+1.000000E+00", "CPD", "MED,1", "0", "0", "1", "001"]
+    assert replies == ["+1.00000E+03", "+1.00000E+00", "CPD", "MED,1", "0", "0", "1", "001"]
 
 
 def test_list_clear_and_corrections_execute(client):
@@ -100,3 +101,23 @@ def test_out_of_range_values_are_refused(client, cls, command):
     c = client(cls, option_001=False)
     c.write(command)
     assert c.ask(":SYST:ERR?") in ('-222,"Data out of range"', '-221,"Settings conflict"')
+
+
+def test_level_query_of_the_other_signal_mode_gets_no_reply(client):
+    """QCoDeS tells the signal mode by the time-out of :VOLT:LEV? (ISIS: "if in curr mode
+    VOLT? does not respond"): the simulator answers only the query of the mode set last."""
+    c = client(option_001=True)
+    c.write(":CURR 0.005")
+    assert c.ask(":VOLT?;:CURR?") == "+5.00000E-03"          # no field for :VOLT?
+    assert c.ask(":SYST:ERR?") == '-221,"Settings conflict"'  # (the code is a guess)
+    c.write(":VOLT 0.1")
+    assert c.ask(":CURR?;:VOLT?") == "+1.00000E-01"
+
+
+def test_4284a_lists_hold_ten_points_and_opt_has_five_fields(client):
+    c = client(Agilent4284A, option_001=True)
+    c.write("LIST:FREQ " + ",".join(str(1e3 * (k + 1)) for k in range(11)))
+    assert c.ask("SYST:ERR?") == '-222,"Data out of range"' and c.ask("LIST:FREQ?") == ""
+    c.write("LIST:FREQ " + ",".join(str(1e3 * (k + 1)) for k in range(10)))
+    assert c.ask("SYST:ERR?") == '0,"No error"'
+    assert c.ask("*OPT?") == "1,0,0,0,0"

@@ -83,3 +83,21 @@ def test_level_and_bias_monitors(meter):
     assert float(client.ask(":FETC:SMON:IAC?")) == pytest.approx(0.1 / z, rel=1e-5)
     assert float(client.ask(":FETC:SMON:VDC?")) == pytest.approx(1.5, rel=1e-6)
     assert float(client.ask(":FETC:SMON:IDC?")) == pytest.approx(2e-3, rel=1e-6)
+
+
+def test_4284a_measurement_time_is_its_data_sheets():
+    """4284A/4285A data sheet p. 14: 100 Hz 270/400/1040 ms, 1 kHz 40/190/830 ms,
+    10 kHz and 1 MHz 30/180/820 ms (SHORT/MED/LONG)."""
+    from simulators.hp4284a import Agilent4284A
+
+    clock = Clock()
+    inst = Agilent4284A(RC(), clock=clock)
+    expected = {100: (0.270, 0.400, 1.040), 1e3: (0.040, 0.190, 0.830),
+                1e4: (0.030, 0.180, 0.820), 1e6: (0.030, 0.180, 0.820)}
+    inst.handle("*RST;TRIG:SOUR BUS;:INIT:CONT ON")
+    for f, times in expected.items():
+        for aperture, t in zip(("SHOR", "MED", "LONG"), times):
+            inst.handle(f"FREQ {f:g};:APER {aperture},2")
+            t0 = clock.t
+            inst.handle("TRIG")
+            assert clock.t - t0 == pytest.approx(2 * t, rel=1e-9), (f, aperture)

@@ -92,39 +92,41 @@ def test_after_rst_fetch_answers_no_data_until_triggered(serve):
 
 
 def test_bus_source_needs_initiate_and_a_bus_trigger(serve):
+    """*TRG ≡ :TRIG;:FETC? (client code): it answers the buffer even when ignored."""
     load = RC()
     _, c, _ = serve(load=load)
     c.write("*RST;:TRIG:SOUR BUS")
-    c.write("*TRG")
-    assert err(c) == '-211,"Trigger ignored"'
+    assert c.ask("*TRG") == NO_DATA and err(c) == '-211,"Trigger ignored"'
     c.write(":INIT")
     c.write(":INIT")
     assert err(c) == '-213,"Init ignored"'
     assert c.ask(":FETC?") == NO_DATA                # waiting for the bus trigger
     n = len(load.calls)
-    done(c, "*TRG")
-    assert len(load.calls) == n + 1 and fields(c.ask(":FETC?"))[2] == 0
-    c.write("*TRG")                                  # CONT OFF: back to Idle
-    assert err(c) == '-211,"Trigger ignored"' and len(load.calls) == n + 1
+    a, _, status = fields(c.ask("*TRG"))             # measures and answers
+    assert len(load.calls) == n + 1 and (a, status) == (2e-9, 0)
     assert c.ask(":FETC?") == c.ask(":FETC?")        # FETC? re-reads, never measures on BUS
+    assert fields(c.ask("*TRG"))[2] == 0             # CONT OFF: Idle, the old data again
+    assert err(c) == '-211,"Trigger ignored"' and len(load.calls) == n + 1
 
 
-def test_hold_source_takes_trig_immediate_but_not_trg(serve):
-    _, c, _ = serve()
+def test_hold_source_waits_for_a_trigger_command(serve):
+    load = RC()
+    _, c, _ = serve(load=load)
     c.write("*RST;:TRIG:SOUR HOLD;:INIT:CONT ON")
-    c.write("*TRG")
-    assert err(c) == '-211,"Trigger ignored"'
+    assert c.ask(":FETC?") == NO_DATA                # HOLD: nothing measured by itself
     a, _, status = fields(c.ask(":TRIG:IMM;:FETC?"))
     assert (a, status) == (2e-9, 0)
     c.write(":TRIG")                                 # CONT ON: still Waiting
     assert err(c) == '0,"No error"'
+    n = len(load.calls)
+    assert fields(c.ask("*TRG"))[2] == 0 and len(load.calls) == n + 1   # ≡ :TRIG;:FETC?'
 
 
 def test_abort_returns_to_idle_unless_continuous(serve):
     _, c, _ = serve()
-    c.write("*RST;:TRIG:SOUR BUS;:INIT;:ABOR;*TRG")
+    c.write("*RST;:TRIG:SOUR BUS;:INIT;:ABOR;:TRIG")
     assert err(c) == '-211,"Trigger ignored"'
-    c.write(":INIT:CONT ON;:ABOR;*TRG")
+    c.write(":INIT:CONT ON;:ABOR;:TRIG")
     assert err(c) == '0,"No error"'
 
 
@@ -268,23 +270,22 @@ def test_list_sweep_step_mode_measures_one_point_per_trigger(serve):
     _, c, _ = serve(load=load)
     c.write("*RST;:TRIG:SOUR BUS;:INIT:CONT ON;:DISP:PAGE LIST;:LIST:MODE STEP;"
             ":LIST:FREQ 1e3,1e4,1e5")
-    c.write("*TRG")
-    reply = fields(c.ask(":FETC?"))
+    reply = fields(c.ask("*TRG"))
     assert len(reply) == 12 and reply[2] == 0 and reply[6] == -1 and reply[4] == 9.9e37
-    done(c, "*TRG")
-    done(c, "*TRG")
+    c.ask("*TRG")
+    c.ask("*TRG")
     assert [p[0] for p in load.calls[-3:]] == [1e3, 1e4, 1e5]
     assert fields(c.ask(":FETC?"))[2::4] == [0.0, 0.0, 0.0]
 
 
-def test_4284a_trg_answers_the_measurement_and_pymeasure_trigger_forms(serve):
+def test_4284a_pymeasure_trigger_forms(serve):
     """PyMeasure 0.16 Agilent4284A: trigger() reads *TRG's reply, trigger_initiate() sends
     TRIG:INIT:IMM, trigger_continuous_enabled TRIG:CONT (client code)."""
     _, c, _ = serve(cls=Agilent4284A)
     c.write("*RST;TRIG:SOUR BUS;:TRIG:INIT:IMM")
     a, _, status = fields(c.ask("*TRG"))
     assert (a, status) == (2e-9, 0)
-    c.write("*TRG")                                   # CONT OFF: Idle again, no reply
+    c.ask("*TRG")                                     # CONT OFF: Idle again
     assert err(c) == '-211,"Trigger ignored"'
     c.write("TRIG:CONT ON")
     assert c.ask("TRIG:CONT?") == "1" and c.ask("INIT:CONT?") == "1"
