@@ -10,6 +10,10 @@ Pure, vectorised functions of arrays. Conventions, stated once and loudly:
   argument (CsPbBr3: ≈ 16–30; never the optical ε∞ ≈ 4–5).
 * **Area**: ``area_cm2`` [cm²]; the formulas use A² in m².
 * **Bias sign**: forward positive (anode positive), the project's convention.
+* **Validity**: every fit takes an optional boolean ``valid`` mask (True = use the point).
+  A reading the meter flagged (E4980A/4284A ``:FETCh?`` status ≠ 0: overload, signal
+  source overloaded, ALC unable to regulate) is stored but left out of the fits; the
+  results say how many points each fit left out.
 
 References
 ----------
@@ -26,7 +30,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import constants, optimize, signal
+from scipy import constants, signal
+
+from .trap_cutoff import CutoffFit, trap_cutoff_frequency, trap_response_fraction
 
 __all__ = ["AMPLITUDE_CONVENTIONS", "delta_v_pp_V", "DriveLevelFit", "fit_drive_level",
            "drive_level_density", "profile_distance_nm", "DLCPProfiles", "dlcp_profiles",
@@ -51,6 +57,19 @@ def _check_area(area_cm2):
     if area_cm2 is None or not np.isscalar(area_cm2) or not (1e-6 <= float(area_cm2) <= 100.0):
         raise ValueError(f"area_cm2 = {area_cm2!r} is out of range: allowed 1e-6 … 100 cm²")
     return float(area_cm2)
+
+
+def _mask(valid, shape, name):
+    """``valid`` as a boolean array of ``shape`` (a one-line ValueError otherwise)."""
+    v = np.asarray(valid)
+    if v.dtype != bool:
+        raise ValueError(f"valid has dtype {v.dtype}: allowed a boolean mask (True = use the "
+                         "point), e.g. lcr_status == 0")
+    try:
+        return np.broadcast_to(v, shape)
+    except ValueError:
+        raise ValueError(f"valid shape {v.shape} does not match {name} shape {shape}: allowed "
+                         "the same shape") from None
 
 
 def delta_v_pp_V(amplitude_V, convention: str):
@@ -111,7 +130,8 @@ class DriveLevelFit:
             np.zeros_like(self.c0_F)
 
 
-def fit_drive_level(delta_v_pp_V, capacitance_F, order: int = 2) -> DriveLevelFit:
+def fit_drive_level(delta_v_pp_V, capacitance_F, order: int = 2, *, valid=None
+                    ) -> DriveLevelFit:
     """Least-squares fit C(δV) = C0 + C1·δV + C2·δV² (+…) of many curves in one solve.
 
     Heath, Cohen & Shafarman, J. Appl. Phys. 95, 1000 (2004), eq. (3),
@@ -130,6 +150,10 @@ def fit_drive_level(delta_v_pp_V, capacitance_F, order: int = 2) -> DriveLevelFi
     order : int, default 2
         Polynomial order (1 … 4); each curve needs finite points at ≥ order + 1 distinct
         δV, else NaN.
+    valid : array_like of bool, optional
+        Broadcastable to ``capacitance_F``: False leaves a point out of the fit exactly as a
+        NaN would (its residual is NaN, it does not count in ``n_points``). None: every
+        finite point is used.
 
     Returns
     -------
@@ -140,6 +164,8 @@ def fit_drive_level(delta_v_pp_V, capacitance_F, order: int = 2) -> DriveLevelFi
     order = int(order)
     c = np.asarray(capacitance_F, dtype=float)
     dv = np.asarray(delta_v_pp_V, dtype=float)
+    if valid is not None:
+        c = np.where(_mask(valid, c.shape, "capacitance_F"), c, np.nan)
     if c.ndim == 0 or c.shape[-1] == 0:
         raise ValueError("capacitance_F is empty: allowed arrays with ≥ order + 1 points per curve")
     if dv.ndim == 1 and dv.shape[0] != c.shape[-1] or dv.ndim > 1 and dv.shape != c.shape:
@@ -262,7 +288,9 @@ class DLCPProfiles:
     x_nm: np.ndarray
     fit: DriveLevelFit
     delta_v_pp_V: np.ndarray      # (curves, n) padded with NaN
-    capacitance_F: np.ndarray     # (curves, n) padded with NaN
+    capacitance_F: np.ndarray     # (curves, n) padded with NaN; flagged points included
+    valid: np.ndarray = None      # (curves, n) bool: False = left out of the fit (or padding)
+    n_excluded: np.ndarray = None  # (curves,) int: points of the curve left out by ``valid``
 
     def shallowest(self):
         """(frequencies [Hz], N_DL [cm⁻³], ⟨x⟩ [nm]) at each frequency's smallest ⟨x⟩."""
@@ -279,7 +307,7 @@ class DLCPProfiles:
 
 
 def dlcp_profiles(frequency_Hz, v_max_V, delta_v_pp_V, capacitance_F, *, area_cm2, eps_r,
-                  order: int = 2) -> DLCPProfiles:
+                  order: int = 2, valid=None) -> DLCPProfiles:
     """Fit every (frequency, V_max) curve of a long-format DLCP record in one batched solve.
 
     Parameters
@@ -294,12 +322,17 @@ def dlcp_profiles(frequency_Hz, v_max_V, delta_v_pp_V, capacitance_F, *, area_cm
         Static relative permittivity (required; 1 … 100).
     order : int, default 2
         Polynomial order of C(δV).
+    valid : array_like of bool, shape (rows,), optional
+        False leaves a row out of its curve's fit (e.g. ``lcr_status != 0``: a reading the
+        meter flagged); the row stays in the tables (``capacitance_F``, ``valid``) and is
+        counted in ``n_excluded``. None: every finite row is used.
 
     Returns
     -------
     DLCPProfiles
         N_DL (:func:`drive_level_density`) and ⟨x⟩ (:func:`profile_distance_nm`) per curve,
-        with the standard error of N_DL from that of C1 (σ_N = N·σ_C1/|C1|).
+        with the standard error of N_DL from that of C1 (σ_N = N·σ_C1/|C1|), from the valid
+        rows only.
     """
     _check_eps_r(eps_r)
     _check_area(area_cm2)
@@ -308,12 +341,14 @@ def dlcp_profiles(frequency_Hz, v_max_V, delta_v_pp_V, capacitance_F, *, area_cm
     if not (f.size == vm.size == dv.size == c.size):
         raise ValueError("frequency_Hz, v_max_V, delta_v_pp_V and capacitance_F must have "
                          "the same length")
+    ok = np.ones(c.size, bool) if valid is None else \
+        _mask(np.ravel(valid), c.shape, "capacitance_F").copy()
     keep = np.isfinite(f) & np.isfinite(vm)
     if not np.any(keep):
         raise ValueError("no DLCP rows: allowed ≥ order + 1 readings per (frequency, V_max)")
     if np.any(f[keep] <= 0):
         raise ValueError("frequency_Hz is out of range: allowed > 0 Hz")
-    f, vm, dv, c = f[keep], vm[keep], dv[keep], c[keep]
+    f, vm, dv, c, ok = f[keep], vm[keep], dv[keep], c[keep], ok[keep]
     keys, inverse = np.unique(np.column_stack([f, vm]), axis=0, return_inverse=True)
     inverse = inverse.ravel()
     order_rows = np.lexsort((dv, inverse))
@@ -323,11 +358,13 @@ def dlcp_profiles(frequency_Hz, v_max_V, delta_v_pp_V, capacitance_F, *, area_cm
     pos = np.arange(inv_sorted.size) - np.repeat(np.cumsum(counts) - counts, counts)
     dv_tab = np.full((len(keys), n_max), np.nan)
     c_tab = np.full((len(keys), n_max), np.nan)
+    ok_tab = np.zeros((len(keys), n_max), bool)
     dv_tab[inv_sorted, pos] = dv[order_rows]
     c_tab[inv_sorted, pos] = c[order_rows]
+    ok_tab[inv_sorted, pos] = ok[order_rows]
     shared = np.all(counts == n_max) and np.allclose(dv_tab, dv_tab[:1], rtol=0, atol=1e-12,
                                                      equal_nan=False)
-    fit = fit_drive_level(dv_tab[0] if shared else dv_tab, c_tab, order=order)
+    fit = fit_drive_level(dv_tab[0] if shared else dv_tab, c_tab, order=order, valid=ok_tab)
     n_dl = np.asarray(drive_level_density(fit.c0_F, fit.c1_F_per_V, area_cm2, eps_r), float)
     with np.errstate(divide="ignore", invalid="ignore"):
         n_std = np.abs(n_dl) * fit.std[:, 1] / np.abs(fit.c1_F_per_V)
@@ -337,7 +374,8 @@ def dlcp_profiles(frequency_Hz, v_max_V, delta_v_pp_V, capacitance_F, *, area_cm
         rms_residual_F=fit.rms_residual_F, n_points=fit.n_points, n_dl_cm3=n_dl,
         n_dl_std_cm3=n_std,
         x_nm=np.atleast_1d(np.asarray(profile_distance_nm(fit.c0_F, area_cm2, eps_r), float)),
-        fit=fit, delta_v_pp_V=dv_tab, capacitance_F=c_tab)
+        fit=fit, delta_v_pp_V=dv_tab, capacitance_F=c_tab, valid=ok_tab,
+        n_excluded=np.bincount(inverse[~ok], minlength=len(keys)))
 
 
 def deep_state_density(profiles: DLCPProfiles, low_frequency_Hz=None, high_frequency_Hz=None):
@@ -381,107 +419,6 @@ def deep_state_density(profiles: DLCPProfiles, low_frequency_Hz=None, high_frequ
             "low_frequency_Hz": float(f_lo), "high_frequency_Hz": float(f_hi)}
 
 
-# ------------------------------------------------------------------------- trap cutoff
-def trap_response_fraction(frequency_Hz, cutoff_frequency_Hz):
-    """g(f) = 1 / (1 + (f/f_c)²): fraction of traps following a signal at ``frequency_Hz``.
-
-    Debye response of a single trap level with emission rate e_t = 2π·f_c (states follow
-    when e_t ≳ ω = 2πf; Heath et al. 2004; Walter et al., J. Appl. Phys. 80, 4411 (1996),
-    doi:10.1063/1.363401).
-    """
-    f = np.asarray(frequency_Hz, dtype=float)
-    return 1.0 / (1.0 + (f / cutoff_frequency_Hz) ** 2)
-
-
-@dataclass(frozen=True)
-class CutoffFit:
-    """Fit of N(f) = N_high + (N_low − N_high)·g(f); f_c with its standard error."""
-
-    cutoff_frequency_Hz: float
-    cutoff_frequency_std_Hz: float
-    n_low_cm3: float
-    n_high_cm3: float
-    bracketed: bool
-    """True when f_c lies between the lowest and highest measured frequency."""
-    step_std_cm3: float = math.nan
-    """Standard error of the step height N_low − N_high [cm⁻³]."""
-
-    @property
-    def located(self) -> bool:
-        """Bracketed, a step above 3 standard errors, and f_c known to better than ±50 %."""
-        step = self.n_low_cm3 - self.n_high_cm3
-        return bool(self.bracketed and math.isfinite(self.cutoff_frequency_std_Hz)
-                    and self.cutoff_frequency_std_Hz < 0.5 * self.cutoff_frequency_Hz
-                    and math.isfinite(self.step_std_cm3) and step > 3.0 * self.step_std_cm3)
-
-    def to_dict(self):
-        return {"trap_cutoff_frequency_Hz": self.cutoff_frequency_Hz,
-                "trap_cutoff_frequency_std_Hz": self.cutoff_frequency_std_Hz,
-                "n_low_frequency_cm3": self.n_low_cm3, "n_high_frequency_cm3": self.n_high_cm3,
-                "step_std_cm3": self.step_std_cm3, "cutoff_bracketed": self.bracketed,
-                "cutoff_located": self.located}
-
-
-def trap_cutoff_frequency(frequency_Hz, n_dl_cm3, n_dl_std_cm3=None) -> CutoffFit:
-    """Locate the trap cutoff f_c from N_DL(f): least-squares step N_high + ΔN·g(f).
-
-    Fits ln f_c, N_low and N_high (scipy.optimize.curve_fit; weights 1/σ² when
-    ``n_dl_std_cm3`` is given, else relative residuals). The standard error of f_c is
-    f_c·σ(ln f_c) from the covariance. Needs ≥ 4 distinct frequencies; f_c outside the
-    measured span is returned with ``bracketed = False`` (an extrapolation: do not trust);
-    ``located`` also asks for a step N_low − N_high above 3 standard errors and σ(f_c) <
-    f_c/2 (a flat N(f), e.g. a trap-free junction, has no cutoff).
-
-    Parameters
-    ----------
-    frequency_Hz : array_like
-        Test frequencies [Hz] (> 0, any order; repeats allowed).
-    n_dl_cm3 : array_like
-        N_DL [cm⁻³] at each frequency (same depth, e.g. the shallowest profile point).
-    n_dl_std_cm3 : array_like, optional
-        Standard errors [cm⁻³].
-    """
-    f = np.asarray(frequency_Hz, dtype=float).ravel()
-    n = np.asarray(n_dl_cm3, dtype=float).ravel()
-    if f.size != n.size:
-        raise ValueError("frequency_Hz and n_dl_cm3 must have the same length")
-    s = None if n_dl_std_cm3 is None else np.asarray(n_dl_std_cm3, float).ravel()
-    ok = np.isfinite(f) & np.isfinite(n) & (f > 0)
-    if s is not None:
-        ok &= np.isfinite(s) & (s > 0)
-    if np.unique(f[ok]).size < 4:
-        raise ValueError("frequency_Hz: need ≥ 4 distinct frequencies with a finite N_DL to "
-                         "locate the trap cutoff (allowed 20 Hz … 2 MHz, spanning the step)")
-    f, n = f[ok], n[ok]
-    s = s[ok] if s is not None else None
-    scale = float(np.nanmax(np.abs(n)))
-    lf = np.log(f)
-    o = np.argsort(f)
-    n_lo0, n_hi0 = n[o][0] / scale, n[o][-1] / scale
-    mid = 0.5 * (n_lo0 + n_hi0)
-    crossing = np.interp(-mid, -n[o] / scale, lf[o]) if n_lo0 > n_hi0 else lf.mean()
-
-    def model(lfv, lfc, a_lo, a_hi):
-        return a_hi + (a_lo - a_hi) / (1.0 + np.exp(2.0 * (lfv - lfc)))
-
-    sigma = (s / scale) if s is not None else None
-    try:
-        p, cov = optimize.curve_fit(model, lf, n / scale, p0=(crossing, n_lo0, n_hi0),
-                                    sigma=sigma, absolute_sigma=sigma is not None,
-                                    maxfev=5000)
-    except (RuntimeError, optimize.OptimizeWarning) as exc:
-        raise ValueError(f"n_dl_cm3: no frequency step could be fitted ({exc})") from None
-    fc = float(math.exp(p[0]))
-    finite = np.all(np.isfinite(cov))
-    var = cov[0, 0] if finite else math.nan
-    step_var = cov[1, 1] + cov[2, 2] - 2.0 * cov[1, 2] if finite else math.nan
-    return CutoffFit(cutoff_frequency_Hz=fc,
-                     cutoff_frequency_std_Hz=fc * math.sqrt(var) if var >= 0 else math.nan,
-                     n_low_cm3=float(p[1] * scale), n_high_cm3=float(p[2] * scale),
-                     bracketed=bool(f.min() < fc < f.max()),
-                     step_std_cm3=scale * math.sqrt(step_var) if step_var >= 0 else math.nan)
-
-
 # ------------------------------------------------------------------------------- C-V
 @dataclass(frozen=True)
 class CVProfile:
@@ -492,10 +429,12 @@ class CVProfile:
     inverse_c2_per_F2: np.ndarray
     x_nm: np.ndarray
     n_cv_cm3: np.ndarray
+    n_excluded: int = 0
+    """Points left out by the ``valid`` mask (readings the meter flagged)."""
 
 
-def cv_profile(bias_V, capacitance_F, *, area_cm2, eps_r, smooth_points: int = 0
-               ) -> CVProfile:
+def cv_profile(bias_V, capacitance_F, *, area_cm2, eps_r, smooth_points: int = 0,
+               valid=None) -> CVProfile:
     """C-V (Mott-Schottky) profile N_CV(x).
 
     With V forward positive (anode positive),
@@ -519,6 +458,9 @@ def cv_profile(bias_V, capacitance_F, *, area_cm2, eps_r, smooth_points: int = 0
         0: central differences (``np.gradient``, non-uniform spacing allowed); an odd
         number ≥ 5: Savitzky–Golay (quadratic) derivative over that many points, which
         needs uniformly spaced bias.
+    valid : array_like of bool, optional
+        False leaves a point out before the derivative is taken (e.g. ``lcr_status != 0``);
+        the profile then lies on the remaining biases (non-uniform: ``smooth_points = 0``).
     """
     eps = _check_eps_r(eps_r) * EPS0_F_M
     area_m2 = _check_area(area_cm2) * 1e-4
@@ -526,7 +468,10 @@ def cv_profile(bias_V, capacitance_F, *, area_cm2, eps_r, smooth_points: int = 0
     c = np.asarray(capacitance_F, dtype=float).ravel()
     if v.size != c.size:
         raise ValueError("bias_V and capacitance_F must have the same length")
-    ok = np.isfinite(v) & np.isfinite(c) & (c > 0)
+    use = np.ones(c.size, bool) if valid is None else _mask(np.ravel(valid), c.shape,
+                                                              "capacitance_F")
+    n_excluded = int(np.sum(~use & np.isfinite(v)))
+    ok = np.isfinite(v) & np.isfinite(c) & (c > 0) & use
     v, c = v[ok], c[ok]
     if v.size < 3:
         raise ValueError("bias_V: need ≥ 3 bias points with a finite C > 0 for a C-V profile")
@@ -553,4 +498,4 @@ def cv_profile(bias_V, capacitance_F, *, area_cm2, eps_r, smooth_points: int = 0
         n_m3 = -2.0 / (Q_C * eps * area_m2 ** 2 * d_inv2)
     n_cm3 = np.where(np.isfinite(n_m3), n_m3 * 1e-6, np.nan)
     return CVProfile(bias_V=v, capacitance_F=c, inverse_c2_per_F2=inv2,
-                     x_nm=eps * area_m2 / c * 1e9, n_cv_cm3=n_cm3)
+                     x_nm=eps * area_m2 / c * 1e9, n_cv_cm3=n_cm3, n_excluded=n_excluded)

@@ -30,6 +30,13 @@ class HP4284A(LCRDriverMixin, Agilent4284A):
     max_averages = 128
     command_prefix = ""
     function_property = "impedance_mode"
+    #: ``FETCh?`` <STATUS> (Operation Manual ch. 7 "ASCII format", p. 7-8, as the basil and
+    #: MATLAB 4284A clients quote it): data 9.9E37 on −1, +1 and +2 (guess, see
+    #: docs/fidelity-parts/lcr.md).
+    status_meanings = {-1: "no data", 0: "normal", 1: "analog bridge unbalanced",
+                       2: "A/D converter not working", 3: "signal source overloaded",
+                       4: "ALC unable to regulate"}
+    no_data_statuses = frozenset({-1, 1, 2})
 
     def __init__(self, adapter, name="HP 4284A LCR meter", *, option_001: bool = False,
                  **kwargs):

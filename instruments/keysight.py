@@ -36,6 +36,10 @@ class KeysightE4980A(LCRDriverMixin, AgilentE4980):
     max_averages = 256
     command_prefix = ":"
     function_property = "mode"
+    #: ``:FETCh?`` <STATUS> (User's Guide, "Data Transfer", p. 261): data 9.9E37 on −1 and +1.
+    status_meanings = {-1: "no data", 0: "normal", 1: "overload",
+                       3: "signal source overloaded", 4: "ALC unable to regulate"}
+    no_data_statuses = frozenset({-1, 1})
 
     def __init__(self, adapter, name="Keysight E4980A LCR meter", *, option_001: bool = False,
                  **kwargs):

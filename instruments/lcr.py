@@ -16,6 +16,7 @@ trigger-and-fetch) lives here too: :class:`LCRDriverMixin` and the property fact
 from __future__ import annotations
 
 import logging
+import math
 from typing import Callable, Literal, Optional
 
 from pymeasure.instruments import Instrument
@@ -30,6 +31,12 @@ log = logging.getLogger(__name__)
 
 FUNCTIONS = ("CPG", "CPD")
 APERTURES = ("SHOR", "MED", "LONG")
+
+#: ``:FETCh?`` status −1: "No data (in the data buffer memory)" (E4980A User's Guide,
+#: "Data Transfer", p. 261; the 4284A uses the same code).
+STATUS_NO_DATA = -1
+#: The value a meter sends in both data fields when the status voids them.
+NO_DATA_VALUE = 9.9e37
 
 #: Internal DC bias values of a standard E4980A or 4284A [V] (data sheets: 0 V, 1.5 V, 2 V).
 STANDARD_BIAS_V = (0.0, 1.5, 2.0)
@@ -91,6 +98,14 @@ class LCRDriverMixin:
     #: Name of the stock driver's impedance-function property.
     function_property = "mode"
     bias_values_V: tuple = STANDARD_BIAS_V
+    #: ``:FETCh?`` status → meaning, and the statuses whose data fields are 9.9E37 (set per
+    #: model from its manual).
+    status_meanings: dict = {STATUS_NO_DATA: "no data", 0: "normal"}
+    no_data_statuses: frozenset = frozenset({STATUS_NO_DATA})
+
+    def status_text(self, status: int) -> str:
+        """The meaning of a ``:FETCh?`` status for this model (``"status +7"`` if unknown)."""
+        return self.status_meanings.get(int(status), f"status {int(status):+d}")
 
     def check_bias(self, bias_V: float) -> float:
         """Raise a one-line ValueError unless ``bias_V`` is an allowed internal bias."""
@@ -100,11 +115,19 @@ class LCRDriverMixin:
             raise ValueError(f"bias_V = {bias_V!r} is not allowed on {self.name}: "
                              f"{describe_bias(self.bias_values_V)}") from None
 
-    def configure_measurement(self, function, frequency_Hz, level_Vrms, aperture, averages):
-        """Function, frequency [Hz], level [V rms], aperture; bus trigger, continuous init."""
+    def configure_measurement(self, function, frequency_Hz, level_Vrms, aperture, averages,
+                              alc=None):
+        """Function, frequency [Hz], level [V rms], aperture; bus trigger, continuous init.
+
+        ``alc`` True/False sends ``AMPLitude:ALC ON|OFF`` (automatic level control: the meter
+        holds the set level across the DUT; E4980A User's Guide ``:AMPLitude:ALC``); None
+        leaves it as the meter has it.
+        """
         setattr(self, self.function_property, function)
         self.frequency = frequency_Hz
         self.ac_voltage = level_Vrms
+        if alc is not None:
+            self.write(f"{self.command_prefix}AMPL:ALC {'ON' if alc else 'OFF'}")
         self.aperture_time = (aperture, averages)
         self.trigger_source = "BUS"
         self.write(f"{self.command_prefix}INIT:CONT ON")
@@ -186,6 +209,7 @@ class LCRMeterAdapter:
         self.level_Vrms: float = 0.03
         self.aperture: str = "MED"
         self.averages: int = 1
+        self.alc: Optional[bool] = None
         self.bias_V: float = 0.0
         self.bias_on = False
         self._configured = False
@@ -201,13 +225,14 @@ class LCRMeterAdapter:
         """JSON-able settings for the run record (level convention stated)."""
         return {"function": self.function, "frequency_Hz": self.frequency_Hz,
                 "level_Vrms": self.level_Vrms, "level_convention": "rms",
-                "aperture": self.aperture, "averages": self.averages,
+                "aperture": self.aperture, "averages": self.averages, "alc": self.alc,
                 "bias_V": self.bias_V, "bias_on": self.bias_on, "bias_source": self.bias_source}
 
     def configure(self, *, function: Literal["CPG", "CPD"] = "CPG", frequency_Hz: float = 1e4,
                   level_Vrms: float = 0.03, aperture: Literal["SHOR", "MED", "LONG"] = "MED",
-                  averages: int = 1) -> None:
-        """Set function, test frequency [Hz], oscillator level [V rms], aperture, averaging."""
+                  averages: int = 1, alc: Optional[bool] = None) -> None:
+        """Set function, test frequency [Hz], oscillator level [V rms], aperture, averaging,
+        and (``alc`` True/False) the automatic level control; None leaves ALC alone."""
         driver = self.driver
         check_choice("function", function, FUNCTIONS)
         lo, hi = driver.frequency_limits_Hz
@@ -218,6 +243,7 @@ class LCRMeterAdapter:
         averages = int(check_range("averages", averages, 1, driver.max_averages))
         (self.function, self.frequency_Hz, self.level_Vrms, self.aperture,
          self.averages) = function, frequency_Hz, level_Vrms, aperture, averages
+        self.alc = None if alc is None else bool(alc)
         self._link.call(self._apply_configuration)
         self._configured = True
 
@@ -230,7 +256,7 @@ class LCRMeterAdapter:
 
     def _apply_configuration(self, driver) -> None:
         driver.configure_measurement(self.function, self.frequency_Hz, self.level_Vrms,
-                                     self.aperture, self.averages)
+                                     self.aperture, self.averages, self.alc)
         errors = driver.check_errors()
         if errors:
             text = "; ".join(f"{int(e[0])}, {str(e[1]).strip(chr(34))}" for e in errors)
@@ -267,11 +293,28 @@ class LCRMeterAdapter:
     output_off = bias_off   # the safety registry switches "outputs" off at exit
 
     def measure(self) -> ImpedanceReading:
-        """Trigger one measurement and fetch ``(C_F, G_S or D)`` plus the status."""
+        """Trigger one measurement and fetch ``(C_F, G_S or D)`` plus its status.
+
+        A status that voids the data (E4980A −1/+1, 4284A −1/+1/+2: both fields 9.9E37) gives
+        NaN values; +3/+4 keep the meter's values, flagged (``reading.valid`` is False).
+        Status −1 ("no data") means the trigger was not taken (trigger system idle): an
+        :class:`InstrumentError`, never a reading.
+        """
         a, b, status = self._link.call(lambda d: d.trigger_and_fetch())
+        driver = self.driver
+        text = driver.status_text(status)
+        if status == STATUS_NO_DATA:
+            errors = self._link.call(lambda d: d.check_errors())   # e.g. -211 Trigger ignored
+            said = "; ".join(f"{int(e[0])}, {str(e[1]).strip(chr(34))}" for e in errors)
+            raise InstrumentError(f"{self.name}: :FETCh? status -1 (no data): the meter took "
+                                  "no measurement; is its trigger system initiated "
+                                  "(configure() sets TRIG:SOUR BUS and INIT:CONT ON)?"
+                                  + (f" The meter reported: {said}" if said else ""))
+        if status in driver.no_data_statuses or a == NO_DATA_VALUE or b == NO_DATA_VALUE:
+            a = b = math.nan
         if status != 0:
-            log.warning("%s: measurement status %d", self.name, status)
-        return ImpedanceReading(a, b, self.function, status)
+            log.warning("%s: measurement status %+d (%s)", self.name, status, text)
+        return ImpedanceReading(a, b, self.function, status, text)
 
     def close(self) -> None:
         if self._closed:

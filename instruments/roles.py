@@ -89,13 +89,24 @@ class ImpedanceReading:
     """One LCR reading in a parallel-capacitance function; unpacks as ``C_F, second``.
 
     ``second`` is the parallel conductance G [S] for function ``"CPG"`` and the dimensionless
-    dissipation factor D for ``"CPD"``; ``status`` is the meter's measurement status (0 = normal).
+    dissipation factor D for ``"CPD"``. ``status`` is the meter's measurement status of this
+    reading (the ``<STATUS>`` field of ``:FETCh?``: 0 normal; E4980A +1 overload, +3 signal
+    source overloaded, +4 ALC unable to regulate; 4284A +1 analog bridge unbalanced, +2 A/D
+    converter not working), ``status_text`` its meaning for that model. Where the meter sends
+    no data (9.9E37) both values are NaN; with +3/+4 they are the meter's, but not to be
+    trusted (:attr:`valid` is False).
     """
 
     capacitance_F: float
     second: float
     function: Literal["CPG", "CPD"]
     status: int = 0
+    status_text: str = ""
+
+    @property
+    def valid(self) -> bool:
+        """True for a normal measurement (status 0)."""
+        return self.status == 0
 
     def __iter__(self) -> Iterator[float]:
         yield self.capacitance_F
@@ -219,7 +230,8 @@ class LCRMeter(Protocol):
 
     def configure(self, *, function: Literal["CPG", "CPD"] = "CPG", frequency_Hz: float = 1e4,
                   level_Vrms: float = 0.03, aperture: Literal["SHOR", "MED", "LONG"] = "MED",
-                  averages: int = 1) -> None: ...
+                  averages: int = 1, alc: Optional[bool] = None) -> None:
+        """``alc``: automatic level control on/off (None: as the meter has it)."""
 
     def set_bias(self, bias_V: float) -> None:
         """Apply a DC bias [V] across the device (internal source, or the station's SMU through

@@ -32,9 +32,11 @@ class CVProcedure(LCRProcedure):
                                default="forward")
 
     DATA_COLUMNS = ["time_s", "frequency_Hz", "bias_V", "level_Vrms", "capacitance_F",
-                    "capacitance_std_F", "conductance_S", "dissipation", "direction"]
+                    "capacitance_std_F", "conductance_S", "dissipation", "direction",
+                    "lcr_status"]
     COLUMN_UNITS = {"level_Vrms": "V rms", "dissipation": "1 (D = G/(2*pi*f*Cp))",
-                    "direction": "1 (+1 towards stop_bias_V, -1 back)"}
+                    "direction": "1 (+1 towards stop_bias_V, -1 back)",
+                    "lcr_status": LCRProcedure.STATUS_UNITS}
 
     def validate(self):
         super().validate()
@@ -54,6 +56,12 @@ class CVProcedure(LCRProcedure):
         return self._biases
 
     def execute(self):
+        try:
+            self._sweep()
+        finally:
+            self.note_flagged_points()
+
+    def _sweep(self):
         lcr = self.lcr
         self.apply_correction()
         legs = [(self._biases, 1.0)]
@@ -66,7 +74,8 @@ class CVProcedure(LCRProcedure):
                        f"frequencies, {self.level_Vrms:g} V rms, bias from {lcr.bias_source}")
         for f in self._frequencies:
             lcr.configure(function=self.function, frequency_Hz=f, level_Vrms=self.level_Vrms,
-                          aperture=self.aperture, averages=self.averages)
+                          aperture=self.aperture, averages=self.averages,
+                          alc=bool(self.alc))
             for biases, direction in legs:
                 for v in biases:
                     if self.should_stop():

@@ -38,9 +38,10 @@ class DLCPProcedure(LCRProcedure):
 
     DATA_COLUMNS = ["time_s", "frequency_Hz", "v_max_V", "bias_V", "level_Vrms",
                     "delta_v_pp_V", "capacitance_F", "capacitance_std_F", "conductance_S",
-                    "dissipation"]
+                    "dissipation", "lcr_status"]
     COLUMN_UNITS = {"level_Vrms": "V rms", "delta_v_pp_V": "V (peak-to-peak, 2*sqrt(2)*V rms)",
-                    "dissipation": "1 (D = G/(2*pi*f*Cp))"}
+                    "dissipation": "1 (D = G/(2*pi*f*Cp))",
+                    "lcr_status": LCRProcedure.STATUS_UNITS}
 
     def validate(self):
         super().validate()
@@ -64,6 +65,12 @@ class DLCPProcedure(LCRProcedure):
         return [vm - SQRT8 * lv / 2.0 for vm in self._v_max for lv in self._levels]
 
     def execute(self):
+        try:
+            self._sweep()
+        finally:
+            self.note_flagged_points()
+
+    def _sweep(self):
         lcr = self.lcr
         self.apply_correction()
         n_total = len(self._frequencies) * len(self._v_max) * len(self._levels)
@@ -73,7 +80,8 @@ class DLCPProcedure(LCRProcedure):
                        f"{lcr.bias_source} source")
         level_now = self._levels[0]
         lcr.configure(function=self.function, frequency_Hz=self._frequencies[0],
-                      level_Vrms=level_now, aperture=self.aperture, averages=self.averages)
+                      level_Vrms=level_now, aperture=self.aperture, averages=self.averages,
+                      alc=bool(self.alc))
         for f in self._frequencies:
             for vm in self._v_max:
                 for lv in self._levels:
@@ -103,7 +111,7 @@ class DLCPProcedure(LCRProcedure):
         if lcr.frequency_Hz != frequency_Hz:
             lcr.configure(function=self.function, frequency_Hz=frequency_Hz,
                           level_Vrms=level_Vrms, aperture=self.aperture,
-                          averages=self.averages)
+                          averages=self.averages, alc=bool(self.alc))
         elif lcr.level_Vrms != level_Vrms:
             lcr.set_level(level_Vrms)
 

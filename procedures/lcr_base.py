@@ -11,7 +11,8 @@ import math
 import sys
 
 import numpy as np
-from pymeasure.experiment import (FloatParameter, IntegerParameter, ListParameter)
+from pymeasure.experiment import (BooleanParameter, FloatParameter, IntegerParameter,
+                                  ListParameter)
 
 from .base import INSTRUMENTS, SAMPLE, SWEEP, QledProcedure
 
@@ -57,6 +58,8 @@ class LCRProcedure(QledProcedure):
     aperture = ListParameter("LCR integration time", choices=("SHOR", "MED", "LONG"),
                              default="MED")
     averages = IntegerParameter("LCR averages per reading", minimum=1, maximum=128, default=1)
+    alc = BooleanParameter("LCR automatic level control (holds the set level across the "
+                           "device; status +4 where it cannot)", default=False)
     readings_per_point = IntegerParameter("Readings averaged per point (software)", minimum=1,
                                           maximum=100, default=1)
     settle_s = FloatParameter("Settling time after a bias/level change", units="s",
@@ -75,7 +78,7 @@ class LCRProcedure(QledProcedure):
         "levels_Vrms": SWEEP, "level_Vrms": SWEEP, "start_bias_V": SWEEP,
         "stop_bias_V": SWEEP, "step_bias_V": SWEEP, "directions": SWEEP, "settle_s": SWEEP,
         "function": INSTRUMENTS, "aperture": INSTRUMENTS, "averages": INSTRUMENTS,
-        "readings_per_point": INSTRUMENTS, "correction": INSTRUMENTS,
+        "readings_per_point": INSTRUMENTS, "correction": INSTRUMENTS, "alc": INSTRUMENTS,
         "amplitude_convention": INSTRUMENTS}
     REQUIRED_ROLES = ("lcr",)
 
@@ -102,7 +105,13 @@ class LCRProcedure(QledProcedure):
     def lcr(self):
         return self.instruments.lcr
 
+    #: The per-point status column and its meaning (see :meth:`read_point`).
+    STATUS_COLUMN = "lcr_status"
+    STATUS_UNITS = "1 (:FETCh? status of the point: 0 normal, else excluded from the fits)"
+
     def startup(self):
+        self._points, self._flagged, self._status_texts = 0, {}, {}
+        self._flagged_noted = False
         super().startup()
         self.correction_record = {"mode": self.correction}
         self.check_meter()
@@ -175,24 +184,49 @@ class LCRProcedure(QledProcedure):
             smu.output_off()
 
     def read_point(self):
-        """Mean of ``readings_per_point`` readings → (C [F], second [S or 1], std of C [F])."""
-        cs, ss = [], []
+        """Mean of ``readings_per_point`` readings → (C [F], second [S or 1], std of C [F],
+        status). ``status`` is the first non-zero ``:FETCh?`` status among the readings (0
+        when all were normal): one flagged reading flags the point. Readings without data
+        (NaN) are left out of the means."""
+        cs, ss, status = [], [], 0
         for _ in range(int(self.readings_per_point)):
             reading = self.lcr.measure()
             cs.append(reading.capacitance_F)
             ss.append(reading.second)
-        c = float(np.mean(cs))
-        std = float(np.std(cs, ddof=1)) if len(cs) > 1 else math.nan
-        return c, float(np.mean(ss)), std
+            if reading.status and not status:
+                status = int(reading.status)
+                self._status_texts.setdefault(status, reading.status_text)
+        cs, ss = np.asarray(cs, float), np.asarray(ss, float)
+        ok = np.isfinite(cs) & np.isfinite(ss)
+        c = float(np.mean(cs[ok])) if ok.any() else math.nan
+        second = float(np.mean(ss[ok])) if ok.any() else math.nan
+        std = float(np.std(cs[ok], ddof=1)) if ok.sum() > 1 else math.nan
+        return c, second, std, status
 
     def measure_point(self, frequency_Hz: float) -> dict:
         """Settle, read and derive one point: ``capacitance_F``, ``capacitance_std_F``,
-        ``conductance_S``, ``dissipation`` (the row fields both sweeps record)."""
+        ``conductance_S``, ``dissipation``, ``lcr_status`` (the row fields both sweeps
+        record)."""
         self.wait(self.settle_s)
-        c, second, c_std = self.read_point()
+        c, second, c_std, status = self.read_point()
         g, d = self.second_quantities(frequency_Hz, c, second)
+        self._points += 1
+        if status:
+            self._flagged[status] = self._flagged.get(status, 0) + 1
         return {"capacitance_F": c, "capacitance_std_F": c_std, "conductance_S": g,
-                "dissipation": d}
+                "dissipation": d, "lcr_status": float(status)}
+
+    def note_flagged_points(self) -> None:
+        """One warning per run: how many points the meter flagged (status ≠ 0) and why; they
+        are stored with their ``lcr_status`` and the analysis leaves them out of the fits."""
+        if not self._flagged or self._flagged_noted:
+            return
+        self._flagged_noted = True
+        n = sum(self._flagged.values())
+        why = ", ".join(f"{count} × {code:+d} {self._status_texts.get(code, '')}".rstrip()
+                        for code, count in sorted(self._flagged.items()))
+        self.log_event("warning", f"lcr: {n} of {self._points} points flagged by the meter "
+                       f"({why}); stored with lcr_status, excluded from the fits")
 
     def end_bias(self) -> None:
         """Bias off at the end of a completed sweep (``outputs_off`` covers every exit)."""
@@ -216,5 +250,12 @@ class LCRProcedure(QledProcedure):
             "delta_v_pp_per_Vrms": SQRT8,
             "correction": dict(self.correction_record),
             "temperature_K": float(self.temperature_K),
-            "eps_r": float(self.eps_r)}}
+            "eps_r": float(self.eps_r),
+            "lcr_status_codes": _status_codes(lcr)}}
         return meta
+
+
+def _status_codes(lcr) -> dict:
+    """``{"+1": "overload", …}``: the connected model's ``:FETCh?`` status meanings."""
+    meanings = getattr(getattr(lcr, "driver", None), "status_meanings", None) or {}
+    return {f"{int(code):+d}": str(text) for code, text in meanings.items()}

@@ -58,6 +58,44 @@ def true_density_cm3(junction: dict, x_nm, frequency_Hz):
     return nf + g * nt
 
 
+def status_column(run):
+    """The per-point ``lcr_status`` (0 where the run has none: runs recorded before it)."""
+    if "lcr_status" not in run.data.columns:
+        return np.zeros(len(run.data))
+    return np.nan_to_num(np.asarray(run.data["lcr_status"], dtype=float), nan=0.0)
+
+
+def status_codes(run) -> dict:
+    """``{"+1": "overload", …}`` the run recorded for its meter (empty if none)."""
+    station = (getattr(run, "attrs", None) or {}).get("station") or {}
+    measurement = station.get("measurement") if isinstance(station, dict) else None
+    codes = (measurement or {}).get("lcr_status_codes") if isinstance(measurement, dict) \
+        else None
+    return dict(codes) if isinstance(codes, dict) else {}
+
+
+def excluded_summary(run, status) -> dict:
+    """How many points the meter flagged and were left out of the fits, by status."""
+    codes = status_codes(run)
+    flagged = status[status != 0]
+    by_status = {}
+    for code in sorted(set(flagged.astype(int))):
+        key = f"{code:+d}"
+        by_status[f"{key} {codes.get(key, '')}".rstrip()] = int(np.sum(flagged == code))
+    return {"excluded_points": int(flagged.size), "total_points": int(status.size),
+            "excluded_by_status": by_status}
+
+
+def excluded_sentence(summary: dict) -> str:
+    """The report's sentence on the points left out (empty when none were)."""
+    if not summary["excluded_points"]:
+        return ""
+    why = ", ".join(f"{n} × {k}" for k, n in summary["excluded_by_status"].items())
+    return (f"{summary['excluded_points']} of {summary['total_points']} points were flagged by "
+            f"the LCR meter (:FETCh? status ≠ 0: {why}) and left out of the fits; they are "
+            "stored with their lcr_status.")
+
+
 def _finite_list(a):
     return [float(v) if math.isfinite(v) else None for v in np.asarray(a, float).ravel()]
 
@@ -82,7 +120,8 @@ def _dlcp_inputs(run):
             raise ValueError(f"delta_v_pp_V disagrees with level_Vrms under amplitude_convention "
                              f"= {convention!r}: allowed records where δV_pp = 2√2·V_rms")
     profiles = dlcp.dlcp_profiles(_column(run, "frequency_Hz"), _column(run, "v_max_V"), dv_pp,
-                                  _column(run, "capacitance_F"), area_cm2=area, eps_r=eps_r)
+                                  _column(run, "capacitance_F"), area_cm2=area, eps_r=eps_r,
+                                  valid=status_column(run) == 0)
     return area, eps_r, convention, profiles
 
 
@@ -136,6 +175,8 @@ def analyze_dlcp_run(run) -> dict:
         "profile_c2_F_per_V2": _finite_list(p.c2_F_per_V2),
         "profile_rms_residual_F": _finite_list(p.rms_residual_F),
         "profile_n_points": [int(v) for v in p.n_points],
+        "profile_n_excluded": [int(v) for v in p.n_excluded],
+        **excluded_summary(run, status_column(run)),
     }
     per, fc, fc_std = _cutoffs(p)
     out["trap_cutoff_frequency_Hz"] = fc
@@ -192,10 +233,15 @@ def plot_dlcp_fits(p: dlcp.DLCPProfiles, title: str = "") -> Figure:
     for ax, f in zip(axes, freqs):
         for j in np.nonzero(p.frequency_Hz == f)[0]:
             dv, c = p.delta_v_pp_V[j], p.capacitance_F[j]
-            ok = np.isfinite(dv) & np.isfinite(c)
+            finite = np.isfinite(dv) & np.isfinite(c)
+            ok = finite & p.valid[j]
             col = cols[p.v_max_V[j]]
             ax.plot(dv[ok], c[ok] * 1e9, "o", ms=3, color=col,
                     label=f"V_max {p.v_max_V[j]:g} V")
+            flagged = finite & ~p.valid[j]
+            if flagged.any():
+                ax.plot(dv[flagged], c[flagged] * 1e9, "x", ms=5, color=col,
+                        label="flagged by the meter (not fitted)")
             grid = np.linspace(0.0, np.nanmax(dv), 50)
             fit = np.polyval(p.fit.coefficients[j][::-1], grid)
             ax.plot(grid, fit * 1e9, "-", lw=1, color=col)
@@ -255,6 +301,8 @@ def write_dlcp_report(run, out_dir, *, html_too: bool = True) -> Path:
     page.para(f"ε_r = {a['eps_r']:g} (static), A = {a['area_cm2']:g} cm², oscillator level "
               f"recorded in V {a['amplitude_convention']} and converted to δV peak-to-peak. "
               + a["method"] + ".")
+    if a["excluded_points"]:
+        page.para(excluded_sentence(a))
     page.heading("N_DL at the shallowest profile point")
     page.table(["Frequency [Hz]", "⟨x⟩ [nm]", "N_DL [cm⁻³]"],
                [(fmt(f, "g"), fmt(x, ".1f"), fmt(n)) for f, x, n in
@@ -302,11 +350,13 @@ def _cv_profiles(run, smooth_points=0):
     c = _column(run, "capacitance_F")
     direction = _column(run, "direction") if "direction" in run.data.columns \
         else np.ones_like(v)
+    good = status_column(run) == 0
     result = []
     for fv in np.unique(f[np.isfinite(f)]):
         sel = (f == fv) & (direction > 0)
         result.append((float(fv), dlcp.cv_profile(v[sel], c[sel], area_cm2=area, eps_r=eps_r,
-                                                  smooth_points=smooth_points)))
+                                                  smooth_points=smooth_points,
+                                                  valid=good[sel])))
     if not result:
         raise ValueError("the run holds no C-V rows")
     return area, eps_r, result
@@ -318,13 +368,14 @@ def analyze_cv_run(run, *, smooth_points: int = 0) -> dict:
     junction = junction_truth(run)
     out = {"method": "N_CV = -2/(q eps_r eps0 A^2 d(C^-2)/dV), x = eps_r eps0 A/C, V forward "
                      "positive (Sze & Ng 2007, 3.2.4)",
-           "area_cm2": area, "eps_r": eps_r, "frequencies_Hz": [], "per_frequency": []}
+           "area_cm2": area, "eps_r": eps_r, "frequencies_Hz": [], "per_frequency": [],
+           **excluded_summary(run, status_column(run))}
     for fv, prof in profiles:
         rev = prof.bias_V <= 0.0
         entry = {"frequency_Hz": fv, "bias_V": _finite_list(prof.bias_V),
                  "x_nm": _finite_list(prof.x_nm), "n_cv_cm3": _finite_list(prof.n_cv_cm3),
                  "median_n_cv_reverse_cm3": float(np.nanmedian(prof.n_cv_cm3[rev]))
-                 if np.any(rev) else None}
+                 if np.any(rev) else None, "n_excluded": prof.n_excluded}
         if junction:
             true_n = true_density_cm3(junction, prof.x_nm, fv)
             rel = _rel(prof.n_cv_cm3, true_n)
@@ -364,6 +415,8 @@ def write_cv_report(run, out_dir, *, html_too: bool = True) -> Path:
     _, _, profiles = _cv_profiles(run)
     page.para(f"ε_r = {a['eps_r']:g} (static), A = {a['area_cm2']:g} cm². {a['method']}. "
               "N_CV counts interface charge too (N_CV ≥ N_DL on a real device).")
+    if a["excluded_points"]:
+        page.para(excluded_sentence(a))
     rows = []
     for e in a["per_frequency"]:
         t = e.get("truth", {}).get("median_abs_relative_error_reverse")

@@ -3,17 +3,43 @@
 The measured parallel capacitance Cp [F] and conductance G [S] come from
 ``pixel.capacitance(frequency_Hz, bias_V, level_Vrms)`` (the oscillator level is in
 V rms, as the instrument sets it) plus seeded noise; every other display function
-(Cp-D, Cs-Rs, Z-θ, …) is computed from the same admittance Y = G + jωCp.
+(Cp-D, Cs-Rs, Z-θ, …) is computed from the same admittance Y = G + jωCp
+(:func:`simulators.lcr_model.impedance_values`). What the meter does to a reading (status,
+ranges, ALC, measurement time) lives in :mod:`simulators.lcr_model`.
 
-Command sets: Keysight E4980A/AL User's Guide (E4980-90230, ch. 11 SCPI reference);
-Agilent 4284A Operation Manual (04284-90040, ch. 8). What PyMeasure 0.16's
-``AgilentE4980`` sends (``FORM ASC``, ``FUNCtion:IMPedance:TYPE``, ``:FREQ:CW``,
-``:VOLT:LEV``, ``TRIG:SOUR``, ``:APER``, ``:FETCH?``, list sweeps) is accepted.
+Sources: [UG] Keysight *E4980A/AL Precision LCR Meter User's Guide* (E4980-90230; the
+edition of the extracts read is not visible), ch. "Overview of Remote Control — Data
+Transfer" p. 261 (``:FETCh?`` reply, status codes, 9.9E37), "Save/Recall" p. 183; [DS]
+*E4980A Data Sheet* 5989-4435EN; clients: PyMeasure 0.16 ``AgilentE4980``, QCoDeS
+``keysight_e4980a``. What is not in them is marked "guess" here and in
+docs/fidelity-parts/lcr.md.
 
-DC bias: without option 001 only 0, 1.5 and 2 V are allowed (anything else: -222);
-with option 001 continuous ±40 V (E4980A) or ±40 V in high-power mode (4284A).
-Measurement time from the aperture: SHORT 5.6 ms, MED 88 ms, LONG 220 ms per
-average at ≥ 1 kHz (E4980A data sheet, "Measurement time"), on the scaled clock.
+Trigger system (the three states of the Keysight LCR/impedance family: Idle, Waiting for
+Trigger, Measuring — E4981A Programming Manual ch. 5 and E4991A manual ch. 5, siblings; the
+E4980A's own chapter was not read):
+
+* power-on: ``:TRIG:SOUR INT`` and ``:INIT:CONT ON`` — the meter measures continuously, so
+  ``:FETC?`` answers the latest result without any trigger (what PyMeasure's stock
+  ``AgilentE4980.impedance`` relies on; E4981A: "at power-on the continuous activation …
+  and the trigger mode are set to ON and internal trigger");
+* ``*RST``: every setting to its preset; ``:INIT:CONT OFF`` (SCPI-1999 Vol. 2 §INITiate
+  *RST value; guess for the E4980A), trigger source INT kept as preset (guess), data buffer
+  cleared: ``:FETC?`` then answers ``+9.90000E+37,+9.90000E+37,-1`` (status −1 "no data
+  in the data buffer memory", UG p. 261) until a measurement is triggered;
+* ``:INIT[:IMM]``: Idle → Waiting (already initiated: −213 "Init ignored", SCPI);
+  ``:INIT:CONT ON`` initiates too; after a measurement the system goes back to Waiting
+  with CONT ON, to Idle with CONT OFF; ``:ABOR`` → Idle (→ Waiting again with CONT ON);
+* in Waiting: source INT measures by itself (simulated lazily: the measurement is made when
+  ``:FETC?`` asks, and takes its measurement time), BUS waits for ``*TRG`` or ``:TRIG``,
+  HOLD and EXT for ``:TRIG[:IMM]`` (no external trigger on the bench); ``:TRIG[:IMM]``
+  triggers whatever the source (SCPI "bypasses the event detection"); ``*TRG`` is
+  ``:TRIG;:FETC?`` and answers the data (a third-party guide to the UG, pp. 250–252, and
+  PyMeasure's ``Agilent4284A.trigger``; client code); a trigger that finds the system Idle
+  is −211 "Trigger ignored" (SCPI; guess for the E4980A).
+
+DC bias: without option 001 only 0, 1.5 and 2 V are allowed (anything else: −222, the
+setting unchanged); with option 001 continuous ±40 V (E4980A) or ±40 V in high-power mode
+(4284A) [DS "DC bias"].
 
 External bias (``bias_tee=True``): the meter reaches the pixel through a bias tee whose DC
 port is the pixel's SMU. The tee feeds the SMU's DC through its inductor and the meter's
@@ -37,57 +63,26 @@ from __future__ import annotations
 
 import math
 
-from .scpi import (Bool, Choice, Integer, Number, NumberList, Raw, SCPIError, SCPIInstrument,
-                   Setting, scpi)
+from . import lcr_model as model
+from .e4980a_commands import E4980ACommands
+from .lcr_model import IMPEDANCE_FUNCTIONS, impedance_values
+from .scpi import SCPIError, scpi
 
 __all__ = ["KeysightE4980A", "IMPEDANCE_FUNCTIONS", "STANDARD_BIAS_V", "impedance_values"]
 
-IMPEDANCE_FUNCTIONS = ("CPD", "CPQ", "CPG", "CPRP", "CSD", "CSQ", "CSRS", "LPD", "LPQ", "LPG",
-                       "LPRP", "LPRD", "LSD", "LSQ", "LSRS", "LSRD", "RX", "ZTD", "ZTR", "GB",
-                       "YTD", "YTR", "VDID")
-_APERTURE_S = {"SHOR": 5.6e-3, "MED": 88e-3, "LONG": 220e-3}
 STANDARD_BIAS_V = (0.0, 1.5, 2.0)
 
 
-def impedance_values(function: str, frequency_Hz: float, cp_F: float, g_S: float) -> tuple[float, float]:
-    """Primary and secondary values of ``function`` for a parallel Cp–G admittance.
-
-    Y = G + jωCp, Z = 1/Y; D = G/(ωCp), Q = 1/D; series Cs = −1/(ω·Im Z), Rs = Re Z;
-    inductances from the same Z with L = X/ω (E4980A User's Guide, "Measurement
-    parameters").
-    """
-    w = 2 * math.pi * frequency_Hz
-    y = complex(g_S, w * cp_F)
-    if y == 0:
-        z = complex(math.inf, 0.0)
-    else:
-        z = 1 / y
-    d = g_S / (w * cp_F) if cp_F else math.inf
-    q = 1 / d if d else math.inf
-    rp = 1 / g_S if g_S else math.inf
-    cs = -1 / (w * z.imag) if z.imag else math.inf
-    ls, lp = z.imag / w, (-1 / (w * y.imag) if y.imag else math.inf)
-    table = {
-        "CPD": (cp_F, d), "CPQ": (cp_F, q), "CPG": (cp_F, g_S), "CPRP": (cp_F, rp),
-        "CSD": (cs, d), "CSQ": (cs, q), "CSRS": (cs, z.real),
-        "LPD": (lp, d), "LPQ": (lp, q), "LPG": (lp, g_S), "LPRP": (lp, rp), "LPRD": (lp, rp),
-        "LSD": (ls, d), "LSQ": (ls, q), "LSRS": (ls, z.real), "LSRD": (ls, z.real),
-        "RX": (z.real, z.imag), "ZTD": (abs(z), math.degrees(math.atan2(z.imag, z.real))),
-        "ZTR": (abs(z), math.atan2(z.imag, z.real)), "GB": (y.real, y.imag),
-        "YTD": (abs(y), math.degrees(math.atan2(y.imag, y.real))),
-        "YTR": (abs(y), math.atan2(y.imag, y.real)), "VDID": (0.0, 0.0),
-    }
-    return table[function]
-
-
-class KeysightE4980A(SCPIInstrument):
+class KeysightE4980A(E4980ACommands):
     """Keysight E4980A precision LCR meter (20 Hz – 2 MHz).
 
     Parameters
     ----------
     pixel : Pixel-like with ``capacitance(frequency_Hz, bias_V, level_Vrms)``
+        (and optionally ``bias_current_A(bias_V)`` and ``dc_bias_V()``).
     clock, faults, noise
-        As for every simulator.
+        As for every simulator. A ``measure_status`` fault (:mod:`simulators.faults`) gives
+        the readings its status ``code`` while it is active.
     option_001 : bool
         Power amplifier / DC bias option: level 0–20 V rms, bias ±40 V.
     bias_tee : bool
@@ -99,30 +94,10 @@ class KeysightE4980A(SCPIInstrument):
     F_MIN, F_MAX = 20.0, 2e6
     BIAS_MAX_V = 40.0
     MAX_AVERAGES = 256
-
-    function = Setting(":FUNCtion:IMPedance[:TYPE]", Choice(*IMPEDANCE_FUNCTIONS), "CPD")
-    impedance_range_auto = Setting(":FUNCtion:IMPedance:RANGe:AUTO", Bool(), True)
-    impedance_range = Setting(":FUNCtion:IMPedance:RANGe[:VALue]", Number(0, 1e5, default=1e5), 1e5)
-    frequency_Hz = Setting(":FREQuency[:CW]", Number(20, 2e6, default=1000.0), 1000.0)
-    level_Vrms = Setting(":VOLTage[:LEVel]", Number(0, 20, default=1.0), 1.0)
-    current_level_A = Setting(":CURRent[:LEVel]", Number(0, 0.2, default=0.01), 0.01)
-    bias_V = Setting(":BIAS:VOLTage[:LEVel]", Number(-40, 40, default=0.0), 0.0)
-    bias_on = Setting(":BIAS:STATe", Bool(), False)
-    trigger_source = Setting(":TRIGger:SOURce", Choice("INTernal", "HOLD", "BUS", "EXTernal"), "INT")
-    trigger_delay = Setting(":TRIGger:DELay", Number(0, 999, default=0.0), 0.0)
-    init_continuous = Setting(":INITiate:CONTinuous", Bool(), False)
-    data_format = Setting(":FORMat[:DATA]", Choice("ASCii", "REAL", "REAL64"), "ASC")
-    display_page = Setting(":DISPlay:PAGE", Raw(), "MEAS")
-    list_mode = Setting(":LIST:MODE", Choice("SEQuence", "STEP"), "SEQ")
-    list_frequency = Setting(":LIST:FREQuency", NumberList(20, 2e6, max_len=201), [])
-    list_voltage = Setting(":LIST:VOLTage", NumberList(0, 20, max_len=201), [])
-    list_bias = Setting(":LIST:BIAS:VOLTage", NumberList(-40, 40, max_len=201), [])
-    corr_open = Setting(":CORRection:OPEN:STATe", Bool(), False)
-    corr_short = Setting(":CORRection:SHORt:STATe", Bool(), False)
-    corr_load = Setting(":CORRection:LOAD:STATe", Bool(), False)
-    corr_length = Setting(":CORRection:LENGth", Integer(0, 4, default=0), 0)
-    high_power = Setting(":OUTPut:HPOWer", Bool(), False)
-    dc_isolation = Setting(":OUTPut:DC:ISOLation[:STATe]", Bool(), False)
+    STATUS = model.E4980A_STATUS
+    TIME_TABLE = model.E4980A_MEASUREMENT_TIME
+    #: Trigger source and continuous initiation at power-on (module notes).
+    POWER_ON_TRIGGER = ("INT", True)
 
     def __init__(self, pixel, clock=None, faults=None, noise=None, option_001: bool = True,
                  bias_tee: bool = False):
@@ -130,24 +105,41 @@ class KeysightE4980A(SCPIInstrument):
         self.option_001 = bool(option_001)
         self.bias_tee = bool(bias_tee)
         self._noise = noise
-        self._result: list[tuple[float, float, int]] = []
-        self._aperture = ("MED", 1)
         super().__init__(clock, faults)
         self.OPT = "001" if self.option_001 else "0"
+        self.power_on()
 
+    # -- state ---------------------------------------------------------------------------
     def reset(self) -> None:
+        """``*RST``: settings to their presets, trigger system Idle, data buffer empty."""
         super().reset()
         self._aperture = ("MED", 1)
-        self._result = []
+        self._result: list[tuple] = []
+        self._list_next = 0
+        self._waiting = False          # trigger system: Waiting for Trigger (else Idle)
+        self.last_level_Vrms = math.nan   # level across the DUT at the last measurement
+        self.last_monitor: dict[str, float] = {}   # VAC, IAC, VDC, IDC of the last one
 
-    def format_number(self, value: float) -> str:
-        if not math.isfinite(value):
-            value = 9.9e37
-        return f"{value:+.6E}"
+    def power_on(self) -> None:
+        """The state at power-on: the presets, then free-running internal trigger."""
+        self.reset()
+        self.trigger_source, self.init_continuous = self.POWER_ON_TRIGGER
+        self._waiting = bool(self.init_continuous)
 
-    # -- validation of option-dependent limits ---------------------------------------
+    def ranges(self) -> model.RangeTable:
+        return model.E4980A_RANGES_OPTION_001 if self.option_001 else model.E4980A_RANGES
+
+    def source(self) -> model.SourceModel:
+        """The test-signal and bias sources of this unit (:class:`lcr_model.SourceModel`)."""
+        if self.option_001:
+            return model.SourceModel(20.0, max_current_Arms=0.1, max_bias_current_A=0.1)
+        return model.SourceModel(2.0)
+
     def level_limit_Vrms(self) -> float:
         return 20.0 if self.option_001 else 2.0
+
+    def current_limit_Arms(self) -> float:
+        return 0.1 if self.option_001 else 0.02
 
     def check_bias(self, value: float) -> None:
         if self.option_001:
@@ -156,82 +148,133 @@ class KeysightE4980A(SCPIInstrument):
         elif not any(abs(value - b) < 1e-9 for b in STANDARD_BIAS_V):
             raise SCPIError(-222)
 
-    def on_level_Vrms(self, value):
-        if value > self.level_limit_Vrms():
-            self.level_Vrms = self.level_limit_Vrms()
-            raise SCPIError(-222)
+    # -- trigger system ----------------------------------------------------------------
+    def initiate(self) -> None:
+        if self._waiting:
+            raise SCPIError(-213, "Init ignored")
+        self._waiting = True
 
-    def on_bias_V(self, value):
-        try:
-            self.check_bias(value)
-        except SCPIError:
-            self.bias_V = 0.0
-            raise
+    def on_init_continuous(self, value):
+        if value:
+            self._waiting = True
 
-    def on_frequency_Hz(self, value):
-        if not self.F_MIN <= value <= self.F_MAX:
-            self.frequency_Hz = 1000.0
-            raise SCPIError(-222)
+    def abort(self) -> None:
+        self._waiting = bool(self.init_continuous)
+        self._list_next = 0
 
-    def on_list_bias(self, values):
-        for v in values:
-            try:
-                self.check_bias(v)
-            except SCPIError:
-                self.list_bias = []
-                raise
+    def _triggered(self) -> None:
+        """A trigger accepted in Waiting: measure, then Waiting (CONT ON) or Idle."""
+        self.measure()
+        self._waiting = bool(self.init_continuous)
 
-    def on_list_voltage(self, values):
-        if any(v > self.level_limit_Vrms() for v in values):
-            self.list_voltage = []
-            raise SCPIError(-222)
+    @scpi(":TRIGger[:IMMediate]")
+    def _trig(self):
+        if not self._waiting:
+            raise SCPIError(-211, "Trigger ignored")
+        self._triggered()
 
-    # -- aperture --------------------------------------------------------------------
-    @scpi(":APERture", params=(Choice("SHORt", "MEDium", "LONG"), Integer(1, 256)), required=1)
-    def _aper(self, time, averages=1):
-        if averages > self.MAX_AVERAGES:
-            raise SCPIError(-222)
-        self._aperture = (time, averages)
+    def trigger(self) -> None:
+        """``*TRG``: the same trigger as ``:TRIG`` (its reply: :meth:`_execute`)."""
+        if not self._waiting:
+            raise SCPIError(-211, "Trigger ignored")
+        self._triggered()
 
-    @scpi(":APERture?")
-    def _aper_q(self):
-        return f"{self._aperture[0]},{self._aperture[1]}"
-
-    # -- corrections (accepted; the simulated fixture has no residuals) ---------------
-    @scpi(":CORRection:OPEN[:EXECute]")
-    def _corr_open(self):
-        self.wait(10.0)
-        self.corr_open = True
-
-    @scpi(":CORRection:SHORt[:EXECute]")
-    def _corr_short(self):
-        self.wait(10.0)
-        self.corr_short = True
-
-    @scpi(":CORRection:LOAD[:EXECute]")
-    def _corr_load(self):
-        self.corr_load = True
+    def free_running(self) -> bool:
+        return self._waiting and self.trigger_source == "INT"
 
     # -- measurement ---------------------------------------------------------------------
-    def measure_time_s(self) -> float:
-        """Simulated time of one measurement [s] (aperture × averages)."""
-        return _APERTURE_S[self._aperture[0]] * self._aperture[1] + self.trigger_delay
+    def measure_time_s(self, frequency_Hz: float | None = None) -> float:
+        """Simulated time of one measurement [s]: the data sheet's time for the aperture at
+        the test frequency, × averages, + trigger delay (:mod:`simulators.lcr_model`)."""
+        f = self.frequency_Hz if frequency_Hz is None else frequency_Hz
+        time, averages = self._aperture
+        return self.TIME_TABLE.time_s(time, averages, f) + self.trigger_delay
 
     def external_bias_V(self) -> float:
         """DC bias [V] the SMU applies to the pixel through the bias tee (0 without one)."""
         return float(self.pixel.dc_bias_V()) if self.bias_tee else 0.0
 
-    def _measure_point(self, frequency_Hz: float, level_Vrms: float, bias_V: float):
-        self.wait(self.measure_time_s())
-        bias = (bias_V if self.bias_on else 0.0) + self.external_bias_V()
+    def forced_status(self) -> int | None:
+        """The status a ``measure_status`` fault imposes now, or None."""
+        faults = self.faults
+        if faults is None or not getattr(faults, "faults", ()):
+            return None
+        fault = faults.active_fault("measure_status", self.now())
+        return None if fault is None else int(fault.code)
+
+    def own_bias_V(self, bias_V: float) -> float:
+        """The meter's own DC bias at the DUT [V]: the set voltage, or with ``:BIAS:CURR``
+        the device's voltage at that current (``pixel.voltage_at_current_A``; 0 V for a
+        pixel without one); 0 with ``:BIAS:STAT OFF``."""
+        if not self.bias_on:
+            return 0.0
+        if self.bias_mode == "CURR":
+            at = getattr(self.pixel, "voltage_at_current_A", None)
+            return float(at(self.bias_current_A)) if at is not None else 0.0
+        return bias_V
+
+    def _measure_point(self, frequency_Hz: float, level_Vrms: float, bias_V: float,
+                       current_mode: bool = False):
+        """One measurement: ``(A, B, status, R, X)`` with the data voided on a bad status.
+
+        ``current_mode``: ``:CURR`` set the test signal; the level across the DUT is then
+        I·|Z| (evaluated at the small-signal impedance)."""
+        self.wait(self.measure_time_s(frequency_Hz))
+        own_bias = self.own_bias_V(bias_V)
+        bias = own_bias + self.external_bias_V()
+        if current_mode:
+            cp, g = self.pixel.capacitance(frequency_Hz, bias, 0.0)
+            level_Vrms = self.current_level_A * abs(_impedance(frequency_Hz, cp, g))
         cp, g = self.pixel.capacitance(frequency_Hz, bias, level_Vrms)
+        z = _impedance(frequency_Hz, cp, g)
+        forced = self.forced_status()
+        level, unregulated = model.regulated_level_Vrms(level_Vrms, z, self.source(),
+                                                        self.alc_on)
+        if forced == model.ALC_UNREGULATED and not unregulated:
+            # the loop did not settle: the source stays at the set (open-circuit) level
+            src = self.source()
+            level = level_Vrms * abs(z) / abs(z + src.output_resistance_ohm)
+        if level != level_Vrms:
+            cp, g = self.pixel.capacitance(frequency_Hz, bias, level)
+            z = _impedance(frequency_Hz, cp, g)
+        self.last_level_Vrms = level
+        dc_current = getattr(self.pixel, "bias_current_A", None)
+        self.last_monitor = {"VAC": level, "IAC": level / abs(z) if abs(z) > 0 else 0.0,
+                             "VDC": bias,
+                             "IDC": float(dc_current(bias)) if dc_current else 0.0}
+        status = forced if forced is not None else self._status(z, level, own_bias,
+                                                                unregulated)
         if self._noise is not None:
             cp = float(self._noise.apply(cp, "capacitance"))
             g = float(self._noise.apply(g, "conductance"))
         a, b = impedance_values(self.function, frequency_Hz, cp, g)
-        return (a, b, 0)
+        zc = _impedance(frequency_Hz, cp, g)
+        if not self.STATUS.data_valid(status):
+            a = b = model.OVERLOAD_DATA
+            zc = complex(model.OVERLOAD_DATA, model.OVERLOAD_DATA)
+        return (a, b, status, zc.real, zc.imag)
 
-    def _list_points(self):
+    def _status(self, z: complex, level_Vrms: float, own_bias_V: float,
+                unregulated: bool) -> int:
+        """Status of a measurement from the conditions of :mod:`simulators.lcr_model`:
+        +1 |Z| too low for a held range, +3 the DUT draws more than the test-signal or the
+        internal DC-bias source can give (guess: the condition behind "signal source
+        overloaded"), +4 ALC unable to regulate."""
+        src = self.source()
+        if not self.impedance_range_auto and self.ranges().overloaded(abs(z),
+                                                                     self.impedance_range):
+            return model.OVERLOAD
+        if abs(z) > 0 and level_Vrms / abs(z) > src.max_current_Arms * (1 + 1e-9):
+            return model.SOURCE_OVERLOAD
+        if own_bias_V:
+            current = getattr(self.pixel, "bias_current_A", None)
+            if current is not None and abs(current(own_bias_V)) > src.max_bias_current_A:
+                return model.SOURCE_OVERLOAD
+        if unregulated:
+            return model.ALC_UNREGULATED
+        return model.NORMAL
+
+    def list_points(self):
         n = max(len(self.list_frequency), len(self.list_voltage), len(self.list_bias))
         points = []
         for k in range(n):
@@ -241,41 +284,37 @@ class KeysightE4980A(SCPIInstrument):
             points.append((f, v, b))
         return points
 
+    def list_sweep_active(self) -> bool:
+        return str(self.display_page).upper().startswith("LIST") and bool(self.list_points())
+
     def measure(self) -> None:
-        """One trigger: a spot measurement, or the whole list in list-sweep mode."""
-        display = str(self.display_page).upper()
-        if display.startswith("LIST") and self._list_points():
-            self._result = [self._measure_point(f, v, b) for f, v, b in self._list_points()]
-        else:
-            self._result = [self._measure_point(self.frequency_Hz, self.level_Vrms, self.bias_V)]
+        """One trigger: a spot measurement, or the list sweep (SEQ: every point; STEP: the
+        next point, the others keep their data or "no data")."""
+        if not self.list_sweep_active():
+            self._result = [self._measure_point(self.frequency_Hz, self.level_Vrms,
+                                                self.bias_V, self.signal_mode == "CURR")]
+            return
+        points = self.list_points()
+        if self.list_mode == "SEQ":
+            self._result = [self._measure_point(f, v, b) for f, v, b in points]
+            return
+        if self._list_next == 0 or len(self._result) != len(points):
+            self._result = [_NO_DATA] * len(points)
+        k = self._list_next
+        self._result[k] = self._measure_point(*points[k])
+        self._list_next = (k + 1) % len(points)
 
-    def trigger(self) -> None:
-        self.measure()
+    def results(self) -> list[tuple]:
+        """The data buffer for ``:FETC?``: a free-running meter measures first."""
+        if self.free_running():
+            self._triggered()
+        return self._result or [_NO_DATA]
 
-    @scpi(":TRIGger[:IMMediate]")
-    def _trig(self):
-        self.measure()
 
-    @scpi(":INITiate[:IMMediate]")
-    def _init(self):
-        if self.trigger_source == "INT":
-            self.measure()
+_NO_DATA = (model.OVERLOAD_DATA, model.OVERLOAD_DATA, model.NO_DATA,
+            model.OVERLOAD_DATA, model.OVERLOAD_DATA)
 
-    @scpi(":ABORt")
-    def _abort(self):
-        """Measurements are synchronous."""
 
-    @scpi(":FETCh[:IMPedance][:FORMatted]?")
-    def _fetch(self):
-        if not self._result:
-            if self.trigger_source == "INT":
-                self.measure()
-            else:
-                raise SCPIError(-230)
-        list_mode = len(self._result) > 1
-        out = []
-        for k, (a, b, status) in enumerate(self._result):
-            out += [self.format_number(a), self.format_number(b), f"{status:+d}"]
-            if list_mode:
-                out.append("+0")   # bin number / comparator result
-        return ",".join(out)
+def _impedance(frequency_Hz: float, cp_F: float, g_S: float) -> complex:
+    y = complex(g_S, 2 * math.pi * frequency_Hz * cp_F)
+    return complex(math.inf, 0.0) if y == 0 else 1 / y

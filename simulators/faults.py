@@ -31,6 +31,11 @@ Fault kinds
     (a network or gateway outage, a power-cycled unit): every command it receives meanwhile
     is answered by closing the connection (TCP) or hanging up (pty), so a client's reconnect
     succeeds at the socket level and fails at its first exchange until the outage ends.
+``measure_status``
+    An LCR meter's readings carry the ``:FETCh?`` status ``code`` while active (E4980A:
+    +1 overload, +3 signal source overloaded, +4 ALC unable to regulate; 4284A also +2),
+    with the data the meter gives under that condition (9.9E37 for +1/+2; see
+    :mod:`simulators.lcr_model`).
 
 Triggers
 --------
@@ -69,7 +74,7 @@ __all__ = ["Fault", "FaultActions", "FaultPlan", "garble", "FAULT_KINDS", "COMMA
 #: Faults that act on the reply to individual commands.
 COMMAND_KINDS = ("drop", "delay", "garble", "error")
 #: Faults that change a state for a while (device, light meter, a whole instrument).
-STATE_KINDS = ("short", "open", "over_range", "outage")
+STATE_KINDS = ("short", "open", "over_range", "outage", "measure_status")
 FAULT_KINDS = COMMAND_KINDS + STATE_KINDS
 
 #: Instrument-less kinds: they act on a pixel, not on one instrument's replies.
@@ -128,6 +133,9 @@ class Fault:
             raise ValueError(f"at_time_s = {self.at_time_s!r} is out of range: allowed finite >= 0 s")
         if self.kind not in PIXEL_KINDS and not self.instrument:
             raise ValueError(f"fault {self.kind!r}: instrument is required (a role name such as 'smu')")
+        if self.kind == "measure_status" and self.code not in (1, 2, 3, 4):
+            raise ValueError(f"code = {self.code!r} is out of range for measure_status: "
+                             "allowed 1, 2, 3 or 4 (a :FETCh? status)")
         if self.kind in PIXEL_KINDS and self.at_time_s is None:
             raise ValueError(f"fault {self.kind!r}: a device fault needs at_time_s (>= 0 s), not at_command")
         if int(self.count) != self.count or self.count < 1:
@@ -291,6 +299,10 @@ class FaultPlan:
 
     def active(self, kind: str, now_s: float) -> bool:
         """Whether a state fault of ``kind`` holds at simulated time ``now_s``."""
+        return self.active_fault(kind, now_s) is not None
+
+    def active_fault(self, kind: str, now_s: float) -> Fault | None:
+        """The first state fault of ``kind`` that holds at simulated time ``now_s``."""
         if kind not in STATE_KINDS:
             raise ValueError(f"kind = {kind!r} is not a state fault: use one of {', '.join(STATE_KINDS)}")
         with self._lock:
@@ -303,8 +315,8 @@ class FaultPlan:
                 if start is None or now_s < start:
                     continue
                 if f.duration_s is None or now_s < start + f.duration_s:
-                    return True
-        return False
+                    return f
+        return None
 
 
 def garble(reply: bytes, terminator: bytes = b"\n") -> bytes:

@@ -327,6 +327,20 @@ class Pixel:
             self._advance()
             return self._point.voltage_V if self._on else 0.0
 
+    def bias_current_A(self, bias_V: float) -> float:
+        """DC current the device draws at ``bias_V`` [A] (what an LCR meter's internal bias
+        source must supply; a shorted pixel 1 Ω, an open one nothing)."""
+        fault = self.fault()
+        if fault == "short":
+            return bias_V / SHORT_RESISTANCE_OHM
+        if fault == "open" or not hasattr(self.device, "current_A"):
+            return 0.0
+        return float(self.device.current_A(bias_V))
+
+    def voltage_at_current_A(self, current_A: float) -> float:
+        """DC voltage across the device at ``current_A`` [V] (an LCR meter's bias current)."""
+        return self._voltage_at(current_A, self.fault()) if self.fault() != "open" else 0.0
+
     def capacitance(self, frequency_Hz: float, bias_V: float, level_Vrms: float) -> tuple[float, float]:
         """Parallel capacitance [F] and conductance [S] seen by an LCR meter."""
         fault = self.fault()

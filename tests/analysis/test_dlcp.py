@@ -169,3 +169,72 @@ def test_nan_and_nonphysical_give_nan():
     fit = dlcp.fit_drive_level(np.broadcast_to([0.1, 0.2, 0.3, 0.4], (1, 4)),
                                [[1e-8, np.nan, np.nan, 1e-8]])
     assert np.all(np.isnan(fit.coefficients))
+
+
+# -- validity masks: readings the LCR meter flagged (status != 0) stay out of the fits ------
+
+def _flagged_dlcp_rows(n_true=5e17, eps_r=25.0, area=0.04):
+    """Exact DLCP rows of a uniform junction, two points of one curve taken at a level the
+    source could not regulate: their C belongs to a swing 30 % smaller than recorded (what a
+    meter reports with status +4 "ALC unable to regulate")."""
+    levels = np.linspace(0.02, 0.2, 10)
+    dv = dlcp.delta_v_pp_V(levels, "rms")
+    rows, valid = [], []
+    for vm in (-1.0, 0.0):
+        c = uniform_dlcp_curve(n_true, eps_r, area, vm, dv)
+        bad = np.zeros(dv.size, bool)
+        if vm == 0.0:
+            bad[[7, 9]] = True
+            c = np.where(bad, uniform_dlcp_curve(n_true, eps_r, area, vm, 0.7 * dv), c)
+        rows += [(1e4, vm, d, cc) for d, cc in zip(dv, c)]
+        valid += list(~bad)
+    return np.array(rows), np.array(valid)
+
+
+def test_dlcp_profiles_leave_flagged_points_out():
+    rows, valid = _flagged_dlcp_rows()
+    good = dlcp.dlcp_profiles(*rows.T, area_cm2=0.04, eps_r=25.0, valid=valid)
+    np.testing.assert_allclose(good.n_dl_cm3, 5e17, rtol=0.03)   # the quadratic's own 2 %
+    assert list(good.n_excluded) == [0, 2] and list(good.n_points) == [10, 8]
+    assert good.valid.sum() == 18 and np.isfinite(good.capacitance_F).sum() == 20
+    # the same rows with the flagged points taken as good: the V_max = 0 curve is > 5 % off
+    everything = dlcp.dlcp_profiles(*rows.T, area_cm2=0.04, eps_r=25.0)
+    assert abs(everything.n_dl_cm3[1] / 5e17 - 1) > 0.05
+    assert everything.n_dl_cm3[0] == pytest.approx(good.n_dl_cm3[0], rel=1e-12)
+    # a mask leaves a point out exactly as a NaN does
+    c_nan = np.where(valid, rows[:, 3], np.nan)
+    as_nan = dlcp.dlcp_profiles(rows[:, 0], rows[:, 1], rows[:, 2], c_nan, area_cm2=0.04,
+                                eps_r=25.0)
+    np.testing.assert_allclose(as_nan.n_dl_cm3, good.n_dl_cm3, rtol=1e-12)
+
+
+def test_fit_drive_level_mask_equals_polyfit_on_the_good_points():
+    dv = np.linspace(0.05, 0.6, 12)
+    c = 1e-8 - 2e-9 * dv + 3e-10 * dv ** 2
+    c_bad = c.copy()
+    c_bad[[3, 8]] *= 1.5
+    valid = np.ones(12, bool)
+    valid[[3, 8]] = False
+    fit = dlcp.fit_drive_level(dv, c_bad, valid=valid)
+    np.testing.assert_allclose(fit.coefficients, np.polyfit(dv[valid], c_bad[valid], 2)[::-1],
+                               rtol=1e-9)
+    assert fit.n_points == 10 and np.isnan(fit.residuals_F[[3, 8]]).all()
+    with pytest.raises(ValueError, match="boolean mask"):
+        dlcp.fit_drive_level(dv, c, valid=np.ones(12))
+    with pytest.raises(ValueError, match="valid shape"):
+        dlcp.fit_drive_level(dv, c, valid=np.ones(5, bool))
+
+
+def test_cv_profile_leaves_flagged_points_out():
+    eps_r, area, n_true, v_bi = 25.0, 0.04, 5e17, 1.5
+    v = np.arange(-2.0, 0.51, 0.1)
+    c = area * 1e-4 * np.sqrt(Q * eps_r * EPS0 * n_true * 1e6 / (2 * (v_bi - v)))
+    c_bad = c.copy()
+    c_bad[[5, 6]] *= 1.2                    # overloaded readings carrying wrong data
+    valid = np.ones(v.size, bool)
+    valid[[5, 6]] = False
+    p = dlcp.cv_profile(v, c_bad, area_cm2=area, eps_r=eps_r, valid=valid)
+    np.testing.assert_allclose(p.n_cv_cm3, n_true, rtol=0.02)
+    assert p.n_excluded == 2 and p.bias_V.size == v.size - 2
+    wrong = dlcp.cv_profile(v, c_bad, area_cm2=area, eps_r=eps_r)
+    assert np.nanmax(np.abs(wrong.n_cv_cm3 / n_true - 1)) > 0.5
