@@ -145,6 +145,9 @@ class Keithley2400(SCPIInstrument):
     trace_feed_control = Setting(":TRACe:FEED:CONTrol", Choice("NEVer", "NEXT"), "NEV")
     calc3_format = Setting(":CALCulate<n>:FORMat", Choice("MEAN", "SDEViation", "MAXimum", "MINimum", "PKPK"), "MEAN")
     meas_enable = Setting(":STATus:MEASurement:ENABle", Integer(0, 65535, default=0), 0)
+    oper_enable = Setting(":STATus:OPERation:ENABle", Integer(0, 65535, default=0), 0)
+    ques_enable = Setting(":STATus:QUEStionable:ENABle", Integer(0, 65535, default=0), 0)
+    trace_tstamp = Setting(":TRACe:TSTamp:FORMat", Choice("ABSolute", "DELTa"), "ABS")
     beeper_enabled = Setting(":SYSTem:BEEPer:STATe", Bool(), True)
 
     def __init__(self, load, clock=None, faults=None, noise=None):
@@ -159,7 +162,8 @@ class Keithley2400(SCPIInstrument):
 
     #: Not affected by ``*RST``: the TRACe subsystem (Table 18-10 p.18-21) and the status
     #: enable register (IEEE 488.2 *RST leaves the status reporting structure alone).
-    RESET_EXEMPT = ("trace_points", "trace_feed", "trace_feed_control", "meas_enable")
+    RESET_EXEMPT = ("trace_points", "trace_feed", "trace_feed_control", "trace_tstamp",
+                    "meas_enable", "oper_enable", "ques_enable")
 
     def reset(self) -> None:
         kept = {k: self._values[k] for k in self.RESET_EXEMPT if k in self._values}
@@ -466,6 +470,49 @@ class Keithley2400(SCPIInstrument):
     def _meas_event_q(self):
         value, self._meas_event = self._meas_event, 0
         return str(value)
+
+    # The Operation and Questionable registers exist; the simulator sets none of their bits.
+    @scpi(":STATus:OPERation[:EVENt]?", ":STATus:QUEStionable[:EVENt]?",
+          ":STATus:OPERation:CONDition?", ":STATus:QUEStionable:CONDition?",
+          ":STATus:MEASurement:CONDition?")
+    def _other_registers(self):
+        return "0"
+
+    @scpi(":STATus:PRESet")
+    def _stat_pres(self):
+        """Clear the enable registers (UM §15 "status structure", :STATus:PRESet)."""
+        self.meas_enable = self.oper_enable = self.ques_enable = 0
+
+    @scpi(":STATus:QUEue[:NEXT]?")
+    def _stat_queue(self):
+        """"Performs the same function as :SYSTem:ERRor[:NEXT]?" (UM p.18-109 note)."""
+        return self._syst_err()
+
+    @scpi(":SYSTem:ERRor:CODE[:NEXT]?")
+    def _err_code(self):
+        return str(self.pop_error()[0])       # code only (UM p.18-109)
+
+    @scpi(":SYSTem:ERRor:CODE:ALL?")
+    def _err_code_all(self):
+        codes = []
+        while self.error_count:
+            codes.append(str(self.pop_error()[0]))
+        return ",".join(codes or ["0"])
+
+    @scpi(":SYSTem:PRESet")
+    def _preset(self):
+        """The :SYSTem:PRESet defaults: the *RST ones except byte order SWAPped (Table 18-3
+        note p.18-9; other differences: none found)."""
+        self.reset()
+        self._values["byte_order"] = "SWAP"
+
+    @scpi(":SYSTem:VERSion?")
+    def _version(self):
+        return "1996.0"                       # the SCPI version (UM p.18-112)
+
+    @scpi(":SYSTem:TIME?")
+    def _time_q(self):
+        return self.format_number(self.now() - self._time_zero)    # UM p.18-112
 
     def status_byte(self) -> int:
         stb = super().status_byte()

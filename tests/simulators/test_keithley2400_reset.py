@@ -86,3 +86,19 @@ def test_read_with_the_output_off_is_error_803_and_no_reply(bench):
         assert c.ask(":SYST:ERR?") == '803,"Not permitted with OUTPUT off"'
         assert c.ask(":SOUR:CLE:AUTO ON;:READ?").count(",") == 4   # auto-clear: it measures
         assert c.ask(":OUTP?") == "0"
+
+
+def test_system_and_status_queries(bench):
+    """SYSTem (UM p.18-103 … 18-113) and STATus (p.18-101 …) queries a client polls."""
+    with RawClient(bench.resources["smu"]) as c:
+        c.write(":STAT:MEAS:ENAB 512;:STAT:OPER:ENAB 8;:BOGUS")
+        assert c.ask(":STAT:QUE?") == '-113,"Undefined header"'   # = :SYST:ERR? (p.18-109)
+        c.write(":BOGUS")
+        assert c.ask(":SYST:ERR:CODE?;:SYST:ERR:CODE?") == "-113;0"
+        assert c.ask(":STAT:MEAS:ENAB?;:STAT:OPER:ENAB?;:STAT:OPER?;:STAT:QUES:COND?") == \
+            "512;8;0;0"
+        assert c.ask("*RST;:STAT:MEAS:ENAB?") == "512"             # not *RST's business
+        assert c.ask(":STAT:PRES;:STAT:MEAS:ENAB?;:STAT:OPER:ENAB?") == "0;0"
+        assert c.ask(":SYST:PRES;:FORM:BORD?;:SYST:VERS?") == "SWAP;1996.0"
+        assert c.ask(":TRAC:TST:FORM DELT;*RST;:TRAC:TST:FORM?") == "DELT"
+        assert float(c.ask(":SYST:TIME?")) >= 0
