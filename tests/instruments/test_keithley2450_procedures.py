@@ -14,9 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acquisition.runner import run_procedure
 from acquisition.store import load_run
-from procedures.base import build_procedure
 from procedures.jvl import JVLProcedure, sweep_voltages_V
 from procedures.lifetime_channels import run_channels
 from procedures.sclc import SCLCProcedure
