@@ -20,7 +20,7 @@ from .validation import check_range, parse_floats
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KeithleySourceMeter", "MAX_POINTS"]
+__all__ = ["KeithleySourceMeter", "MAX_POINTS", "error_message"]
 
 #: anything this large is not a measurement.
 _NAN_THRESHOLD = 9.8e37
@@ -28,8 +28,12 @@ _NAN_THRESHOLD = 9.8e37
 COMPLIANCE_BIT = 1 << 3
 
 LIST_CHUNK_2400 = 100
-#: 2450 buffer elements read per point; STAT bit 3 flags "source limit reached" (2450 manual).
-BUFFER_ELEMENTS_2450 = '"defbuffer1", SOUR, READ, REL, STAT'
+#: 2450 buffer elements read per point: source, reading, seconds since the buffer's first
+#: reading, source status. Compliance is bit 5 (32, STAT_LIMIT) of SOURSTATus (Model 2450
+#: Reference Manual 2450-901-01 Rev. B §8 p.8-29; 2450 TSP help ``bufferVar.sourcestatuses``),
+#: never of STATus, whose bit 3 (8) means "front terminals" (Rev. B p.8-33).
+BUFFER_ELEMENTS_2450 = '"defbuffer1", SOUR, READ, REL, SOURSTAT'
+SOURCE_LIMIT_BIT_2450 = 1 << 5
 MAX_POINTS = 2500
 
 
@@ -58,6 +62,17 @@ def _nan(values: np.ndarray) -> np.ndarray:
     return np.where(np.abs(values) >= _NAN_THRESHOLD, np.nan, values)
 
 
+def error_message(parts) -> str:
+    """The message of a ``:SYST:ERR?`` reply split on commas (PyMeasure's ``next_error``).
+
+    A 2400 sends ``-113,"Undefined header"``; a 2450 sends an event-log entry,
+    ``-113,"Undefined header;1,1367794863,384492889"`` (Model 2450 Reference Manual Rev. B
+    p.6-101) or, on later firmware, ``…;1;2018/05/26 14:00:14.871``: the text before the
+    first ``;`` is the message."""
+    text = ",".join(str(t) for t in parts).strip().strip('"')
+    return text.split(";", 1)[0].strip('"')
+
+
 
 class KeithleySourceMeter:
     """Shared SourceMeter role logic; subclasses say how a reply maps to a Reading."""
@@ -82,7 +97,11 @@ class KeithleySourceMeter:
         self.default_nplc: float = 1.0
         self.output: bool = False
         self._closed = False
-        self.idn = self._link.call(lambda d: d.id)
+        try:
+            self.idn = self._link.call(self._identify)
+        except BaseException:
+            self._link.close_driver()
+            raise
         safety.register_source(self)
 
     @classmethod
@@ -101,6 +120,10 @@ class KeithleySourceMeter:
     @property
     def driver(self):
         return self._link.driver
+
+    def _identify(self, driver) -> str:
+        """The identification string (``*IDN?``); a model may check more at connect."""
+        return driver.id
 
     # -- configuration --------------------------------------------------------------------
     def configure_voltage_source(self, compliance_A: float, *, nplc: Optional[float] = None,
@@ -143,7 +166,7 @@ class KeithleySourceMeter:
     def _check_errors(self, driver) -> None:
         errors = driver.check_errors()
         if errors:
-            text = "; ".join(f"{int(e[0])}, {str(e[1]).strip(chr(34))}" for e in errors)
+            text = "; ".join(f"{int(e[0])}, {error_message(e[1:])}" for e in errors)
             raise InstrumentError(f"{self.name}: instrument reported: {text}")
 
     def _restore(self, driver) -> None:
@@ -239,7 +262,7 @@ class KeithleySourceMeter:
                 code = int(float(code))
                 if code == 0:
                     break
-                found.append((code, ",".join(str(t) for t in text).strip().strip('"')))
+                found.append((code, error_message(text)))
             return found
 
         return self._link.call(drain)

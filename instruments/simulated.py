@@ -142,13 +142,15 @@ def read_served_truth(path, *, timeout_s: float = 5.0) -> dict:
 def _sim_config(bench, roles: tuple, sim_options: dict) -> dict:
     """A station mapping pointing at the in-process bench's transports."""
     res = bench.resources
+    smu_driver = "keithley2450" if getattr(bench, "smu_model", "2400") == "2450" else \
+        "keithley2400"
     photodiode_driver = "keithley6485" if sim_options.get("photodiode") == "6485" else \
         "keithley2400"
     config: dict[str, Any] = {"station": {"name": "in-process simulated bench",
                                           "simulated": True,
                                           "time_scale": float(bench.clock.time_scale)}}
     if "smu" in res:
-        config["smu"] = {"driver": "keithley2400", "resource": res["smu"]}
+        config["smu"] = {"driver": smu_driver, "resource": res["smu"]}
     if "spectroradiometer" in res:
         # Fast mode: a dark pixel costs ~17 simulated s per reading instead of ~4 min.
         config["light_meter"] = {"driver": "cs2000", "resource": res["spectroradiometer"],
@@ -165,7 +167,7 @@ def _sim_config(bench, roles: tuple, sim_options: dict) -> dict:
                          "bias_source": sim_options.get("lcr_bias_source", "internal")}
     channels = []
     for entry in getattr(bench, "channel_resources", []) or []:
-        ch: dict[str, Any] = {"smu": {"driver": "keithley2400", "resource": entry["smu"]}}
+        ch: dict[str, Any] = {"smu": {"driver": smu_driver, "resource": entry["smu"]}}
         if "photodiode" in entry:
             ch["photodiode"] = {"driver": photodiode_driver, "resource": entry["photodiode"],
                                 "radius_mm": config.get("photodiode", {}).get("radius_mm", 5.0),

@@ -461,12 +461,15 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
             smu.set_voltage(float(chunk[0]))     # where the SMU rests when the list ends
             t_start = self.elapsed_s()
             result = smu.sweep_voltage(chunk.tolist(), self.dwell_s)
-            if len(result) != n:
-                raise RuntimeError(f"the SMU returned {len(result)} readings for a list of "
+            got = len(result)
+            # An SMU may stop a list at its compliance (a 2450's failAbort): fewer readings,
+            # the last one limited. Anything else short is an error.
+            if got > n or (got < n and not (got and result.in_compliance[-1])):
+                raise RuntimeError(f"the SMU returned {got} readings for a list of "
                                    f"{n} points")
             j = result.current_A * 1e3 / self.area_cm2
-            keep, stop = n, None
-            for i in range(n):
+            keep, stop = got, None
+            for i in range(got):
                 stop = self._stop_rule(chunk[i], j[i], bool(result.in_compliance[i]),
                                        math.nan, direction)
                 if stop is not None:
@@ -481,7 +484,7 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
                 conducted = conducted or bool(np.any(np.abs(current) >= OPEN_FLOOR_A))
                 prev_abs = abs(current[-1]) if k + keep - 1 >= watch_from else 0.0
             t = result.time_s - np.nanmin(result.time_s) + t_start \
-                if np.all(np.isfinite(result.time_s)) else np.full(n, np.nan)
+                if np.all(np.isfinite(result.time_s)) else np.full(got, np.nan)
             nan = np.full(keep, np.nan)
             self.emit("batch results", {
                 "time_s": t[:keep], "voltage_V": result.voltage_V[:keep],
@@ -492,10 +495,14 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
             self._done += keep
             self.emit("progress", 100.0 * self._done / n_planned)
             if stop is not None:
-                if keep < n:
-                    self.log_event("info", f"{n - keep} later point(s) of the same hardware "
-                                   f"list ({chunk[keep]:g} … {chunk[-1]:g} V) were applied "
-                                   "but are not recorded")
+                if keep < got:
+                    self.log_event("info", f"{got - keep} later point(s) of the same hardware "
+                                   f"list ({chunk[keep]:g} … {chunk[got - 1]:g} V) were "
+                                   "applied but are not recorded")
+                if got < n:
+                    self.log_event("info", f"the SMU stopped the list at its compliance: "
+                                   f"{n - got} later point(s) ({chunk[got]:g} … "
+                                   f"{chunk[-1]:g} V) were not applied")
                 k += keep
                 stop_all = stop == "compliance"
                 break

@@ -97,6 +97,11 @@ class Bench:
         After a ``drop`` fault hangs a serial meter up, serve it again on a fresh pty this
         many wall-clock seconds later, behind the same path (a re-plugged USB cable), so a
         driver's reconnect succeeds. None: the meter stays unplugged.
+    smu_model : ``"2400"`` or ``"2450"``
+        The SMU of every channel (role ``smu``): a Keithley 2400, or a 2450 in its state
+        after ``*RST`` (front terminals). Channel 1 serves a 2450 as ``smu2450`` either way.
+    smu2450_language : ``"SCPI"``, ``"TSP"`` or ``"SCPI2400"``
+        The command set the 2450s are left in (``*LANG``; as shipped: SCPI).
     """
 
     def __init__(self, devices: Sequence[Any] | None = None, *, channels: int = 1, seed: int = 0,
@@ -104,11 +109,19 @@ class Bench:
                  photodiode: str = "smu", lcr_option_001: bool = True, lcr_bias_tee: bool = False,
                  photodiode_radius_mm: float = 5.0, photodiode_distance_mm: float = 20.0,
                  device_preset: str = "passivated", serial_meters: bool = True,
-                 serial_restart_s: float | None = 0.1):
+                 serial_restart_s: float | None = 0.1, smu_model: str = "2400",
+                 smu2450_language: str = "SCPI"):
         if int(channels) != channels or channels < 1:
             raise ValueError(f"channels = {channels!r} is out of range: allowed integer >= 1")
         if photodiode not in ("smu", "6485"):
             raise ValueError(f"photodiode = {photodiode!r} is not allowed: use 'smu' or '6485'")
+        if smu_model not in ("2400", "2450"):
+            raise ValueError(f"smu_model = {smu_model!r} is not allowed: use '2400' or '2450'")
+        if smu2450_language not in ("SCPI", "TSP", "SCPI2400"):
+            raise ValueError(f"smu2450_language = {smu2450_language!r} is not allowed: use "
+                             "'SCPI', 'TSP' or 'SCPI2400'")
+        self.smu_model = smu_model
+        self.smu2450_language = smu2450_language
         self.channels = int(channels)
         self.seed = int(seed)
         self.noise = bool(noise)
@@ -177,7 +190,13 @@ class Bench:
                 pixel = _RoutedPixel(self._pixel_for(c))
                 pd_load = PhotodiodeLoad(self._pixel_for(c), *self._geometry)
                 ch.photodiode_load = pd_load
-                insts = {"smu": Keithley2400(pixel, self.clock, self.faults.for_instrument("smu", c), self._noise())}
+                if self.smu_model == "2450":
+                    smu = Keithley2450(pixel, self.clock, self.faults.for_instrument("smu", c),
+                                       self._noise(), language=self.smu2450_language)
+                else:
+                    smu = Keithley2400(pixel, self.clock, self.faults.for_instrument("smu", c),
+                                       self._noise())
+                insts = {"smu": smu}
                 if self.photodiode == "6485":
                     insts["photodiode"] = Keithley6485(pd_load, self.clock,
                                                        self.faults.for_instrument("photodiode", c), self._noise())
@@ -186,7 +205,7 @@ class Bench:
                                                        self.faults.for_instrument("photodiode", c), self._noise())
                 if c == 1:
                     insts["smu2450"] = Keithley2450(pixel, self.clock, self.faults.for_instrument("smu2450", c),
-                                                    self._noise())
+                                                    self._noise(), language=self.smu2450_language)
                     insts["lcr"] = KeysightE4980A(pixel, self.clock, self.faults.for_instrument("lcr", c),
                                                   self._noise(), option_001=self.lcr_option_001,
                                                   bias_tee=self.lcr_bias_tee)
@@ -226,6 +245,11 @@ class Bench:
 
     def close(self) -> None:
         """Stop every server (idempotent); no threads, sockets or ptys are left."""
+        for ch in self._channels:            # first stop instruments' own work (2450 sweeps)
+            for inst in ch.instruments.values():
+                stop = getattr(inst, "close", None)
+                if stop is not None:
+                    stop()
         while self._servers:
             self._servers.pop().close()
         if self._link_dir is not None:
@@ -269,7 +293,8 @@ class Bench:
         return {"channels": self.channels, "seed": self.seed, "noise": self.noise,
                 "time_scale": self.clock.time_scale, "photodiode": self.photodiode,
                 "lcr_option_001": self.lcr_option_001, "lcr_bias_tee": self.lcr_bias_tee,
-                "device_preset": self.device_preset,
+                "device_preset": self.device_preset, "smu_model": self.smu_model,
+                "smu2450_language": self.smu2450_language,
                 "serial_restart_s": self.serial_restart_s,
                 "selected_pixel": self._selected, "faults": self.faults.to_obj()["faults"]}
 

@@ -13,6 +13,15 @@ reference"; status word in "FORMat subsystem"). Every command PyMeasure 0.16's
 Reading time: ``NPLC / line_frequency`` per reading plus a fixed 1 ms overhead and the source
 delay, spent on the bench's scaled clock (a 2400 at NPLC 1, 50 Hz takes 21 ms per reading,
 within the 20–25 ms the real unit needs).
+
+``*RST`` defaults: the "Default parameter" column of the SCPI tables, *2400 Series SourceMeter
+User's Manual* 2400S-900-01 §18 — Table 18-3 FORMat and 18-4 OUTPut (p.18-9), 18-6 SENSe
+(p.18-10 … 18-13), 18-7 SOURce (p.18-14 … 18-18), the TRIGger/ARM command pages (p.18-117/
+18-118: counts 1, delays 0, ARM:TIMer 0.1 s). The TRACe subsystem is not affected by
+``*RST`` (Table 18-10 p.18-21), nor are the status enable registers (IEEE 488.2; the
+STATus table's note was not retrieved). Each setting's row is in
+``docs/fidelity-parts/keithley.md``; the manual revision letter is not visible in the
+extracts read (a linked copy is Rev. K, Sep 2011).
 """
 from __future__ import annotations
 
@@ -75,6 +84,8 @@ class Keithley2400(SCPIInstrument):
     sweep_spacing = Setting(":SOURce[1]:SWEep:SPACing", Choice("LINear", "LOGarithmic"), "LIN")
     sweep_direction = Setting(":SOURce[1]:SWEep:DIRection", Choice("UP", "DOWn"), "UP")
     sweep_ranging = Setting(":SOURce[1]:SWEep:RANGing", Choice("BEST", "AUTO", "FIXed"), "BEST")
+    #: Abort on compliance: NEVer (default, Table 18-7 p.18-18), EARLy, LATE.
+    sweep_cab = Setting(":SOURce[1]:SWEep:CABort", Choice("NEVer", "EARLy", "LATE"), "NEV")
     list_voltage = Setting(":SOURce[1]:LIST:VOLTage", NumberList(-210, 210, max_len=100), [0.0])
     list_current = Setting(":SOURce[1]:LIST:CURRent", NumberList(-1.05, 1.05, max_len=100), [0.0])
     source_delay = Setting(":SOURce[1]:DELay", Number(0, 999.9999, default=0.0), 0.0)
@@ -89,7 +100,11 @@ class Keithley2400(SCPIInstrument):
     voltage_range_auto = Setting(":SENSe[1]:VOLTage[:DC]:RANGe:AUTO", Bool(), True)
     resistance_range = Setting(":SENSe[1]:RESistance:RANGe[:UPPer]", Number(0, 2.1e8, default=2.1e5), 2.1e5)
     resistance_range_auto = Setting(":SENSe[1]:RESistance:RANGe:AUTO", Bool(), True)
-    resistance_mode = Setting(":SENSe[1]:RESistance:MODE", Choice("MANual", "AUTO"), "MAN")
+    resistance_mode = Setting(":SENSe[1]:RESistance:MODE", Choice("MANual", "AUTO"), "AUTO")
+    resistance_ocomp = Setting(":SENSe[1]:RESistance:OCOMpensated", Bool(), False)
+    current_llim = Setting(":SENSe[1]:CURRent[:DC]:RANGe:LLIMit", Number(-1.05e-4, 1.05e-4, default=1e-6), 1e-6)
+    voltage_llim = Setting(":SENSe[1]:VOLTage[:DC]:RANGe:LLIMit", Number(-210, 210, default=0.21), 0.21)
+    compliance_rsync = Setting(":SENSe[1]:CURRent[:DC]:PROTection:RSYNchronize", Bool(), False)
     nplc = Setting((":SENSe[1]:CURRent[:DC]:NPLCycles", ":SENSe[1]:VOLTage[:DC]:NPLCycles",
                     ":SENSe[1]:RESistance:NPLCycles"), Number(0.01, 10, default=1.0), 1.0)
     concurrent = Setting(":SENSe[1]:FUNCtion:CONCurrent", Bool(), True)
@@ -100,8 +115,12 @@ class Keithley2400(SCPIInstrument):
                        ChoiceList("VOLTage", "CURRent", "RESistance", "TIME", "STATus"),
                        ["VOLT", "CURR", "RES", "TIME", "STAT"])
     data_format = Setting(":FORMat[:DATA]", Choice("ASCii", "REAL", "SREal"), "ASC")
+    byte_order = Setting(":FORMat:BORDer", Choice("NORMal", "SWAPped"), "NORM")
+    sreg_format = Setting(":FORMat:SREGister", Choice("ASCii", "HEXadecimal", "OCTal", "BINary"), "ASC")
+    calc_elements = Setting(":FORMat:ELEMents:CALCulate", ChoiceList("CALCulate", "TIME", "STATus"), ["CALC"])
     output = Setting(":OUTPut[1][:STATe]", Bool(), False)
     output_off_mode = Setting(":OUTPut[1]:SMODe", Choice("HIMPedance", "NORMal", "ZERO", "GUARd"), "NORM")
+    output_enable = Setting(":OUTPut[1]:ENABle[:STATe]", Bool(), False)
     autozero = Setting(":SYSTem:AZERo[:STATe]", Raw(), "1")
     remote_sense = Setting(":SYSTem:RSENse", Bool(), False)
     line_frequency = Setting(":SYSTem:LFRequency", Integer(50, 60, default=60), 50)
@@ -126,6 +145,9 @@ class Keithley2400(SCPIInstrument):
     trace_feed_control = Setting(":TRACe:FEED:CONTrol", Choice("NEVer", "NEXT"), "NEV")
     calc3_format = Setting(":CALCulate<n>:FORMat", Choice("MEAN", "SDEViation", "MAXimum", "MINimum", "PKPK"), "MEAN")
     meas_enable = Setting(":STATus:MEASurement:ENABle", Integer(0, 65535, default=0), 0)
+    oper_enable = Setting(":STATus:OPERation:ENABle", Integer(0, 65535, default=0), 0)
+    ques_enable = Setting(":STATus:QUEStionable:ENABle", Integer(0, 65535, default=0), 0)
+    trace_tstamp = Setting(":TRACe:TSTamp:FORMat", Choice("ABSolute", "DELTa"), "ABS")
     beeper_enabled = Setting(":SYSTem:BEEPer:STATe", Bool(), True)
 
     def __init__(self, load, clock=None, faults=None, noise=None):
@@ -133,16 +155,22 @@ class Keithley2400(SCPIInstrument):
         self._noise = ReadingNoise(noise)
         self._time_zero = clock.time() if clock is not None else 0.0
         self._last: list[list[float]] = []
-        self._buffer: list[list[float]] = []
+        self._buffer: list[list[float]] = []    # TRACe: kept through *RST (Table 18-10)
         self._sense_functions = {"CURR"}
         self._meas_event = 0
         super().__init__(clock, faults)
 
+    #: Not affected by ``*RST``: the TRACe subsystem (Table 18-10 p.18-21) and the status
+    #: enable register (IEEE 488.2 *RST leaves the status reporting structure alone).
+    RESET_EXEMPT = ("trace_points", "trace_feed", "trace_feed_control", "trace_tstamp",
+                    "meas_enable", "oper_enable", "ques_enable")
+
     def reset(self) -> None:
+        kept = {k: self._values[k] for k in self.RESET_EXEMPT if k in self._values}
         super().reset()
+        self._values.update(kept)
         self._sense_functions = {"CURR"}
-        self._last, self._buffer = [], []
-        self._meas_event = 0
+        self._last = []
         if getattr(self, "load", None) is not None:
             self._apply_output()
 
@@ -346,7 +374,17 @@ class Keithley2400(SCPIInstrument):
         if not output and not self.auto_clear:
             raise SCPIError(803, "Not permitted with OUTPUT off")
         values = self.source_values()
-        readings = [self._one_reading(level) for level in values]
+        mode = self.voltage_mode if self._function() == "VOLT" else self.current_mode
+        if self._values["sweep_cab"] == "NEV" or mode == "FIX":
+            readings = [self._one_reading(level) for level in values]
+        else:
+            # Abort on compliance (EARLy / LATE, Table 18-7 p.18-18): the sweep ends with the
+            # first reading in compliance *(where in the SDM cycle: not modelled)*.
+            readings = []
+            for level in values:
+                readings.append(self._one_reading(level))
+                if int(readings[-1][4]) & ST_COMPLIANCE:
+                    break
         # After the run the source returns to its fixed level (or off with auto-clear); a
         # fixed-level run with the output on left the load exactly there already.
         if not (output and len(values) == 1 and values[0] == self._level()):
@@ -432,6 +470,49 @@ class Keithley2400(SCPIInstrument):
     def _meas_event_q(self):
         value, self._meas_event = self._meas_event, 0
         return str(value)
+
+    # The Operation and Questionable registers exist; the simulator sets none of their bits.
+    @scpi(":STATus:OPERation[:EVENt]?", ":STATus:QUEStionable[:EVENt]?",
+          ":STATus:OPERation:CONDition?", ":STATus:QUEStionable:CONDition?",
+          ":STATus:MEASurement:CONDition?")
+    def _other_registers(self):
+        return "0"
+
+    @scpi(":STATus:PRESet")
+    def _stat_pres(self):
+        """Clear the enable registers (UM §15 "status structure", :STATus:PRESet)."""
+        self.meas_enable = self.oper_enable = self.ques_enable = 0
+
+    @scpi(":STATus:QUEue[:NEXT]?")
+    def _stat_queue(self):
+        """"Performs the same function as :SYSTem:ERRor[:NEXT]?" (UM p.18-109 note)."""
+        return self._syst_err()
+
+    @scpi(":SYSTem:ERRor:CODE[:NEXT]?")
+    def _err_code(self):
+        return str(self.pop_error()[0])       # code only (UM p.18-109)
+
+    @scpi(":SYSTem:ERRor:CODE:ALL?")
+    def _err_code_all(self):
+        codes = []
+        while self.error_count:
+            codes.append(str(self.pop_error()[0]))
+        return ",".join(codes or ["0"])
+
+    @scpi(":SYSTem:PRESet")
+    def _preset(self):
+        """The :SYSTem:PRESet defaults: the *RST ones except byte order SWAPped (Table 18-3
+        note p.18-9; other differences: none found)."""
+        self.reset()
+        self._values["byte_order"] = "SWAP"
+
+    @scpi(":SYSTem:VERSion?")
+    def _version(self):
+        return "1996.0"                       # the SCPI version (UM p.18-112)
+
+    @scpi(":SYSTem:TIME?")
+    def _time_q(self):
+        return self.format_number(self.now() - self._time_zero)    # UM p.18-112
 
     def status_byte(self) -> int:
         stb = super().status_byte()

@@ -20,6 +20,12 @@ common commands (``*IDN?``) do not change the path; query replies are joined by
 newest entry is replaced by ``-350,"Queue overflow"``. A command error (-1xx) stops
 the rest of the message; an execution error (-2xx) does not.
 
+Hooks for instruments whose error model or timing differs (the Keithley 2450's event log,
+its overlapped trigger model): :meth:`SCPIInstrument.format_error` (the text of an error
+reply), :meth:`SCPIInstrument.wait_idle` (what ``*WAI`` and ``*OPC?`` wait for) and
+:attr:`SCPIInstrument.gate` (a callable that may refuse a resolved command, e.g. while a
+trigger model runs).
+
 Resolved handlers are cached per header string, so a repeated header costs one dict
 lookup (the TCP simulators must sustain ≥ 5,000 exchanges/s).
 """
@@ -209,6 +215,9 @@ class SCPIInstrument:
     def __init__(self, clock=None, faults=None):
         self.clock = clock
         self.faults = faults
+        #: ``gate(handler_name, is_query)`` runs before every command; it may raise SCPIError
+        #: to refuse it (None: everything is admitted).
+        self.gate = None
         self._values: dict[str, Any] = {}
         self._errors: deque[tuple[int, str]] = deque()
         self._lock = threading.RLock()
@@ -237,9 +246,8 @@ class SCPIInstrument:
             self.clock.sleep(simulated_s)
 
     # -- error queue -----------------------------------------------------------
-    def push_error(self, code: int, message: str | None = None) -> None:
-        """Queue an error; set the matching ESR bit (SCPI-1999 §21.8)."""
-        message = message or ERROR_MESSAGES.get(code, "Error")
+    def set_esr_for(self, code: int) -> None:
+        """Set the Standard Event Status bit of an error class (SCPI-1999 §21.8)."""
         if -199 <= code <= -100:
             self.esr |= 0x20   # CME
         elif -299 <= code <= -200:
@@ -248,6 +256,11 @@ class SCPIInstrument:
             self.esr |= 0x04   # QYE
         else:
             self.esr |= 0x08   # DDE
+
+    def push_error(self, code: int, message: str | None = None) -> None:
+        """Queue an error; set the matching ESR bit (SCPI-1999 §21.8)."""
+        message = message or ERROR_MESSAGES.get(code, "Error")
+        self.set_esr_for(code)
         if len(self._errors) >= self.ERROR_QUEUE_SIZE:
             self._errors[-1] = (-350, ERROR_MESSAGES[-350])
         else:
@@ -259,6 +272,16 @@ class SCPIInstrument:
     @property
     def error_count(self) -> int:
         return len(self._errors)
+
+    def format_error(self, code: int, message: str) -> str:
+        """The reply text of one error entry (``<code>,"<message>"``, SCPI-1999 §21.8)."""
+        return f'{code},"{message}"'
+
+    def wait_idle(self) -> None:
+        """Block until overlapped operations are done (``*WAI``, ``*OPC?``); none here.
+
+        Called with the instrument lock held; an instrument with overlapped work waits on a
+        condition of that lock, so the work can proceed meanwhile."""
 
     # -- message handling ------------------------------------------------------
     def handle(self, message: str) -> str | None:
@@ -296,6 +319,8 @@ class SCPIInstrument:
             new_prefix = prefix
         if handler is None:
             raise SCPIError(suffix, f"{ERROR_MESSAGES[suffix]}; {head[:24]}")
+        if self.gate is not None:
+            self.gate(handler.name, query)
         if len(parts) > 1:
             args = _parse_params(handler.types, split_params(parts[1]), handler.n_required)
         elif handler.types is None or handler.types:   # None: raw tokens, here none
@@ -366,15 +391,18 @@ class SCPIInstrument:
 
     @scpi("*OPC")
     def _opc(self):
+        self.wait_idle()
         self.esr |= 0x01
 
     @scpi("*OPC?")
     def _opc_q(self):
+        self.wait_idle()
         return "1"
 
     @scpi("*WAI")
     def _wai(self):
-        """Operations complete synchronously, so there is nothing to wait for."""
+        """Wait for overlapped operations (:meth:`wait_idle`; none in the base class)."""
+        self.wait_idle()
 
     @scpi("*TRG")
     def _trg(self):
@@ -422,7 +450,7 @@ class SCPIInstrument:
     @scpi(":SYSTem:ERRor[:NEXT]?")
     def _syst_err(self):
         code, message = self.pop_error()
-        return f'{code},"{message}"'
+        return self.format_error(code, message)
 
     @scpi(":SYSTem:ERRor:ALL?")
     def _syst_err_all(self):
@@ -430,7 +458,7 @@ class SCPIInstrument:
         while self._errors:
             errors.append(self.pop_error())
         errors = errors or [(0, "No error")]
-        return ",".join(f'{c},"{m}"' for c, m in errors)
+        return ",".join(self.format_error(c, m) for c, m in errors)
 
     @scpi(":SYSTem:ERRor:COUNt?")
     def _syst_err_count(self):

@@ -161,16 +161,21 @@ def test_safety_registry_switches_open_sources_off():
 
 
 def test_2450_point_and_sweep():
+    # Compliance is bit 5 (32) of SOURSTATus: 168 = limited + readback + output on, 136 =
+    # readback + output on (2450 Reference Manual Rev. B p.8-29). The test used to read STAT,
+    # whose bit 3 (8) is the front-terminal flag (p.8-33), and called 8 "in compliance".
+    lang = ("*LANG?", "SCPI")
     idn = ("*IDN?", "KEITHLEY INSTRUMENTS,MODEL 2450,1,1.7")
-    elements = '"defbuffer1", SOUR, READ, REL, STAT'
+    elements = '"defbuffer1", SOUR, READ, REL, SOURSTAT'
     with expected_protocol(Keithley2450, [
-            idn, (":SOUR:FUNC VOLT", None), (':SENS:FUNC "CURR"', None),
+            lang, idn, (":SOUR:FUNC VOLT", None), (':SENS:FUNC "CURR"', None),
             (":SOUR:VOLT:ILIM 0.005", None), (":SENS:CURR:NPLC 1", None),
-            (":SENS:CURR:RANG:AUTO ON", None), ("SYST:ERR?", '0,"No error"'),
+            (":SENS:CURR:RANG:AUTO ON", None), ("SYST:ERR?", '0,"No error;0,0,0"'),
             (":OUTP ON", None), ("*OPC?", "1"),
-            (f":SOUR:VOLT 2;:READ? {elements}", "2,0.005,0.01,8"),
+            (f":SOUR:VOLT 2;:READ? {elements}", "1.9,0.005,0.01,168"),
             (':TRAC:CLE "defbuffer1";:SOUR:LIST:VOLT 0,1;:SOUR:SWE:VOLT:LIST 1, 0.01', None),
-            (f':INIT;*WAI;:TRAC:DATA? 1, 2, {elements}', "0,1e-12,0,0,1,1e-6,0.05,0"),
+            (':INIT;*WAI;:TRAC:ACT? "defbuffer1"', "2"),
+            (f':TRAC:DATA? 1, 2, {elements}', "0,1e-12,0,136,1,1e-6,0.05,136"),
             (":SOUR:VOLT:LEV 2", None), ("*OPC?", "1"), (":OUTP OFF", None), ("*OPC?", "1")]) as driver:
         smu = Keithley2450SourceMeter(driver)
         smu.configure_voltage_source(compliance_A=0.005)
@@ -178,8 +183,75 @@ def test_2450_point_and_sweep():
         point = smu.source_voltage_and_measure(2.0)
         sweep = smu.sweep_voltage([0.0, 1.0], delay_s=0.01)
         smu.close()
-    assert point.in_compliance and point.current_A == 0.005
+    assert point.in_compliance and point.current_A == 0.005 and point.voltage_V == 1.9
     assert list(sweep.current_A) == [1e-12, 1e-6] and not sweep.in_compliance.any()
+
+
+def test_2450_front_terminal_readings_are_not_in_compliance():
+    # STATus 8 on every front-terminal reading must not read as compliance: the driver
+    # asks for SOURSTATus (136: readback + output on) and never for STATus.
+    elements = '"defbuffer1", SOUR, READ, REL, SOURSTAT'
+    with expected_protocol(Keithley2450, [
+            ("*LANG?", "SCPI"), IDN_2450, *CONFIG_V_2450, (":OUTP ON", None), ("*OPC?", "1"),
+            (f":SOUR:VOLT 1;:READ? {elements}", "1.000000E+00,2.000000E-06,0.000000E+00,136"),
+            (f":SOUR:VOLT 4;:READ? {elements}", "3.100000E+00,5.000000E-03,1.000000E-02,168"),
+            (":OUTP OFF", None), ("*OPC?", "1")]) as driver:
+        smu = Keithley2450SourceMeter(driver)
+        smu.configure_voltage_source(compliance_A=0.005)
+        smu.output_on()
+        free = smu.source_voltage_and_measure(1.0)
+        limited = smu.source_voltage_and_measure(4.0)
+        smu.close()
+    assert free.in_compliance is False and (free.voltage_V, free.current_A) == (1.0, 2e-6)
+    assert limited.in_compliance is True and limited.voltage_V == 3.1
+
+
+def test_2450_sweep_stopped_at_the_limit_returns_the_points_made():
+    # failAbort (on by default) ends the list at the first limited point (Rev. B p.6-85):
+    # the driver reads how many readings the buffer holds and fetches those.
+    elements = '"defbuffer1", SOUR, READ, REL, SOURSTAT'
+    volts = [k * 0.5 for k in range(120)]            # > 100: :SOUR:LIST:VOLT:APPend
+    first = ",".join(f"{v:.7g}" for v in volts[:100])
+    rest = ",".join(f"{v:.7g}" for v in volts[100:])
+    with expected_protocol(Keithley2450, [
+            ("*LANG?", "SCPI"), IDN_2450, *CONFIG_V_2450, (":OUTP ON", None), ("*OPC?", "1"),
+            (f':TRAC:CLE "defbuffer1";:SOUR:LIST:VOLT {first};:SOUR:LIST:VOLT:APP {rest};'
+             ':SOUR:SWE:VOLT:LIST 1, 0', None),
+            (':INIT;*WAI;:TRAC:ACT? "defbuffer1"', "3"),
+            (f':TRAC:DATA? 1, 3, {elements}', "0,1e-9,0,136,0.5,1e-4,0.1,136,0.97,5e-3,0.2,168"),
+            (":SOUR:VOLT:LEV 0", None), ("*OPC?", "1"), (":OUTP OFF", None), ("*OPC?", "1")]) as driver:
+        smu = Keithley2450SourceMeter(driver)
+        smu.configure_voltage_source(compliance_A=0.005)
+        smu.output_on()
+        sweep = smu.sweep_voltage(volts, delay_s=0.0)
+        smu.close()
+    assert len(sweep) == 3 and list(sweep.in_compliance) == [False, False, True]
+    assert sweep.voltage_V[-1] == 0.97
+
+
+@pytest.mark.parametrize("language", ["TSP", "SCPI2400"])
+def test_2450_left_in_another_command_set_is_refused_at_connect(language):
+    # *LANG? is answered in every command set (Rev. B p.B-6); nothing else is sent.
+    with expected_protocol(Keithley2450, [("*LANG?", language)]) as driver:
+        with pytest.raises(InstrumentError) as info:
+            Keithley2450SourceMeter(driver)
+    message = str(info.value)
+    assert "\n" not in message and f"uses the {language} command set" in message
+    assert "MENU" in message and "Command Set to SCPI" in message
+    assert "users report" in message          # the reboot is users' word, not the manual's
+
+
+def test_2450_event_log_errors_read_as_their_message():
+    # A 2450's :SYST:ERR? is an event-log entry (Rev. B p.6-101; later firmware: ;1;date).
+    with expected_protocol(Keithley2450, [
+            ("*LANG?", "SCPI"), ("*IDN?", "KEITHLEY INSTRUMENTS,MODEL 2450,04451117,1.6.7c"),
+            ("SYST:ERR?", '-113,"Undefined header;1,1367794863,384492889"'),
+            ("SYST:ERR?", '-222,"Data out of range;1;2018/05/26 14:00:14.871"'),
+            ("SYST:ERR?", '0,"No error;0,0,0"')]) as driver:
+        smu = Keithley2450SourceMeter(driver)
+        assert smu.idn == "KEITHLEY INSTRUMENTS,MODEL 2450,04451117,1.6.7c"   # no "INC."
+        assert smu.read_errors() == [(-113, "Undefined header"), (-222, "Data out of range")]
+        _forget(smu)
 
 
 def test_2450_compliance_is_strict_not_truncated():
@@ -198,11 +270,15 @@ def test_6485_configure_and_read():
 
 
 # ------------------------------------------------------------------ paths not covered above
+LANG_2450 = ("*LANG?", "SCPI")
 IDN_2450 = ("*IDN?", "KEITHLEY INSTRUMENTS,MODEL 2450,1,1.7")
-ELEMENTS_2450 = '"defbuffer1", SOUR, READ, REL, STAT'
+ELEMENTS_2450 = '"defbuffer1", SOUR, READ, REL, SOURSTAT'
 CONFIG_I_2450 = [(":SOUR:FUNC CURR", None), (':SENS:FUNC "VOLT"', None),
                  (":SOUR:CURR:VLIM 8", None), (":SENS:VOLT:NPLC 0.1", None),
-                 (":SENS:VOLT:RANG:AUTO ON", None), ("SYST:ERR?", '0,"No error"')]
+                 (":SENS:VOLT:RANG:AUTO ON", None), ("SYST:ERR?", '0,"No error;0,0,0"')]
+CONFIG_V_2450 = [(":SOUR:FUNC VOLT", None), (':SENS:FUNC "CURR"', None),
+                 (":SOUR:VOLT:ILIM 0.005", None), (":SENS:CURR:NPLC 1", None),
+                 (":SENS:CURR:RANG:AUTO ON", None), ("SYST:ERR?", '0,"No error;0,0,0"')]
 
 
 def _forget(smu):
@@ -272,12 +348,12 @@ def test_smu_photodiode_on_a_2400_holds_0V_and_reads_amperes():
 
 def test_2450_explicit_current_range_disables_auto_range():
     with expected_protocol(Keithley2450, [
-            IDN_2450, (":SOUR:FUNC VOLT", None), (':SENS:FUNC "CURR"', None),
+            LANG_2450, IDN_2450, (":SOUR:FUNC VOLT", None), (':SENS:FUNC "CURR"', None),
             (":SOUR:VOLT:ILIM 0.01", None), (":SENS:CURR:NPLC 2", None),
             (":SENS:CURR:RANG:AUTO 0;:SENS:CURR:RANG 1e-06", None), ("SYST:ERR?", '0,"No error"'),
             (":SOUR:VOLT:LEV 0.5", None), ("*OPC?", "1"),
             (":OUTP ON", None), ("*OPC?", "1"),
-            (f":READ? {ELEMENTS_2450}", "0.5,-2.5E-07,1.25,0"),
+            (f":READ? {ELEMENTS_2450}", "0.5,-2.5E-07,1.25,136"),
             (":OUTP OFF", None), ("*OPC?", "1")]) as driver:
         smu = Keithley2450SourceMeter(driver)
         smu.configure_voltage_source(compliance_A=0.01, nplc=2, current_range_A=1e-6)
@@ -291,12 +367,12 @@ def test_2450_explicit_current_range_disables_auto_range():
 
 def test_2450_current_source_path():
     with expected_protocol(Keithley2450, [
-            IDN_2450, *CONFIG_I_2450,
+            LANG_2450, IDN_2450, *CONFIG_I_2450,
             (":SOUR:CURR:LEV 0.0001", None), ("*OPC?", "1"),
             (":OUTP ON", None), ("*OPC?", "1"),
-            (f":SOUR:CURR 0.001;:READ? {ELEMENTS_2450}", "0.001,3.1,0.25,0"),
-            (f":SOUR:CURR -2e-06;:READ? {ELEMENTS_2450}", "-2e-06,-8,0.5,8"),
-            (f":READ? {ELEMENTS_2450}", "-2e-06,9.91e37,0.75,0"),
+            (f":SOUR:CURR 0.001;:READ? {ELEMENTS_2450}", "0.001,3.1,0.25,136"),
+            (f":SOUR:CURR -2e-06;:READ? {ELEMENTS_2450}", "-2e-06,-8,0.5,168"),
+            (f":READ? {ELEMENTS_2450}", "-2e-06,9.91e37,0.75,136"),
             (":OUTP OFF", None), ("*OPC?", "1")]) as driver:
         smu = Keithley2450SourceMeter(driver)
         smu.configure_current_source(compliance_V=8, nplc=0.1)
@@ -319,7 +395,7 @@ def test_2450_current_source_path():
 def test_2450_garbled_reply_is_an_error():
     from instruments.transport import GarbledReplyError
     with expected_protocol(Keithley2450, [
-            IDN_2450, *CONFIG_I_2450, (":OUTP ON", None), ("*OPC?", "1"),
+            LANG_2450, IDN_2450, *CONFIG_I_2450, (":OUTP ON", None), ("*OPC?", "1"),
             (f":SOUR:CURR 0.001;:READ? {ELEMENTS_2450}", "0.001,3.1,0.25")]) as driver:
         smu = Keithley2450SourceMeter(driver, retries=0)
         smu.configure_current_source(compliance_V=8, nplc=0.1)
@@ -348,7 +424,7 @@ def test_2450_garbled_reply_is_an_error():
     (lambda s: s.measure(), "measure needs the output on"),
 ])
 def test_2450_refuses_before_anything_is_sent(call, message):
-    with expected_protocol(Keithley2450, [IDN_2450]) as driver:
+    with expected_protocol(Keithley2450, [LANG_2450, IDN_2450]) as driver:
         smu = Keithley2450SourceMeter(driver)
         with pytest.raises((ValueError, ComplianceNotSetError, RuntimeError),
                            match=message) as info:
@@ -379,7 +455,7 @@ def test_2400_configured_levels_out_of_range_send_nothing(call, message):
 
 
 def test_2450_current_source_level_out_of_range_sends_nothing():
-    with expected_protocol(Keithley2450, [IDN_2450, *CONFIG_I_2450, (":OUTP ON", None),
+    with expected_protocol(Keithley2450, [LANG_2450, IDN_2450, *CONFIG_I_2450, (":OUTP ON", None),
                                           ("*OPC?", "1")]) as driver:
         smu = Keithley2450SourceMeter(driver)
         smu.configure_current_source(compliance_V=8, nplc=0.1)

@@ -1,5 +1,6 @@
 import importlib.util
 import math
+import re
 import pathlib
 
 import numpy as np
@@ -112,4 +113,6 @@ def test_2450_read_and_sweep(bench):
         assert np.allclose(a[:, 0], [0, 1, 2, 3, 4])
         assert a[-1, 1] == pytest.approx(float(dev.current_A(4.0)), rel=AGEING_REL)
         c.write(":SOUR:VOLT:ILIM 5")
-        assert c.ask(":SYST:ERR?") == '-222,"Data out of range"'
+        # A 2450 error is an event-log entry: <code>,"<message>;<type>,<s>,<ns>" (2450
+        # Reference Manual Rev. B p.6-101), not the 2400's <code>,"<message>".
+        assert re.fullmatch(r'-222,"Data out of range;1,\d+,\d+"', c.ask(":SYST:ERR?"))
