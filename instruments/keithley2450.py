@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 from .keithley_sourcemeter import (BUFFER_ELEMENTS_2450, MAX_POINTS, SOURCE_LIMIT_BIT_2450,
                                    KeithleySourceMeter, _floats, _nan)
-from .roles import InstrumentError
+from .roles import InstrumentError, InstrumentSetupError
 
 #: ``:SOURce[1]:LIST:<function>`` takes at most 100 values; more go by ``…:APPend``
 #: (Rev. B p.6-78/6-79).
@@ -143,7 +143,7 @@ class Keithley2450SourceMeter(KeithleySourceMeter):
     def _identify(self, driver) -> str:
         language = driver.command_set()
         if language != "SCPI":
-            raise InstrumentError(
+            raise InstrumentSetupError(
                 f"{self.name}: the Keithley 2450 uses the {language or '?'} command set, "
                 "qled-bench needs SCPI: on the front panel press MENU, under System select "
                 "Settings, set Command Set to SCPI (or send *LANG SCPI), then power-cycle it "

@@ -20,6 +20,11 @@ class InstrumentError(RuntimeError):
     """The instrument reported an error (error queue entry, error code, bad quality code)."""
 
 
+class InstrumentSetupError(InstrumentError, ValueError):
+    """The instrument is set up in a way qled-bench cannot work with (e.g. the wrong command
+    set): refused at connect with one line saying how to fix it, before anything is sourced."""
+
+
 class ComplianceNotSetError(RuntimeError):
     """An output was asked to turn on before a compliance limit was configured."""
 
