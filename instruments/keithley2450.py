@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 from .keithley_sourcemeter import (BUFFER_ELEMENTS_2450, MAX_POINTS, SOURCE_LIMIT_BIT_2450,
                                    KeithleySourceMeter, _floats, _nan)
-from .roles import InstrumentError, InstrumentSetupError
+from .roles import InstrumentSetupError
 
 #: ``:SOURce[1]:LIST:<function>`` takes at most 100 values; more go by ``…:APPend``
 #: (Rev. B p.6-78/6-79).
