@@ -169,9 +169,9 @@ class Keithley2450SourceMeter(KeithleySourceMeter):
             driver.write(":SENS:VOLT:RANG:AUTO ON")
         self._check_errors(driver)
 
-    def _write_output(self, driver, on: bool) -> None:
+    def _write_output(self, driver, on: bool) -> bool:
         driver.output_enabled = on
-        self._sync(driver)
+        return driver.ask(":OUTP?").strip() in ("1", "ON")   # the read-back is the sync too
 
     def _readings(self, values: list[float]) -> SweepResult:
         a = np.asarray(values, dtype=float).reshape(-1, 4)

@@ -241,16 +241,37 @@ class KeithleySourceMeter:
                 f"{self.name}: refusing to switch the output on: no compliance set; call "
                 "configure_voltage_source(compliance_A=…) or "
                 "configure_current_source(compliance_V=…) first")
-        self._link.call(lambda d: self._write_output(d, True))
-        self.output = True
+        self._switch_output(True)
 
     def output_off(self) -> None:
-        self._link.call(lambda d: self._write_output(d, False))
-        self.output = False
+        self._switch_output(False)
 
-    def _write_output(self, driver, on: bool) -> None:
+    def _switch_output(self, on: bool) -> None:
+        """Switch the output and record the instrument's read-back in the run's ``/events``
+        (``smu: output on (read back: on)``); a failure records ``output off failed …;
+        output state unknown`` before it propagates, so the file tells whether a pixel may
+        have been left driven."""
+        word = "on" if on else "off"
+        try:
+            back = self._link.call(lambda d: self._write_output(d, on))
+        except Exception as exc:  # noqa: BLE001 - recorded, then raised as it was
+            self._link._emit("error", f"{self.name}: output {word} failed "
+                                      f"({type(exc).__name__}: {str(exc).strip()[:160]}); "
+                                      "output state unknown")
+            raise
+        self.output = on
+        if back is not on:
+            self._link._emit("error", f"{self.name}: output {word} commanded but the "
+                                      f"instrument reads back {'on' if back else 'off'}")
+            raise InstrumentError(f"{self.name}: output {word} commanded but the instrument "
+                                  f"reads back {'on' if back else 'off'}")
+        self._link._emit("info", f"{self.name}: output {word} (read back: {word})")
+
+    def _write_output(self, driver, on: bool) -> bool:
+        """Write the output state, then read it back (the query is also the sync: its reply
+        comes after the instrument has acted on the write). → the state read back."""
         driver.source_enabled = on
-        self._sync(driver)
+        return driver.ask("OUTPUT?").strip() in ("1", "+1", "ON")
 
     def read_errors(self, limit: int = 10) -> list[tuple[int, str]]:
         """Entries of the SCPI error queue, read (``:SYST:ERR?``) until ``0, "No error"``:

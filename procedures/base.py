@@ -307,7 +307,12 @@ class QledProcedure(Procedure):
         self._events.append(event)
         emit = getattr(self, "emit", None)
         if callable(emit):
-            emit("event", event)
+            try:
+                emit("event", event)
+            except NotImplementedError:
+                # No run engine attached (before the run or after it ended, e.g. the
+                # station's closing output-off read-backs): the event stays in _events only.
+                pass
 
     def record_error_queue(self, instrument, when: str, *,
                            goes_on: str = "measurement continues") -> int:

@@ -20,10 +20,10 @@ CONFIG_V = [(":SOURCE:FUNCTION VOLT", None), (":SENSE:CURRENT:PROTECTION 0.01", 
 
 
 def test_2400_voltage_point_loop_is_one_message_per_point():
-    with expected_protocol(Keithley2400, [FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None), ("*OPC?", "1"),
+    with expected_protocol(Keithley2400, [FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None), ("OUTPUT?", "1"),
                                           (":SOUR:VOLT 2.5;:READ?", "2.5,1e-3,9.91e37,1.5,0"),
                                           (":SOUR:VOLT 3;:READ?", "3,1e-2,9.91e37,1.6,8"),
-                                          ("OUTPUT 0", None), ("*OPC?", "1")]) as driver:
+                                          ("OUTPUT 0", None), ("OUTPUT?", "0")]) as driver:
         smu = Keithley2400SourceMeter(driver)
         assert isinstance(smu, SourceMeter)
         smu.configure_voltage_source(compliance_A=0.01)
@@ -42,9 +42,9 @@ def test_2400_current_source_and_nan():
             FORMAT, IDN, (":SOURCE:FUNCTION CURR", None), (':SENS:FUNC "VOLT","CURR"', None),
             (":SENSE:VOLTAGE:PROTECTION 8", None), (":SENSE:VOLTAGE:NPLCYCLES 0.1", None),
             (":SENSE:VOLTAGE:RANGE:AUTO 1", None), ("SYST:ERR?", '0,"No error"'),
-            (":SOURCE:CURRENT 0.0001", None), ("*OPC?", "1"), ("OUTPUT 1", None), ("*OPC?", "1"),
+            (":SOURCE:CURRENT 0.0001", None), ("*OPC?", "1"), ("OUTPUT 1", None), ("OUTPUT?", "1"),
             (":SOUR:CURR 0.001;:READ?", "9.9e37,1e-3,9.91e37,2,0"),
-            (":READ?", "3.1,1e-3,9.91e37,2.1,0"), ("OUTPUT 0", None), ("*OPC?", "1")]) as driver:
+            (":READ?", "3.1,1e-3,9.91e37,2.1,0"), ("OUTPUT 0", None), ("OUTPUT?", "0")]) as driver:
         smu = Keithley2400SourceMeter(driver)
         smu.configure_current_source(compliance_V=8, nplc=0.1)
         smu.set_current(1e-4)
@@ -63,7 +63,7 @@ def test_2400_list_sweep_chunks_of_100_and_restores_level():
     reply1 = ",".join(f"{v:.7g},1e-6,9.91e37,{k},0" for k, v in enumerate(volts[:100]))
     reply2 = ",".join(f"{v:.7g},1e-6,9.91e37,{k},8" for k, v in enumerate(volts[100:]))
     with expected_protocol(Keithley2400, [
-            FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None), ("*OPC?", "1"),
+            FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None), ("OUTPUT?", "1"),
             (f":SOUR:VOLT:MODE LIST;:SOUR:LIST:VOLT {chunk1};:TRIG:COUN 100;:SOUR:DEL 0.002",
              None), (":READ?", reply1),
             (f":SOUR:VOLT:MODE LIST;:SOUR:LIST:VOLT {chunk2};:TRIG:COUN 50;:SOUR:DEL 0.002",
@@ -137,8 +137,8 @@ def test_2400_driver_validators_at_real_limits():
 
 
 def test_2400_output_off_on_exception_in_with_block():
-    with expected_protocol(Keithley2400, [FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None), ("*OPC?", "1"),
-                                          ("OUTPUT 0", None), ("*OPC?", "1")]) as driver:
+    with expected_protocol(Keithley2400, [FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None), ("OUTPUT?", "1"),
+                                          ("OUTPUT 0", None), ("OUTPUT?", "0")]) as driver:
         with pytest.raises(ZeroDivisionError):
             with Keithley2400SourceMeter(driver) as smu:
                 smu.configure_voltage_source(compliance_A=0.01)
@@ -148,8 +148,8 @@ def test_2400_output_off_on_exception_in_with_block():
 
 
 def test_safety_registry_switches_open_sources_off():
-    with expected_protocol(Keithley2400, [FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None), ("*OPC?", "1"),
-                                          ("OUTPUT 0", None), ("*OPC?", "1")]) as driver:
+    with expected_protocol(Keithley2400, [FORMAT, IDN, *CONFIG_V, ("OUTPUT 1", None), ("OUTPUT?", "1"),
+                                          ("OUTPUT 0", None), ("OUTPUT?", "0")]) as driver:
         smu = Keithley2400SourceMeter(driver)
         smu.configure_voltage_source(compliance_A=0.01)
         smu.output_on()
@@ -171,12 +171,12 @@ def test_2450_point_and_sweep():
             lang, idn, (":SOUR:FUNC VOLT", None), (':SENS:FUNC "CURR"', None),
             (":SOUR:VOLT:ILIM 0.005", None), (":SENS:CURR:NPLC 1", None),
             (":SENS:CURR:RANG:AUTO ON", None), ("SYST:ERR?", '0,"No error;0,0,0"'),
-            (":OUTP ON", None), ("*OPC?", "1"),
+            (":OUTP ON", None), (":OUTP?", "1"),
             (f":SOUR:VOLT 2;:READ? {elements}", "1.9,0.005,0.01,168"),
             (':TRAC:CLE "defbuffer1";:SOUR:LIST:VOLT 0,1;:SOUR:SWE:VOLT:LIST 1, 0.01', None),
             (':INIT;*WAI;:TRAC:ACT? "defbuffer1"', "2"),
             (f':TRAC:DATA? 1, 2, {elements}', "0,1e-12,0,136,1,1e-6,0.05,136"),
-            (":SOUR:VOLT:LEV 2", None), ("*OPC?", "1"), (":OUTP OFF", None), ("*OPC?", "1")]) as driver:
+            (":SOUR:VOLT:LEV 2", None), ("*OPC?", "1"), (":OUTP OFF", None), (":OUTP?", "0")]) as driver:
         smu = Keithley2450SourceMeter(driver)
         smu.configure_voltage_source(compliance_A=0.005)
         smu.output_on()
@@ -192,10 +192,10 @@ def test_2450_front_terminal_readings_are_not_in_compliance():
     # asks for SOURSTATus (136: readback + output on) and never for STATus.
     elements = '"defbuffer1", SOUR, READ, REL, SOURSTAT'
     with expected_protocol(Keithley2450, [
-            ("*LANG?", "SCPI"), IDN_2450, *CONFIG_V_2450, (":OUTP ON", None), ("*OPC?", "1"),
+            ("*LANG?", "SCPI"), IDN_2450, *CONFIG_V_2450, (":OUTP ON", None), (":OUTP?", "1"),
             (f":SOUR:VOLT 1;:READ? {elements}", "1.000000E+00,2.000000E-06,0.000000E+00,136"),
             (f":SOUR:VOLT 4;:READ? {elements}", "3.100000E+00,5.000000E-03,1.000000E-02,168"),
-            (":OUTP OFF", None), ("*OPC?", "1")]) as driver:
+            (":OUTP OFF", None), (":OUTP?", "0")]) as driver:
         smu = Keithley2450SourceMeter(driver)
         smu.configure_voltage_source(compliance_A=0.005)
         smu.output_on()
@@ -214,12 +214,12 @@ def test_2450_sweep_stopped_at_the_limit_returns_the_points_made():
     first = ",".join(f"{v:.7g}" for v in volts[:100])
     rest = ",".join(f"{v:.7g}" for v in volts[100:])
     with expected_protocol(Keithley2450, [
-            ("*LANG?", "SCPI"), IDN_2450, *CONFIG_V_2450, (":OUTP ON", None), ("*OPC?", "1"),
+            ("*LANG?", "SCPI"), IDN_2450, *CONFIG_V_2450, (":OUTP ON", None), (":OUTP?", "1"),
             (f':TRAC:CLE "defbuffer1";:SOUR:LIST:VOLT {first};:SOUR:LIST:VOLT:APP {rest};'
              ':SOUR:SWE:VOLT:LIST 1, 0', None),
             (':INIT;*WAI;:TRAC:ACT? "defbuffer1"', "3"),
             (f':TRAC:DATA? 1, 3, {elements}', "0,1e-9,0,136,0.5,1e-4,0.1,136,0.97,5e-3,0.2,168"),
-            (":SOUR:VOLT:LEV 0", None), ("*OPC?", "1"), (":OUTP OFF", None), ("*OPC?", "1")]) as driver:
+            (":SOUR:VOLT:LEV 0", None), ("*OPC?", "1"), (":OUTP OFF", None), (":OUTP?", "0")]) as driver:
         smu = Keithley2450SourceMeter(driver)
         smu.configure_voltage_source(compliance_A=0.005)
         smu.output_on()
@@ -293,7 +293,7 @@ def test_2400_set_voltage_writes_the_level_then_waits_for_opc():
     with expected_protocol(Keithley2400, [FORMAT, IDN, *CONFIG_V,
                                           (":SOURCE:VOLTAGE 2.5", None), ("*OPC?", "1"),
                                           (":SOURCE:VOLTAGE -0.125", None), ("*OPC?", "1"),
-                                          ("OUTPUT 0", None), ("*OPC?", "1")]) as driver:
+                                          ("OUTPUT 0", None), ("OUTPUT?", "0")]) as driver:
         smu = Keithley2400SourceMeter(driver)
         smu.configure_voltage_source(compliance_A=0.01)
         smu.set_voltage(2.5)
@@ -320,9 +320,9 @@ def test_2400_explicit_current_range_replaces_auto_range():
     with expected_protocol(Keithley2400, [
             FORMAT, IDN, (":SOURCE:FUNCTION VOLT", None), (":SENSE:CURRENT:PROTECTION 0.001", None),
             (":SENSE:CURRENT:NPLCYCLES 1", None), (":SENSE:CURRENT:RANGE 0.0001", None),
-            ("SYST:ERR?", '0,"No error"'), ("OUTPUT 1", None), ("*OPC?", "1"),
+            ("SYST:ERR?", '0,"No error"'), ("OUTPUT 1", None), ("OUTPUT?", "1"),
             (":SOUR:VOLT 1;:READ?", "1,2.5e-05,9.91e37,0.5,0"),
-            ("OUTPUT 0", None), ("*OPC?", "1")]) as driver:
+            ("OUTPUT 0", None), ("OUTPUT?", "0")]) as driver:
         smu = Keithley2400SourceMeter(driver)
         smu.configure_voltage_source(compliance_A=1e-3, current_range_A=1e-4)
         smu.output_on()
@@ -339,8 +339,8 @@ def test_smu_photodiode_on_a_2400_holds_0V_and_reads_amperes():
             FORMAT, IDN, (":SOURCE:FUNCTION VOLT", None), (":SENSE:CURRENT:PROTECTION 0.001", None),
             (":SENSE:CURRENT:NPLCYCLES 1", None), (":SENSE:CURRENT:RANGE:AUTO 1", None),
             ("SYST:ERR?", '0,"No error"'), (":SOURCE:VOLTAGE 0", None), ("*OPC?", "1"),
-            ("OUTPUT 1", None), ("*OPC?", "1"), (":READ?", "0,-3.25E-09,9.91e37,7.5,0"),
-            ("OUTPUT 0", None), ("*OPC?", "1")]) as driver:
+            ("OUTPUT 1", None), ("OUTPUT?", "1"), (":READ?", "0,-3.25E-09,9.91e37,7.5,0"),
+            ("OUTPUT 0", None), ("OUTPUT?", "0")]) as driver:
         pd = SMUPhotodiode(Keithley2400SourceMeter(driver), cal, polarity=-1)
         assert pd.read_photocurrent_A() == pytest.approx(3.25e-9, rel=1e-12)
         pd.close()
@@ -352,9 +352,9 @@ def test_2450_explicit_current_range_disables_auto_range():
             (":SOUR:VOLT:ILIM 0.01", None), (":SENS:CURR:NPLC 2", None),
             (":SENS:CURR:RANG:AUTO 0;:SENS:CURR:RANG 1e-06", None), ("SYST:ERR?", '0,"No error"'),
             (":SOUR:VOLT:LEV 0.5", None), ("*OPC?", "1"),
-            (":OUTP ON", None), ("*OPC?", "1"),
+            (":OUTP ON", None), (":OUTP?", "1"),
             (f":READ? {ELEMENTS_2450}", "0.5,-2.5E-07,1.25,136"),
-            (":OUTP OFF", None), ("*OPC?", "1")]) as driver:
+            (":OUTP OFF", None), (":OUTP?", "0")]) as driver:
         smu = Keithley2450SourceMeter(driver)
         smu.configure_voltage_source(compliance_A=0.01, nplc=2, current_range_A=1e-6)
         smu.set_voltage(0.5)
@@ -369,11 +369,11 @@ def test_2450_current_source_path():
     with expected_protocol(Keithley2450, [
             LANG_2450, IDN_2450, *CONFIG_I_2450,
             (":SOUR:CURR:LEV 0.0001", None), ("*OPC?", "1"),
-            (":OUTP ON", None), ("*OPC?", "1"),
+            (":OUTP ON", None), (":OUTP?", "1"),
             (f":SOUR:CURR 0.001;:READ? {ELEMENTS_2450}", "0.001,3.1,0.25,136"),
             (f":SOUR:CURR -2e-06;:READ? {ELEMENTS_2450}", "-2e-06,-8,0.5,168"),
             (f":READ? {ELEMENTS_2450}", "-2e-06,9.91e37,0.75,136"),
-            (":OUTP OFF", None), ("*OPC?", "1")]) as driver:
+            (":OUTP OFF", None), (":OUTP?", "0")]) as driver:
         smu = Keithley2450SourceMeter(driver)
         smu.configure_current_source(compliance_V=8, nplc=0.1)
         smu.set_current(1e-4)
@@ -395,7 +395,7 @@ def test_2450_current_source_path():
 def test_2450_garbled_reply_is_an_error():
     from instruments.transport import GarbledReplyError
     with expected_protocol(Keithley2450, [
-            LANG_2450, IDN_2450, *CONFIG_I_2450, (":OUTP ON", None), ("*OPC?", "1"),
+            LANG_2450, IDN_2450, *CONFIG_I_2450, (":OUTP ON", None), (":OUTP?", "1"),
             (f":SOUR:CURR 0.001;:READ? {ELEMENTS_2450}", "0.001,3.1,0.25")]) as driver:
         smu = Keithley2450SourceMeter(driver, retries=0)
         smu.configure_current_source(compliance_V=8, nplc=0.1)
@@ -456,7 +456,7 @@ def test_2400_configured_levels_out_of_range_send_nothing(call, message):
 
 def test_2450_current_source_level_out_of_range_sends_nothing():
     with expected_protocol(Keithley2450, [LANG_2450, IDN_2450, *CONFIG_I_2450, (":OUTP ON", None),
-                                          ("*OPC?", "1")]) as driver:
+                                          (":OUTP?", "1")]) as driver:
         smu = Keithley2450SourceMeter(driver)
         smu.configure_current_source(compliance_V=8, nplc=0.1)
         smu.output_on()

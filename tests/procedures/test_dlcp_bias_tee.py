@@ -92,7 +92,9 @@ def test_the_smu_biases_the_device_and_the_meter_bias_stays_off(uniform, kind):
     # the end: the SMU's output is off, nothing across the device, meter bias never on
     assert not watched.smu.output and watched.pixel.dc_bias_V() == 0.0
     assert watched.pixel.current_A == 0.0 and not watched.meter.bias_on
-    assert run.events.message.iloc[-1] == "bias off"
+    msgs = run.events.message
+    assert msgs[~msgs.str.contains(": output ")].iloc[-1] == "bias off"
+    assert msgs.iloc[-1] == "smu: output off (read back: off)"     # the tee's SMU, read back
 
 
 def test_bias_tee_recovers_n_dl_and_n_cv_of_the_truth(uniform):
