@@ -26,6 +26,15 @@ Fault kinds
     simulated seconds (``None``: for the rest of the run).
 ``over_range``
     A light meter reports over range (too bright) while active.
+``calc_error``
+    A CS-2000's measurements taken while active carry its calculation-error numbers in
+    place of every value (``-9.9999e9``, ``-9.9e9``, ``-9.999``, ``-9999``, ``-9.9999``
+    in text, ``D1BA43B6`` in hex: Communication Specifications Rev. 7.00 §5, pp. 78-81).
+``meter_error``
+    A light meter's measurements taken while active end with the error ``code``: a CS-2000
+    completion reply ``ER<code>`` (10, 51, 52, 71, 81, 82, 83, 84 or 99; Rev. 7.00 §4,
+    pp. 76-77), a PR-655 quality code (-1, -2, -3, -4, -8, -9, -10 or -12; PR-655/670
+    manual p. 122).
 
 Triggers
 --------
@@ -64,8 +73,12 @@ __all__ = ["Fault", "FaultActions", "FaultPlan", "garble", "FAULT_KINDS", "COMMA
 #: Faults that act on the reply to individual commands.
 COMMAND_KINDS = ("drop", "delay", "garble", "error")
 #: Faults that change a state for a while (device or light meter).
-STATE_KINDS = ("short", "open", "over_range")
+STATE_KINDS = ("short", "open", "over_range", "calc_error", "meter_error")
 FAULT_KINDS = COMMAND_KINDS + STATE_KINDS
+
+#: Codes a ``meter_error`` fault may carry: CS-2000 ``ERnn`` measurement errors (positive)
+#: and PR-655/670 measurement quality codes (negative).
+METER_ERROR_CODES = (10, 51, 52, 71, 81, 82, 83, 84, 99, -1, -2, -3, -4, -8, -9, -10, -12)
 
 #: Instrument-less kinds: they act on a pixel, not on one instrument's replies.
 PIXEL_KINDS = ("short", "open")
@@ -123,6 +136,9 @@ class Fault:
             raise ValueError(f"at_time_s = {self.at_time_s!r} is out of range: allowed finite >= 0 s")
         if self.kind not in PIXEL_KINDS and not self.instrument:
             raise ValueError(f"fault {self.kind!r}: instrument is required (a role name such as 'smu')")
+        if self.kind == "meter_error" and self.code not in METER_ERROR_CODES:
+            raise ValueError(f"code = {self.code!r} is out of range for meter_error: allowed "
+                             f"{', '.join(str(c) for c in METER_ERROR_CODES)}")
         if self.kind in PIXEL_KINDS and self.at_time_s is None:
             raise ValueError(f"fault {self.kind!r}: a device fault needs at_time_s (>= 0 s), not at_command")
         if int(self.count) != self.count or self.count < 1:
@@ -279,6 +295,10 @@ class FaultPlan:
 
     def active(self, kind: str, now_s: float) -> bool:
         """Whether a state fault of ``kind`` holds at simulated time ``now_s``."""
+        return self.active_fault(kind, now_s) is not None
+
+    def active_fault(self, kind: str, now_s: float) -> Fault | None:
+        """The first state fault of ``kind`` that holds at simulated time ``now_s``."""
         if kind not in STATE_KINDS:
             raise ValueError(f"kind = {kind!r} is not a state fault: use one of {', '.join(STATE_KINDS)}")
         with self._lock:
@@ -291,8 +311,8 @@ class FaultPlan:
                 if start is None or now_s < start:
                     continue
                 if f.duration_s is None or now_s < start + f.duration_s:
-                    return True
-        return False
+                    return f
+        return None
 
 
 def garble(reply: bytes, terminator: bytes = b"\n") -> bytes:
