@@ -39,6 +39,9 @@ OLD_FIRMWARE = "1.01.0000"
 #: Measuring angle [deg] → its code in STSR and MEDR,0 field 7 ([CS7] STSR p.23, MEDR p.44).
 ANGLE_CODES = {1.0: 0, 0.2: 1, 0.1: 2}
 
+#: Quantities from :func:`simulators.colorimetry.cct_and_dominant` (slow: computed on demand).
+_CCT_QUANTITIES = frozenset({"T", "duv", "lambda_d", "Pe", "T10", "duv10", "lambda_d10", "Pe10"})
+
 #: Commands whose settings ``RMTS,2`` still writes to flash ([CS7] RMTS table p.13, "Y").
 _FLASH_EVEN_IN_RMTS2 = {"UCPS", "UCCD", "ALFS", "NFCS", "STDS", "STDD", "STAD", "TGDS", "TGDD",
                         "TGAD", "INIT"}
@@ -311,11 +314,15 @@ class CS2000Simulator(CS2000Settings, SerialMeter):
         self._phase_end_s = self.clock.time() + cs2000_premeasurement_s(colo["Lv"])
         self._meas_term, self._meas_actions = term, actions
 
-    def _take_data(self, pending: dict) -> None:
-        """Sample the source (with the instrument's noise) as the actual measurement starts."""
+    def _take_data(self, pending: dict, *, end: bool = False) -> None:
+        """Sample the source (with the instrument's noise) as the actual measurement starts and
+        as it ends; the data are the mean of the two (the integration spans the measurement)."""
         spectrum = self._sample(self.WAVELENGTH_NM)
+        if end and "spectrum" in pending:
+            spectrum = 0.5 * (pending["spectrum"] + spectrum)
         pending["spectrum"] = spectrum
-        pending["colorimetry"] = colorimetry(spectrum, 380, 780, 1)
+        if end:
+            pending["colorimetry"] = colorimetry(spectrum, 380, 780, 1)
 
     def _update(self) -> None:
         """Move the measurement on along the simulated clock, emitting its replies."""
@@ -338,6 +345,7 @@ class CS2000Simulator(CS2000Settings, SerialMeter):
                 continue
             pending, self._pending = self._pending, None
             self.phase, self._phase_end_s = "idle", None
+            self._take_data(pending, end=True)
             if pending["error"] is None:
                 self._data, self._data_error = pending, "ER20"
             else:
@@ -458,10 +466,11 @@ class CS2000Simulator(CS2000Settings, SerialMeter):
             if self.measuring_switch and self._blocks_read >= set(SPECTRAL_BLOCKS):
                 self._data = None  # "all 4 blocks of spectral data" read (p.45, p.86)
         else:
-            values = self._colorimetric(data)
+            needs_cct = any(q in _CCT_QUANTITIES for q in COLORIMETRIC_BLOCKS[block])
+            values = self._colorimetric(data) if needs_cct else data["colorimetry"]
             text = []
             for q in COLORIMETRIC_BLOCKS[block]:
-                cct = q in ("T", "duv", "T10", "duv10")
+                cct = q in ("T", "duv", "T10", "duv10")  # only in blocks that need cct
                 bad = calc or (cct and values["cct_out10" if q.endswith("10") else "cct_out"])
                 text.append(hex_value(values[q], calc_error=bad, old_firmware=old) if fmt else
                             ascii_value(q, values[q], calc_error=bad, old_firmware=old))
