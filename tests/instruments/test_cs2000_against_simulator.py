@@ -10,7 +10,7 @@ import pytest
 
 from instruments.konica_minolta import CS2000LightMeter
 from simulators.clock import ScaledClock
-from simulators.cs2000 import CS2000Simulator
+from simulators.cs2000 import CS2000Simulator, cs2000_measuring_time_s, cs2000_premeasurement_s
 from simulators.faults import Fault, FaultPlan
 from simulators.serial_pty import PtyServer
 
@@ -48,8 +48,11 @@ def test_first_reply_waits_out_the_premeasurement(serve):
     with CS2000LightMeter.open(path, timeout_ms=500, retries=0) as light:
         t0 = clock.time()
         reading = light.measure()
-        assert clock.time() - t0 >= 5.5 + 5.0 - 0.01   # pre-measurement + 1 s + 2·2 s
-    assert reading.luminance_cd_m2 == pytest.approx(1.0, rel=0.02)
+        elapsed_s = clock.time() - t0
+    lv = reading.luminance_cd_m2
+    assert lv == pytest.approx(1.0, rel=0.02)
+    # pre-measurement (5.5 s at 1 cd/m²) + the measurement (1 s + 2·2 s at 1 cd/m²)
+    assert elapsed_s >= cs2000_premeasurement_s(lv) + cs2000_measuring_time_s(lv)[0] - 0.01
 
 
 def test_front_panel_button_cannot_clear_data_mid_read(serve):

@@ -1,7 +1,8 @@
 """Exact bytes on the wire for the CS-2000 and PR-655 drivers (PyMeasure expected_protocol).
 
 CS-2000 pages: Konica Minolta, *Spectroradiometer CS-2000/CS-2000A Communication
-Specifications*, Rev. 7.00 (KMSE A0E3-CS.07E, 2020), "[CS7]".
+Specifications*, Rev. 7.00 (KMSE A0E3-CS.07E, 2020), "[CS7]". PR-655 pages: Photo Research,
+*PR-655 / PR-670 User Manual*, "Remote Control Mode", pp. 99-123, "[PRRM]".
 """
 import math
 import struct
@@ -11,7 +12,7 @@ import pytest
 from pymeasure.test import expected_protocol
 
 from instruments.konica_minolta import CS2000, CS2000LightMeter
-from instruments.photo_research import PR655, PR655LightMeter
+from instruments.photo_research import MEASUREMENT_ERRORS, PR655, PR655LightMeter
 from instruments.roles import InstrumentError, LightMeter, LightMeterOptics
 from instruments.transport import GarbledReplyError
 
@@ -213,29 +214,94 @@ def test_cs2000_normal_speed_and_bad_speed_values():
 # ---------------------------------------------------------------------------------------------
 # Photo Research PR-655
 # ---------------------------------------------------------------------------------------------
-def test_pr655_metric_units_setting_reads_its_quality_code():
-    with expected_protocol(PR655, [("SU1", "00000"), ("SU0", "00010")]) as meter:
+def chars(text, reply=None):
+    """One (written, reply) pair per character: the driver must write them one at a time."""
+    return [(ch, None) for ch in text[:-1]] + [(text[-1], reply)]
+
+
+D601_METRIC = "00000,0,-1,-1,-1,0,1,0,0,0,1,2,0,0,0,60.00"
+D601_ENGLISH = "00000,0,-1,-1,-1,0,0,0,0,0,1,2,0,0,0,60.00"   # the [PRRM] p.121 example
+D120 = "00000,101,0.00,380,780,4,128,7,120"
+SPECTRUM = [f"{w},{1e-3 * (w - 376) / 404:.3e}" for w in range(380, 781, 4)]
+
+
+def pr655_connect(d601=D601_METRIC):
+    """[PRRM] p.103: "'P' 'H' 'O' 'T' 'O' must be sent as single characters"; Q first
+    (Psychtoolbox PR670init.m); SU1 → 0000 (p.112); D601 (p.121); D120 (p.119)."""
+    return [*chars("Q"), *chars("PHOTO", " REMOTE MODE"), ("SU1\r", "0000"), ("D601\r", d601),
+            ("D120\r", D120), ("D111\r", "00000,PR-655"), ("D110\r", "00000,65061234")]
+
+
+def test_pr655_metric_units_setting_reads_its_status():
+    with expected_protocol(PR655, [("SU1\r", "0000"), ("SU0\r", "-1009")]) as meter:
         meter.metric_units = True
-        with pytest.raises(InstrumentError, match="quality code 10"):
+        with pytest.raises(InstrumentError, match="quality code -1009: Invalid units code "
+                                                  r"\(valid: 0 = English, 1 = Metric"):
             meter.metric_units = False
 
 
-def test_pr655_remote_spectrum_and_luminance():
-    lines = [f"{w},{1e-3 * (w - 376) / 404:.3e}" for w in range(380, 781, 4)]
+def test_pr655_remote_spectrum_and_luminance_char_by_char():
+    """Every character its own write, "M" "5" "[CR]" too ([PRRM] p.103); units field 0 for a
+    luminance measurement (every example, pp.115-118) is accepted."""
     with expected_protocol(PR655, [
-            (b"PHOTO", "REMOTE MODE"), ("SU1", "00000"),
-            ("D111", "00000,PR-655"), ("D110", "00000,65061234"),
-            ("M5", "00000,1,5.200e+002,1.0e-01,3.0e+17"), *[(None, line) for line in lines],
-            ("D1", "00000,1,1.234e+02,0.2100,0.7100"), (b"Q", None)]) as d:
-        meter = PR655LightMeter(d)
+            *pr655_connect(),
+            *chars("M5\r", "00000,0,5.200e+002,1.0e-01,3.0e+17"),
+            *[(None, line) for line in SPECTRUM],
+            ("D1\r", "00000,0,1.234e+02,0.2100,0.7100"), *chars("Q")]) as d:
+        meter = PR655LightMeter(d, quit_wait_s=0)
+        assert isinstance(meter, LightMeter)
         assert meter.idn == "PR-655,65061234"
         reading = meter.measure()
         meter.close()
     assert reading.wavelength_nm.size == 101 and reading.wavelength_nm[-1] == 780
     assert reading.luminance_cd_m2 == 123.4 and (reading.x, reading.y) == (0.21, 0.71)
+    assert reading.spectral_radiance_W_sr_m2_nm[-1] == pytest.approx(1e-3)
 
 
-def test_pr655_quality_code_becomes_clear_exception():
-    with expected_protocol(PR655, [("M5", "-00008")]) as d:
-        with pytest.raises(InstrumentError, match="quality code -8: weak light"):
-            d.measure_spectrum()
+def test_pr655_english_units_are_converted_to_cd_m2():
+    """SU0 / D601 units 0 = English ([PRRM] p.112, p.121): Y in fL, 1 fL = 3.426 cd/m²."""
+    with expected_protocol(PR655, [
+            *chars("Q"), *chars("PHOTO", " REMOTE MODE"), ("D601\r", D601_ENGLISH),
+            ("D120\r", D120), ("D1\r", "00000,0,1.000e+01,0.2100,0.7100")]) as d:
+        d.remote(metric=False, quit_wait_s=0)
+        lv, _, _ = d.last_luminance_xy()
+    assert lv == pytest.approx(34.262591, rel=1e-6)
+
+
+@pytest.mark.parametrize("units, accepted", [("0", True), ("111", True), ("112", False),
+                                             ("11", False)])
+def test_pr655_units_field_is_the_kind_of_measurement(units, accepted):
+    """[PRRM] Table 9 p.113: 111 luminance, 11 radiance, 112 illuminance …; the examples: 0."""
+    with expected_protocol(PR655, [("D1\r", f"00000,{units},1.0e+02,0.3,0.6")]) as d:
+        if accepted:
+            assert d.last_luminance_xy()[0] == 100.0
+        else:
+            with pytest.raises(InstrumentError, match=f"units field {units}: not a luminance"):
+                d.last_luminance_xy()
+
+
+@pytest.mark.parametrize("code", [-1, -2, -8, -12])
+def test_pr655_light_errors_become_nan_and_an_event(code):
+    events = []
+    with expected_protocol(PR655, [*pr655_connect(), ("M5\r", f"{code:05d}")]) as d:
+        meter = PR655LightMeter(d, quit_wait_s=0,
+                                on_event=lambda level, msg: events.append((level, msg)))
+        reading = meter.measure()
+    assert math.isnan(reading.luminance_cd_m2) and reading.spectral_radiance_W_sr_m2_nm.size == 0
+    assert events == [("warning", f"light_meter: M5 → {code}: "
+                                  f"{MEASUREMENT_ERRORS[code]} ([PRRM] p.122): recorded as NaN")]
+
+
+@pytest.mark.parametrize("reply, words", [
+    ("-0010", "quality code -10: Cannot Auto Sync to light source"),
+    ("-0003", "quality code -3: Cannot Sync to light source"),
+    ("-0004", "quality code -4: Adaptive mode error"), ("-0009", "quality code -9: Sync Error"),
+    ("-8", "never"), ("-2000", "quality code -2000: a response code was requested")])
+def test_pr655_other_codes_become_clear_exceptions(reply, words):
+    with expected_protocol(PR655, [("M5\r", reply)]) as d:
+        if reply == "-8":                        # the PR-655 table's own width: parsed too
+            with pytest.raises(InstrumentError, match="quality code -8: Weak light"):
+                d.measure_spectrum()
+        else:
+            with pytest.raises(InstrumentError, match=words):
+                d.measure_spectrum()

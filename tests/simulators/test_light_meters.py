@@ -391,7 +391,8 @@ def pr(clock):
 
 def enter_remote(line):
     line.port.write(b"xyPHOTO")  # typed without a terminator; junk before it is ignored
-    assert line.read() == "REMOTE MODE"
+    # 12 bytes, REMOTE MODE at offset 1, no CR LF: what two clients read (iris, Photo_Research)
+    assert line.port.read(12) == b" REMOTE MODE"
 
 
 def test_pr655_remote_mode_handshake_quit_and_errors(pr):
@@ -406,7 +407,7 @@ def test_pr655_remote_mode_handshake_quit_and_errors(pr):
     assert line.ask("D120").startswith("00000,101,0.00,380,780,4,")
     assert line.ask("D1") == "-2000"  # no measurement yet
     assert line.ask("XYZZY") == "-1000"
-    assert line.ask("SU1") == "00000"
+    assert line.ask("SU1") == "0000"   # S commands: "0000[CR][LF]" ([PRRM] p.112)
     line.port.write(b"Q")
     line.port.timeout = 0.2
     assert line.ask("D111") == ""
@@ -426,7 +427,7 @@ def test_pr655_m5_spectrum_and_m1_colorimetry(pr):
     _, line, pixel = pr
     enter_remote(line)
     head = line.ask("M5").split(",")
-    assert head[0] == "00000" and head[1] == "1"
+    assert head[0] == "00000" and head[1] == "0"   # units field 0: every [PRRM] example
     rows = [line.read().split(",") for _ in range(101)]
     wl = np.array([float(r[0]) for r in rows])
     values = np.array([float(r[1]) for r in rows])
@@ -436,14 +437,14 @@ def test_pr655_m5_spectrum_and_m1_colorimetry(pr):
     assert float(head[2]) == pytest.approx(516.0)  # peak on the 4 nm grid
     assert float(head[3]) == pytest.approx(truth["Le"], rel=1e-3)
     code, units, Y, x, y = line.ask("M1").split(",")
-    assert (code, units) == ("00000", "1")
+    assert (code, units) == ("00000", "0")
     assert float(Y) == pytest.approx(truth["Lv"], rel=1e-3)
     assert abs(float(x) - truth["x"]) < 1e-4 and abs(float(y) - truth["y"]) < 1e-4
     # Integrate the reported 4 nm spectrum independently (trapezoid).
     v = colour.colorimetry.SDS_LEFS_PHOTOPIC["CIE 1924 Photopic Standard Observer"][wl]
     assert float(Y) == pytest.approx(683.0 * np.trapezoid(values * v, wl), rel=1e-3)
     # English units: footlamberts (1 fL = 3.426 cd/m²).
-    assert line.ask("SU0") == "00000"
+    assert line.ask("SU0") == "0000"
     assert float(line.ask("D1").split(",")[2]) == pytest.approx(truth["Lv"] / 3.4262591, rel=1e-3)
     assert line.ask("D13").startswith("00000,Normal,")
 
@@ -472,7 +473,7 @@ def test_pr655_measuring_time_and_commands_wait_for_the_measurement(pr, clock):
     enter_remote(line)
     t0 = clock.time()
     line.port.write(b"M1\rD111\r")  # D111 waits until the measurement ends
-    assert line.read().startswith("00000,1,")
+    assert line.read().startswith("00000,0,")
     assert clock.time() - t0 >= pr655_measuring_time_s(pixel.truth()["Lv"])[0] * 0.999
     assert line.read() == "00000,PR-655"
     law = [pr655_measuring_time_s(lv)[0] for lv in (1e4, 10, 1, 0.3)]
