@@ -10,6 +10,7 @@ Units ride in the names (``voltage_V``, ``level_Vrms``, ``luminance_cd_m2`` …)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Iterator, Literal, Optional, Protocol, Sequence, runtime_checkable
 
@@ -80,6 +81,13 @@ class LightReading:
         Wavelength axis of the spectrum [nm] (empty if only colorimetric data were read).
     spectral_radiance_W_sr_m2_nm : numpy.ndarray
         Spectral radiance L_e,λ on ``wavelength_nm`` [W sr⁻¹ m⁻² nm⁻¹].
+    measuring_angle_deg : float
+        Measuring angle the meter reported for this measurement [deg] (NaN if it reports none).
+    integration_time_s : float
+        The meter's integration (exposure) time of this measurement [s] (NaN if not reported).
+
+    A value the meter flagged as not computed (a calculation-error number, a quality code that
+    voids the data) is NaN, never the meter's sentinel; the adapter says so in an event.
     """
 
     luminance_cd_m2: float
@@ -87,6 +95,45 @@ class LightReading:
     y: float
     wavelength_nm: np.ndarray = field(default_factory=lambda: np.empty(0))
     spectral_radiance_W_sr_m2_nm: np.ndarray = field(default_factory=lambda: np.empty(0))
+    measuring_angle_deg: float = math.nan
+    integration_time_s: float = math.nan
+
+
+@dataclass(frozen=True)
+class LightMeterOptics:
+    """Where a light meter looks: its measuring angle and the distance to the sample.
+
+    Attributes
+    ----------
+    measuring_angle_deg : float
+        Full measuring (acceptance) angle θ [deg], as the meter reports it.
+    working_distance_mm : float or None
+        Distance from the meter to the sample [mm] (the station's ``[light_meter]
+        working_distance_mm``); None when not configured.
+
+    Notes
+    -----
+    :attr:`spot_diameter_mm` is the geometric diameter of the measured spot,
+    d = 2·L·tan(θ/2). This is our assumption: no vendor table of spot sizes was found (the
+    CS-2000 instruction manual, which has one, was not available), and the distance a
+    vendor table refers to (lens front, focus plane) may differ from the one configured.
+    """
+
+    measuring_angle_deg: float
+    working_distance_mm: Optional[float] = None
+
+    @property
+    def spot_diameter_mm(self) -> Optional[float]:
+        """Measured spot diameter [mm] = 2·L·tan(θ/2), or None without a working distance."""
+        if self.working_distance_mm is None or not math.isfinite(self.measuring_angle_deg):
+            return None
+        return 2.0 * self.working_distance_mm * math.tan(math.radians(self.measuring_angle_deg) / 2)
+
+    def as_dict(self) -> dict:
+        return {"measuring_angle_deg": self.measuring_angle_deg,
+                "working_distance_mm": self.working_distance_mm,
+                "spot_diameter_mm": self.spot_diameter_mm,
+                "spot_rule": "d = 2 L tan(theta/2) (geometric assumption, no vendor table)"}
 
 
 @dataclass(frozen=True)
@@ -194,6 +241,9 @@ class LightMeter(Protocol):
     any measurement so that a run can record it up front; every spectrum ``measure()``
     returns lies on it. None for a meter without a spectral axis (luminance and colour
     only).
+
+    Optional: ``optics() -> LightMeterOptics`` (measuring angle and working distance, from
+    which a run checks that the measured spot fits on the pixel).
     """
 
     idn: str

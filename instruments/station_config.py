@@ -21,6 +21,8 @@ range, unknown key)::
     driver = "cs2000"
     resource = "/dev/ttyUSB0"   # 115200 8N1 RTS/CTS by default
     speed = "fast"              # or "normal"; omitted: keep the instrument's stored mode
+    working_distance_mm = 350.0 # meter to sample: the run records the measured spot size
+                                # and warns when the spot is larger than the pixel
 
     [photodiode]
     driver = "keithley6485"
@@ -81,7 +83,8 @@ _ROLE_KEYS = {
     "smu": {"nplc": ("range", SMU_NPLC_RANGE),
             # safety limit on |V| the SMU may apply or allow as compliance (the pixels' own)
             "max_voltage_V": ("range", (0.1, 210.0))},
-    "light_meter": {"spectrum": ("bool", None), "speed": ("choice", ("normal", "fast"))},
+    "light_meter": {"spectrum": ("bool", None), "speed": ("choice", ("normal", "fast")),
+                    "working_distance_mm": ("range", (1.0, 1e5))},
     "photodiode": {"radius_mm": ("range", (1e-3, 1e3)), "distance_mm": ("range", (0, 1e5)),
                    "responsivity": ("str", None), "polarity": ("choice", (-1, 1)),
                    "nplc": ("range", (0.01, 10)), "compliance_A": ("range", (1e-9, 1.05))},

@@ -228,6 +228,10 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
         # Spectra are recorded on the light meter's own axis; a meter without one (None)
         # gives luminance and colour only.
         self.spectrum_axis_nm = None
+        self.light_meter_optics = None
+        if self.light_route == "spectroradiometer":
+            self.light_meter_optics = _light_meter_optics(self, self.instruments.light_meter,
+                                                          self.area_cm2)
         if self.light_route == "spectroradiometer" and self.spectrum_every > 0:
             self.spectrum_axis_nm = _light_meter_axis(self.instruments.light_meter)
 
@@ -237,6 +241,8 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
             meta["spectrum_axis_nm"] = self.spectrum_axis_nm
             meta["spectrum_units"] = "W/(sr m^2 nm)"
         station = dict(meta.get("station") or {})
+        if self.light_meter_optics is not None:
+            station["light_meter_optics"] = self.light_meter_optics
         sweep_rate = (self.step_voltage_V / self.dwell_s) if self.dwell_s > 0 else None
         station["sweep"] = {
             "area_cm2": self.area_cm2, "directions": self.directions,
@@ -538,3 +544,33 @@ def _light_meter_axis(meter) -> np.ndarray | None:
     reports (its ``wavelength_nm``), or None if it has no spectral axis."""
     axis = meter.wavelength_nm
     return None if axis is None else np.asarray(axis, float)
+
+
+def _light_meter_optics(procedure, meter, area_cm2: float | None) -> dict | None:
+    """Where the light meter looks, for the run record (``station.light_meter_optics``).
+
+    The measuring angle comes from the meter (``optics()``), the working distance from the
+    station (``[light_meter] working_distance_mm``); the spot diameter is 2·L·tan(θ/2) (see
+    :class:`instruments.roles.LightMeterOptics`). When the spot is wider than the side of a
+    square pixel of ``area_cm2`` (the largest circle such a pixel holds), a warning goes to
+    ``/events``: the meter then also sees the dark surround and reads a lower luminance.
+    """
+    optics = getattr(meter, "optics", None)
+    if not callable(optics):
+        return None
+    config = getattr(procedure.instruments, "config", None) or {}
+    distance = (config.get("light_meter") or {}).get("working_distance_mm")
+    view = optics(None if distance is None else float(distance))
+    record = view.as_dict()
+    spot_mm = view.spot_diameter_mm
+    if spot_mm is not None and area_cm2:
+        side_mm = 10.0 * math.sqrt(float(area_cm2))
+        record.update(pixel_side_mm=side_mm, spot_fits_pixel=bool(spot_mm <= side_mm))
+        if spot_mm > side_mm:
+            procedure.log_event(
+                "warning", f"light_meter: the measured spot (Ø {spot_mm:.3g} mm: "
+                f"{view.measuring_angle_deg:g}° at {view.working_distance_mm:g} mm, "
+                f"d = 2 L tan(θ/2)) is larger than the pixel (side {side_mm:.3g} mm for "
+                f"{float(area_cm2):g} cm²): the luminance includes the dark surround and reads "
+                "low; use a smaller measuring angle or a shorter working distance")
+    return record

@@ -48,7 +48,7 @@ from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 # ERROR_QUEUE_MAX_READ and read_error_queue moved to .base; still importable from here.
 from .base import INSTRUMENTS, LIMITS, SAMPLE, STRESS
 from .base import ERROR_QUEUE_MAX_READ, QledProcedure, read_error_queue  # noqa: F401
-from .jvl import PhotodiodeRoute, _light_meter_axis
+from .jvl import PhotodiodeRoute, _light_meter_axis, _light_meter_optics
 
 __all__ = ["LifetimeProcedure", "StartGate", "estimate_time_to_fraction_s", "read_error_queue"]
 
@@ -232,6 +232,8 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
             raise ValueError(f"light_route = photodiode: channel {self.channel} has no "
                              "photodiode in the station configuration")
         self.meter = st.light_meter if self.light_route == "spectroradiometer" else None
+        self.light_meter_optics = None if self.meter is None else \
+            _light_meter_optics(self, self.meter, self.area_cm2)
         self.reference = self._photodiode_reference()
         self._warm_up_photodiode(self.photodiode)
         self._continuity = None
@@ -263,6 +265,8 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
             meta["spectrum_axis_nm"] = _light_meter_axis(self.meter)
             meta["spectrum_units"] = "W/(sr m^2 nm)"
         station = dict(meta.get("station") or {})
+        if getattr(self, "light_meter_optics", None) is not None:
+            station["light_meter_optics"] = self.light_meter_optics
         station["lifetime"] = {
             "channel": int(self.channel), "mode": "constant current",
             "stress_set_by": "current_density" if self.current_density_mA_cm2 > 0 else "l0",
@@ -661,15 +665,20 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
                 t0 = self._time_ref["host0"]
             if want_spec:
                 next_spectrum += spec_every * (1 + math.floor((t - next_spectrum) / spec_every))
-            if l0 is None:
+            if l0 is None and math.isnan(lum):
+                # The meter flagged the reading (its own event says why): no L0 from it.
+                self.log_event("warning", f"no L0 at t = {t:.6g} s: the light meter gave no "
+                               "value; L0 is taken from the next reading")
+            elif l0 is None:
                 if not lum > 0:
                     self._stop_channel(f"no light at the stress current (L = {lum:.4g} cd/m²)")
                     break
                 l0 = lum
-                self.log_event("info", f"L0 = {l0:.6g} cd/m² at t = 0 (first stress reading)")
+                self.log_event("info", f"L0 = {l0:.6g} cd/m² at t = {t:.6g} s (first stress "
+                               "reading with a value)")
             if v0 is None and math.isfinite(reading.voltage_V):
                 v0 = reading.voltage_V
-            rel = lum / l0
+            rel = lum / l0 if l0 is not None else math.nan
             row = {"time_s": t, "voltage_V": reading.voltage_V, "current_A": reading.current_A,
                    "source_current_A": current,
                    "current_density_mA_cm2": reading.current_A * 1e3 / area,

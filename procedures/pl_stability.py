@@ -83,12 +83,15 @@ class PLStabilityProcedure(QledProcedure):
         return options
 
     def run_metadata(self):
-        from .jvl import _light_meter_axis
+        from .jvl import _light_meter_axis, _light_meter_optics
 
         meta = super().run_metadata()
         meta["spectrum_axis_nm"] = _light_meter_axis(self.instruments.light_meter)
         meta["spectrum_units"] = "W/(sr m^2 nm)"
         station = dict(meta.get("station") or {})
+        optics = _light_meter_optics(self, self.instruments.light_meter, None)  # a film: no pixel
+        if optics is not None:
+            station["light_meter_optics"] = optics
         station["excitation"] = {
             "wavelength_nm": self.excitation_wavelength_nm,
             "power_density_mW_cm2": self.excitation_power_density_mW_cm2,
@@ -120,8 +123,8 @@ class PLStabilityProcedure(QledProcedure):
             wl = np.asarray(reading.wavelength_nm, float)
             spectrum = np.asarray(reading.spectral_radiance_W_sr_m2_nm, float)
             total = float(np.trapezoid(spectrum, wl)) if spectrum.size > 1 else math.nan
-            if first is None:
-                first = total
+            if first is None and math.isfinite(total):
+                first = total        # a reading the meter flagged (NaN) is no reference
             ratio = total / first if first and first > 0 else math.nan
             t = start - t_first
             row = {"time_s": t, "integrated_radiance_W_sr_m2": total,

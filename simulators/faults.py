@@ -36,6 +36,15 @@ Fault kinds
     +1 overload, +3 signal source overloaded, +4 ALC unable to regulate; 4284A also +2),
     with the data the meter gives under that condition (9.9E37 for +1/+2; see
     :mod:`simulators.lcr_model`).
+``calc_error``
+    A CS-2000's measurements taken while active carry its calculation-error numbers in
+    place of every value (``-9.9999e9``, ``-9.9e9``, ``-9.999``, ``-9999``, ``-9.9999``
+    in text, ``D1BA43B6`` in hex: Communication Specifications Rev. 7.00 §5, pp. 78-81).
+``meter_error``
+    A light meter's measurements taken while active end with the error ``code``: a CS-2000
+    completion reply ``ER<code>`` (10, 51, 52, 71, 81, 82, 83, 84 or 99; Rev. 7.00 §4,
+    pp. 76-77), a PR-655 quality code (-1, -2, -3, -4, -8, -9, -10 or -12; PR-655/670
+    manual p. 122).
 
 Triggers
 --------
@@ -74,8 +83,13 @@ __all__ = ["Fault", "FaultActions", "FaultPlan", "garble", "FAULT_KINDS", "COMMA
 #: Faults that act on the reply to individual commands.
 COMMAND_KINDS = ("drop", "delay", "garble", "error")
 #: Faults that change a state for a while (device, light meter, a whole instrument).
-STATE_KINDS = ("short", "open", "over_range", "outage", "measure_status")
+STATE_KINDS = ("short", "open", "over_range", "outage", "measure_status", "calc_error",
+               "meter_error")
 FAULT_KINDS = COMMAND_KINDS + STATE_KINDS
+
+#: Codes a ``meter_error`` fault may carry: CS-2000 ``ERnn`` measurement errors (positive)
+#: and PR-655/670 measurement quality codes (negative).
+METER_ERROR_CODES = (10, 51, 52, 71, 81, 82, 83, 84, 99, -1, -2, -3, -4, -8, -9, -10, -12)
 
 #: Instrument-less kinds: they act on a pixel, not on one instrument's replies.
 PIXEL_KINDS = ("short", "open")
@@ -136,6 +150,9 @@ class Fault:
         if self.kind == "measure_status" and self.code not in (1, 2, 3, 4):
             raise ValueError(f"code = {self.code!r} is out of range for measure_status: "
                              "allowed 1, 2, 3 or 4 (a :FETCh? status)")
+        if self.kind == "meter_error" and self.code not in METER_ERROR_CODES:
+            raise ValueError(f"code = {self.code!r} is out of range for meter_error: allowed "
+                             f"{', '.join(str(c) for c in METER_ERROR_CODES)}")
         if self.kind in PIXEL_KINDS and self.at_time_s is None:
             raise ValueError(f"fault {self.kind!r}: a device fault needs at_time_s (>= 0 s), not at_command")
         if int(self.count) != self.count or self.count < 1:

@@ -8,6 +8,7 @@ applies the bench's faults (hang-up, garbled replies, over-range).
 from __future__ import annotations
 
 import struct
+import threading
 import time as _wall
 from collections import deque
 from typing import Any, Callable
@@ -17,7 +18,7 @@ import numpy as np
 from .faults import garble as _garble
 from .serial_pty import HangUp
 
-__all__ = ["SerialMeter", "fmt_exp4", "hex32"]
+__all__ = ["SerialMeter", "hex32"]
 
 
 class SerialMeter:
@@ -39,18 +40,22 @@ class SerialMeter:
         self._last_due = 0.0
         self._actions = None
         self.commands_received = 0
+        #: Held while the serving thread handles bytes and while a test presses a key.
+        self.lock = threading.RLock()
 
     # -- PtyServer handler protocol ----------------------------------------
     def feed(self, data: bytes, write: Callable[[bytes], None]) -> None:
-        self._buf += data
-        self._update()
-        self._process()
-        self._flush(write)
+        with self.lock:
+            self._receive(data)
+            self._update()
+            self._process()
+            self._flush(write)
 
     def poll(self, write: Callable[[bytes], None]) -> None:
-        self._update()
-        self._process()
-        self._flush(write)
+        with self.lock:
+            self._update()
+            self._process()
+            self._flush(write)
 
     def next_event_s(self) -> float | None:
         waits = []
@@ -62,10 +67,16 @@ class SerialMeter:
         return max(0.0, min(waits)) if waits else None
 
     def connection_reset(self) -> None:
-        self._buf.clear()
-        self._out.clear()
+        with self.lock:
+            self._buf.clear()
+            self._out.clear()
 
     # -- for subclasses -----------------------------------------------------
+    def _receive(self, data: bytes) -> None:
+        """Take bytes from the line (a subclass may drop them while the meter is deaf)."""
+        self._update()
+        self._buf += data
+
     def _pending_sim_s(self) -> float | None:
         """Simulated time of the next internal event (measurement completion)."""
         return None
@@ -113,6 +124,12 @@ class SerialMeter:
     def _over_range_fault(self) -> bool:
         return self.faults is not None and self.faults.active("over_range", self.clock.time())
 
+    def _state_fault(self, kind: str):
+        """The active state fault of ``kind`` (``calc_error``, ``meter_error``) or None."""
+        if self.faults is None:
+            return None
+        return self.faults.active_fault(kind, self.clock.time())
+
     def _sample(self, wavelength_nm: np.ndarray) -> np.ndarray:
         spectrum = np.asarray(self.source.spectral_radiance_W_sr_m2_nm(wavelength_nm), dtype=float)
         if spectrum.shape != wavelength_nm.shape:
@@ -122,14 +139,6 @@ class SerialMeter:
         return spectrum
 
 
-def fmt_exp4(value: float) -> str:
-    return f"{value:.5e}"
-
-
 def hex32(value: float) -> str:
     return struct.pack(">f", value).hex().upper()
 
-
-# ---------------------------------------------------------------------------
-# Konica Minolta CS-2000 / CS-2000A
-# ---------------------------------------------------------------------------

@@ -1,17 +1,13 @@
-"""Exact bytes on the wire for the E4980A / 4284A drivers and the serial light meters."""
+"""Exact bytes on the wire for the E4980A / 4284A drivers (light meters:
+test_protocol_light_meters.py)."""
 
-import struct
-
-import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
 from instruments import safety
 from instruments.hp import HP4284A, HP4284ALCRMeter
 from instruments.keysight import KeysightE4980A, KeysightE4980ALCRMeter
-from instruments.konica_minolta import CS2000, CS2000LightMeter
-from instruments.photo_research import PR655, PR655LightMeter
-from instruments.roles import InstrumentError, LCRMeter, LightMeter
+from instruments.roles import LCRMeter
 
 E4980_IDN = ("*IDN?", "Keysight Technologies,E4980A,MY1,A.02")
 E4980_CONFIG = [("FUNCtion:IMPedance:TYPE CPG", None), (":FREQ:CW 10000", None),
@@ -106,79 +102,6 @@ def test_lcr_external_bias_goes_to_the_smu():
         lcr.set_bias(-3.0)                  # not allowed internally on a standard unit
         lcr.close()
     assert smu.calls == [("compliance", 2e-4), ("V", -3.0), "on", "off"]
-
-
-def _hex(values):
-    return ",".join(struct.pack(">f", v).hex().upper() for v in values)
-
-
-def test_cs2000_measure_reads_completion_colorimetry_and_four_blocks():
-    spectrum = np.linspace(1e-4, 2e-3, 401).astype(np.float32)
-    blocks = [spectrum[0:100], spectrum[100:200], spectrum[200:300], spectrum[300:401]]
-    with expected_protocol(CS2000, [
-            ("RMTS,1", "OK00"), ("IDDR", "OK00,CS-2000,1,10001234"),
-            ("MEAS,1", "OK00,2"), (None, "OK00"), ("MEDR,2,1,02", "OK00," + _hex([0.3, 0.6, 250.0])),
-            *[(f"MEDR,1,1,{k}", "OK00," + _hex(b)) for k, b in enumerate(blocks, start=1)],
-            ("RMTS,0", "OK00")]) as d:
-        meter = CS2000LightMeter(d)
-        assert isinstance(meter, LightMeter)
-        reading = meter.measure()
-        meter.close()
-    assert reading.luminance_cd_m2 == 250.0
-    assert reading.x == pytest.approx(0.3, abs=1e-7)
-    np.testing.assert_array_equal(reading.wavelength_nm, np.arange(380, 781))
-    np.testing.assert_array_equal(reading.spectral_radiance_W_sr_m2_nm, spectrum)
-
-
-def test_cs2000_error_code_becomes_clear_exception():
-    with expected_protocol(CS2000, [("MEAS,1", "OK00,1"), (None, "ER10")]) as d:
-        with pytest.raises(InstrumentError, match="ER10: over range: the source is too bright"):
-            d.measure()
-
-
-@pytest.mark.parametrize("stored, writes", [
-    ("OK00,0,2", [("SPMS,1,2", "OK00")]),    # normal mode stored: switch to fast
-    ("OK00,1,2", []),                        # already fast: no flash write
-    ("OK00,4,08,2", [("SPMS,1,2", "OK00")]),  # multi-integration fast (time field)
-])
-def test_cs2000_fast_speed_mode_is_set_on_connect_only_when_needed(stored, writes):
-    with expected_protocol(CS2000, [
-            ("RMTS,1", "OK00"), ("SPMR", stored), *writes,
-            ("IDDR", "OK00,CS-2000,1,10001234"), ("RMTS,0", "OK00")]) as d:
-        meter = CS2000LightMeter(d, speed="fast")
-        meter.close()
-
-
-def test_cs2000_normal_speed_and_bad_speed_values():
-    with expected_protocol(CS2000, [("SPMR", "OK00,1,2"), ("SPMS,0,0", "OK00")]) as d:
-        assert d.set_speed("normal", nd_mode=0) is True
-    with expected_protocol(CS2000, []) as d:
-        with pytest.raises(ValueError, match="speed = 'turbo' is not allowed: use one of "
-                                             "'normal', 'fast'"):
-            d.set_speed("turbo")
-        with pytest.raises(ValueError, match="speed = 'slow' is not allowed"):
-            CS2000LightMeter(d, speed="slow")
-
-
-def test_pr655_remote_spectrum_and_luminance():
-    lines = [f"{w},{1e-3 * (w - 376) / 404:.3e}" for w in range(380, 781, 4)]
-    with expected_protocol(PR655, [
-            (b"PHOTO", "REMOTE MODE"), ("SU1", "00000"),
-            ("D111", "00000,PR-655"), ("D110", "00000,65061234"),
-            ("M5", "00000,1,5.200e+002,1.0e-01,3.0e+17"), *[(None, line) for line in lines],
-            ("D1", "00000,1,1.234e+02,0.2100,0.7100"), (b"Q", None)]) as d:
-        meter = PR655LightMeter(d)
-        assert meter.idn == "PR-655,65061234"
-        reading = meter.measure()
-        meter.close()
-    assert reading.wavelength_nm.size == 101 and reading.wavelength_nm[-1] == 780
-    assert reading.luminance_cd_m2 == 123.4 and (reading.x, reading.y) == (0.21, 0.71)
-
-
-def test_pr655_quality_code_becomes_clear_exception():
-    with expected_protocol(PR655, [("M5", "-00008")]) as d:
-        with pytest.raises(InstrumentError, match="quality code -8: weak light"):
-            d.measure_spectrum()
 
 
 @pytest.mark.parametrize("cls, prefix, max_averages", [

@@ -74,7 +74,8 @@ def test_error_queue_entry_is_reported_not_retried(make_bench):
 
 @pytest.mark.parametrize("kind", ["garble", "delay"])
 def test_cs2000_reconnects_after_a_bad_or_late_reply(make_bench, kind):
-    fault = Fault(kind, instrument="spectroradiometer", at_command=4, delay_s=1.0)
+    # Command 6 is the first MEDR of the first measurement (connect: RMTS,2 MSWE,0 STSR IDDR).
+    fault = Fault(kind, instrument="spectroradiometer", at_command=6, delay_s=1.0)
     bench = make_bench(faults=[fault], time_scale=50.0)
     bench.pixels[0].apply("VOLT", 3.3, 0.05, True)
     events = []
@@ -104,10 +105,11 @@ def test_cs2000_speed_mode_caps_the_dark_measuring_time(make_bench, speed, limit
 
 
 def test_dropped_cs2000_recovers_mid_sequence_behind_the_same_path(make_bench):
-    # Command 6 is the second spectral block of the first measurement: the line hangs up
+    # Command 8 is the second spectral block of the first measurement (connect: RMTS,2
+    # MSWE,0 STSR IDDR; then MEAS,1, MEDR colorimetry, block 1): the line hangs up
     # there, the bench serves the meter again 0.1 s later behind the same path, the driver
     # reopens it (back-off 0.1, 0.2, 0.4 … s leaves ample time) and repeats the measurement.
-    bench = make_bench(faults=[Fault("drop", instrument="spectroradiometer", at_command=6)],
+    bench = make_bench(faults=[Fault("drop", instrument="spectroradiometer", at_command=8)],
                        time_scale=200.0)
     path = bench.resources["spectroradiometer"]
     server = bench._channels[0].servers["spectroradiometer"]
@@ -136,7 +138,8 @@ def test_dropped_cs2000_recovers_mid_sequence_behind_the_same_path(make_bench):
 def test_cs2000_unplugged_gives_up_naming_the_port(make_bench):
     # serial_restart_s=None: the bench does not re-serve the hung-up pty, like a meter
     # whose cable was pulled for good; its path is gone.
-    bench = make_bench(faults=[Fault("drop", instrument="spectroradiometer", at_command=3)],
+    # Command 5 is the first of the first measurement (connect: RMTS,2 MSWE,0 STSR IDDR).
+    bench = make_bench(faults=[Fault("drop", instrument="spectroradiometer", at_command=5)],
                        time_scale=50.0, serial_restart_s=None)
     meter = CS2000LightMeter.open(bench.resources["spectroradiometer"], timeout_ms=300,
                                   backoff_s=0.01, retries=2)

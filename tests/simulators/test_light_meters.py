@@ -12,7 +12,7 @@ import serial
 
 from simulators.clock import ScaledClock
 from simulators.faults import Fault, FaultPlan
-from simulators.cs2000 import CS2000Simulator, cs2000_measuring_time_s
+from simulators.cs2000 import CS2000Simulator, cs2000_measuring_time_s, cs2000_premeasurement_s
 from simulators.pr655 import PR655Simulator, pr655_measuring_time_s
 from simulators.serial_pty import PtyServer
 
@@ -109,16 +109,18 @@ def test_cs2000_remote_mode_identity_and_errors(cs):
     meter, line, _ = cs
     assert line.ask("IDDR") == "ER00"  # not in remote mode yet
     assert line.ask("RMTS,1") == "OK00"
-    assert line.ask("IDDR") == "OK00,CS-2000,1,10001234"
+    assert line.ask("IDDR") == "OK00,CS-2000  ,1,1000123"
     assert line.ask("FOO,1") == "ER00"
     assert line.ask("RMTS,7") == "ER17"
     assert line.ask("MEDR,9,0,1") == "ER17"
     assert line.ask("MEDR,1,0,5") == "ER17"
     assert line.ask("MSWE,0") == "OK00"
     assert line.ask("SPMS,1,2") == "OK00" and line.ask("SPMR") == "OK00,1,2"
-    assert line.ask("SPMS,3,000500000,2") == "OK00" and line.ask("SPMR") == "OK00,3,000500000,2"
-    assert line.ask("SPMS,3,000000001,2") == "ER17"
-    assert line.ask("SCMS,1,6000") == "OK00" and line.ask("SCMR") == "OK00,1,6000"
+    # Manual mode takes internal ND 0/1 only ([CS7] SPMS p.20); SCMR pads to 5 digits (p.15).
+    assert line.ask("SPMS,3,000500000,0") == "OK00" and line.ask("SPMR") == "OK00,3,000500000,0"
+    assert line.ask("SPMS,3,000500000,2") == "ER17"
+    assert line.ask("SPMS,3,000000001,0") == "ER17"
+    assert line.ask("SCMS,1,6000") == "OK00" and line.ask("SCMR") == "OK00,1,06000"
     assert line.ask("RMTS,0") == "OK00"
     assert line.ask("MEAS,1") == "ER00"
 
@@ -128,18 +130,29 @@ def test_cs2000_reply_terminator_follows_the_command(cs):
     line.port.write(b"RMTS,1\r\n")
     assert line.port.readline() == b"OK00\r\n"
     line.port.write(b"IDDR\r")
-    assert line.port.read_until(b"\r") == b"OK00,CS-2000,1,10001234\r"
+    assert line.port.read_until(b"\r") == b"OK00,CS-2000  ,1,1000123\r"
+
+
+def wait_until(condition, timeout_s=2.0):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.001)
 
 
 def test_cs2000_data_before_and_during_a_measurement(cs, clock):
-    _, line, _ = cs
+    meter, line, pixel = cs
     line.ask("RMTS,1")
     assert line.ask("MEDR,2,0,02") == "ER20"  # nothing measured yet
-    clock.time_scale = 1.0  # hold the measurement open while we poke at it
-    reply = line.ask("MEAS,1")
-    assert reply.startswith("OK00,")
-    assert line.ask("MEDR,2,0,02") == "ER02"
-    assert line.ask("MEAS,1") == "ER02"
+    clock.time_scale = 1e-6  # hold the measurement open while we poke at it
+    line.port.write(b"MEAS,1\n")
+    wait_until(lambda: meter.phase == "pre")
+    clock.advance(cs2000_premeasurement_s(pixel.truth()["Lv"]) + 1e-3)  # past the pre-measurement
+    assert line.read().startswith("OK00,")
+    # [CS7] MEAS p.41: during the actual measurement every command but MEAS,0 gets ER00
+    # (MEDR included); p.42: MEAS,1 while measuring is ER17.
+    assert line.ask("MEDR,2,0,02") == "ER00"
+    assert line.ask("MEAS,1") == "ER17"
     assert line.ask("MEAS,0") == "OK00"  # cancel: no completion reply follows
     clock.time_scale = SCALE
     line.port.timeout = 0.3
@@ -158,7 +171,9 @@ def test_cs2000_spectrum_is_the_source_on_a_1nm_grid(cs):
     binary, text = cs_spectrum(line, 1), cs_spectrum(line, 0)
     truth = pixel.spectral_radiance_W_sr_m2_nm(wl)
     np.testing.assert_allclose(binary, truth, rtol=1e-6, atol=1e-30)  # float32
-    np.testing.assert_allclose(text, truth, rtol=1e-5, atol=1e-30)    # 6 significant digits
+    # Text is #.####e±# ([CS7] §5.1.1 p.78): 5 significant digits, and (as [CS7] §5.2.1 p.79
+    # says for Le, X, Y, Z) "0.0000e-9" below 0.00005e-9.
+    np.testing.assert_allclose(text, truth, rtol=5e-5, atol=5e-14)
 
 
 def test_cs2000_colorimetry_matches_spectrum_and_truth(cs):
@@ -283,7 +298,7 @@ def test_cs2000_through_pyvisa_py_asrl(cs):
         inst = rm.open_resource(f"ASRL{line.port.port}::INSTR", baud_rate=115200,
                                 read_termination="\n", write_termination="\n", timeout=3000)
         assert inst.query("RMTS,1") == "OK00"
-        assert inst.query("IDDR") == "OK00,CS-2000,1,10001234"
+        assert inst.query("IDDR") == "OK00,CS-2000  ,1,1000123"
         inst.close()
     finally:
         rm.close()
@@ -324,8 +339,8 @@ def test_fault_delay_holds_the_reply_past_the_client_timeout(clock):
         line.port.timeout = 0.15
         assert line.ask("IDDR") == ""  # timed out
         line.port.timeout = 2
-        assert line.read() == "OK00,CS-2000,1,10001234"  # arrives late
-        assert line.ask("IDDR") == "OK00,CS-2000,1,10001234"
+        assert line.read() == "OK00,CS-2000  ,1,1000123"  # arrives late
+        assert line.ask("IDDR") == "OK00,CS-2000  ,1,1000123"
     finally:
         line.close()
         server.close()
@@ -338,9 +353,9 @@ def test_fault_garble_and_error(clock):
     try:
         assert line.ask("RMTS,1") == "OK00"
         garbled = line.ask("IDDR")
-        assert len(garbled) == len("OK00,CS-2000,1,10001234") and set(garbled) <= set("#~")
+        assert len(garbled) == len("OK00,CS-2000  ,1,1000123") and set(garbled) <= set("#~")
         assert line.ask("IDDR") == "ER17"
-        assert line.ask("IDDR") == "OK00,CS-2000,1,10001234"
+        assert line.ask("IDDR") == "OK00,CS-2000  ,1,1000123"
     finally:
         line.close()
         server.close()
@@ -376,7 +391,8 @@ def pr(clock):
 
 def enter_remote(line):
     line.port.write(b"xyPHOTO")  # typed without a terminator; junk before it is ignored
-    assert line.read() == "REMOTE MODE"
+    # 12 bytes, REMOTE MODE at offset 1, no CR LF: what two clients read (iris, Photo_Research)
+    assert line.port.read(12) == b" REMOTE MODE"
 
 
 def test_pr655_remote_mode_handshake_quit_and_errors(pr):
@@ -391,7 +407,7 @@ def test_pr655_remote_mode_handshake_quit_and_errors(pr):
     assert line.ask("D120").startswith("00000,101,0.00,380,780,4,")
     assert line.ask("D1") == "-2000"  # no measurement yet
     assert line.ask("XYZZY") == "-1000"
-    assert line.ask("SU1") == "00000"
+    assert line.ask("SU1") == "0000"   # S commands: "0000[CR][LF]" ([PRRM] p.112)
     line.port.write(b"Q")
     line.port.timeout = 0.2
     assert line.ask("D111") == ""
@@ -411,7 +427,7 @@ def test_pr655_m5_spectrum_and_m1_colorimetry(pr):
     _, line, pixel = pr
     enter_remote(line)
     head = line.ask("M5").split(",")
-    assert head[0] == "00000" and head[1] == "1"
+    assert head[0] == "00000" and head[1] == "0"   # units field 0: every [PRRM] example
     rows = [line.read().split(",") for _ in range(101)]
     wl = np.array([float(r[0]) for r in rows])
     values = np.array([float(r[1]) for r in rows])
@@ -421,14 +437,14 @@ def test_pr655_m5_spectrum_and_m1_colorimetry(pr):
     assert float(head[2]) == pytest.approx(516.0)  # peak on the 4 nm grid
     assert float(head[3]) == pytest.approx(truth["Le"], rel=1e-3)
     code, units, Y, x, y = line.ask("M1").split(",")
-    assert (code, units) == ("00000", "1")
+    assert (code, units) == ("00000", "0")
     assert float(Y) == pytest.approx(truth["Lv"], rel=1e-3)
     assert abs(float(x) - truth["x"]) < 1e-4 and abs(float(y) - truth["y"]) < 1e-4
     # Integrate the reported 4 nm spectrum independently (trapezoid).
     v = colour.colorimetry.SDS_LEFS_PHOTOPIC["CIE 1924 Photopic Standard Observer"][wl]
     assert float(Y) == pytest.approx(683.0 * np.trapezoid(values * v, wl), rel=1e-3)
     # English units: footlamberts (1 fL = 3.426 cd/m²).
-    assert line.ask("SU0") == "00000"
+    assert line.ask("SU0") == "0000"
     assert float(line.ask("D1").split(",")[2]) == pytest.approx(truth["Lv"] / 3.4262591, rel=1e-3)
     assert line.ask("D13").startswith("00000,Normal,")
 
@@ -457,7 +473,7 @@ def test_pr655_measuring_time_and_commands_wait_for_the_measurement(pr, clock):
     enter_remote(line)
     t0 = clock.time()
     line.port.write(b"M1\rD111\r")  # D111 waits until the measurement ends
-    assert line.read().startswith("00000,1,")
+    assert line.read().startswith("00000,0,")
     assert clock.time() - t0 >= pr655_measuring_time_s(pixel.truth()["Lv"])[0] * 0.999
     assert line.read() == "00000,PR-655"
     law = [pr655_measuring_time_s(lv)[0] for lv in (1e4, 10, 1, 0.3)]
