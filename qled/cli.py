@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from qled.commands import analyze, completion, demo, gui, run, sim, store, trpl
-from qled.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
+from qled.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
 from qled.kinds import load_problems
 
 __all__ = ["build_parser", "main", "one_line"]
@@ -47,6 +47,8 @@ def one_line(exc: BaseException) -> str:
     text = str(exc)
     if isinstance(exc, OSError) and exc.strerror and exc.filename:   # "[Errno 2] …" → "path: …"
         text = f"{exc.filename}: {exc.strerror}"
+    elif isinstance(exc, OSError) and exc.strerror and exc.errno:    # "[Errno 28] …" → "…"
+        text = exc.strerror
     return " ".join(text.split()) or type(exc).__name__
 
 
@@ -79,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     except _USER_ERRORS as exc:
         print(f"qled: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:                   # disk full, I/O error: one line, not a traceback
+        print(f"qled: error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED
     return int(result or 0)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from procedures.lifetime import LifetimeProcedure
 
-from qled.actions import analyze_file, print_json, print_summary
+from qled.actions import after_store_failure, analyze_file, print_json, print_summary
 from qled.commands.run import run_overrides
 from qled.errors import EXIT_USAGE
 from qled.gui.presets import PRESETS
@@ -142,7 +142,9 @@ def run_command(args, values) -> int:
               + (f" — {r.message}" if r.message else ""))
         if r.status != "finished" or procs.get(c) is not None and procs[c].fault_stop:
             code = 1
-        if r.rows:
+        if r.store_failed:             # nothing more on a disk that just failed
+            after_store_failure(r)
+        elif r.rows:
             analysis = analyze_file(r.path)
             if analysis is not None:
                 if args.json:
@@ -162,24 +164,27 @@ def resume_command(path, *, flush_interval_s: float = 1.0, handle_signals: bool 
     A run that cannot be resumed gets the engine's own one-line refusal.
     """
     from acquisition.runner import RunEngine, restore_procedure, resume_run
-    from acquisition.store import load_run
+    from acquisition.store import load_run, run_lock
 
-    run = load_run(path, spectra=True)
-    procedure = None
-    if run.status != "finished":
-        procedure = restore_procedure(LifetimeProcedure, run.parameter_values())
-        if not isinstance(procedure, LifetimeProcedure) or procedure.resume_from(run) is False:
-            procedure = None
-    if procedure is None:          # not ours to continue: the engine says why, in one line
-        return resume_run(path, LifetimeProcedure, flush_interval_s=flush_interval_s,
-                          handle_signals=handle_signals)
-    board = _StatusBoard({int(procedure.channel): procedure}, stream=stream)
-    engine = RunEngine(procedure, resume_path=path, flush_interval_s=flush_interval_s)
-    board.start()
-    try:
-        return engine.run(handle_signals=handle_signals)
-    finally:
-        board.stop()
+    with run_lock(path, "qled resume"):      # one writer: before the file is even read
+        run = load_run(path, spectra=True)
+        procedure = None
+        if run.status != "finished":
+            procedure = restore_procedure(LifetimeProcedure, run.parameter_values())
+            if not isinstance(procedure, LifetimeProcedure) or \
+                    procedure.resume_from(run) is False:
+                procedure = None
+        del run
+        if procedure is None:      # not ours to continue: the engine says why, in one line
+            return resume_run(path, LifetimeProcedure, flush_interval_s=flush_interval_s,
+                              handle_signals=handle_signals)
+        board = _StatusBoard({int(procedure.channel): procedure}, stream=stream)
+        engine = RunEngine(procedure, resume_path=path, flush_interval_s=flush_interval_s)
+        board.start()
+        try:
+            return engine.run(handle_signals=handle_signals)
+        finally:
+            board.stop()
 
 
 def demo(out_dir: Path, *, progress=print) -> list[Path]:
