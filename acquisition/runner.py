@@ -275,7 +275,10 @@ class RunEngine:
         if self.resume_path is None:
             check_output_dir(self.out_dir)
         else:        # the clock goes on from the last flush (+ the wall-clock gap)
-            self.clock = RunClock(resume_clock_s(self.resume_path))
+            try:
+                self.clock = RunClock(resume_clock_s(self.resume_path))
+            except (OSError, KeyError, ValueError):   # damaged: reopen rebuilds it, then says
+                self.clock = RunClock()
         self._start_utc = _dt.datetime.now(_dt.timezone.utc)
         proc.emit, proc.should_stop = self.emit, self.should_stop
         proc.is_last = lambda: True

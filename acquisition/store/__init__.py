@@ -56,7 +56,8 @@ from __future__ import annotations
 
 from .journal import journal_path
 from .locking import StoreBusy, StoreError
-from .readers import LiveReader, Run, export_csv, load_run, resume_clock_s, write_analysis
+from .readers import (LiveReader, Run, export_csv, journal_status, load_run, resume_clock_s,
+                      write_analysis)
 from .recovery import recover
 from .runlock import RunLocked, lock_path, run_lock
 # also public, though (as before the split) not in __all__: METADATA_KEYS, UNIT_SUFFIXES,
@@ -69,5 +70,5 @@ __all__ = [
     "SCHEMA_VERSION", "STATUSES", "RunWriter", "Run", "load_run", "LiveReader",
     "export_csv", "write_analysis", "recover", "units_for_column", "sanitise_name",
     "run_file_name", "StoreError", "StoreBusy", "journal_path", "RunLocked", "run_lock",
-    "lock_path", "resume_clock_s",
+    "lock_path", "resume_clock_s", "journal_status",
 ]

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .encoding import _decode_scalar, _read_parameter, _read_tree, _validate_key, _write_tree
-from .journal import journal_path
+from .journal import _journal_finish, _read_journal, journal_path
 from .locking import StoreBusy, StoreError, _check_free, _fsync_dir, _locked, _open_h5, _reason
 from .recovery import _DAMAGE_ERRORS, _opens_cleanly, recover
 from .runlock import run_lock
@@ -150,6 +150,16 @@ def _read_events(ev, a: int, b: int) -> pd.DataFrame:
     stress = ev["stress_time_s"][a:b] if "stress_time_s" in ev else np.full(b - a, np.nan)
     return pd.DataFrame({"time_s": ev["time_s"][a:b], "level": ev["level"].asstr()[a:b],
                          "message": ev["message"].asstr()[a:b], "stress_time_s": stress})
+
+
+def journal_status(path: str | os.PathLike) -> str | None:
+    """The final status a run file's journal records (a full disk kept it from the file),
+    or None (no journal, or a run that has not ended)."""
+    jpath = journal_path(path)
+    if not jpath.exists():
+        return None
+    final = _journal_finish(_read_journal(jpath))
+    return None if final is None else str(final.get("status"))
 
 
 def resume_clock_s(path: str | os.PathLike) -> float:

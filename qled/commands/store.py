@@ -160,8 +160,15 @@ def inspect_lines(run, events: int = 10) -> list[str]:
 
 
 def _inspect(args) -> int:
+    from acquisition.store import journal_status
+
     run = _load(args.file, spectra=False)
-    print("\n".join(inspect_lines(run, args.events)))
+    lines = inspect_lines(run, args.events)
+    ended = journal_status(args.file) if run.status == "running" else None
+    if ended is not None:          # the disk was full when the run ended
+        lines[2] += (f"   (its journal records the end: {ended}; finish the file with "
+                     f"qled recover {args.file})")
+    print("\n".join(lines))
     return EXIT_OK
 
 

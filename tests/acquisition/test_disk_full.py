@@ -352,3 +352,17 @@ def test_status_line_and_journal_of_a_clean_run_are_gone(tmp_path):
     assert w.finish() == "finished" and w.saved_note == ""
     assert not journal_path(w.path).exists() and leftovers(tmp_path) == []
     assert json.loads(json.dumps(load_run(w.path).attrs["status"])) == "finished"
+
+
+def test_inspect_tells_the_status_the_journal_kept(tmp_path, monkeypatch, capsys):
+    w = writer_with_rows(tmp_path)
+    usage = store_writer.shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(store_writer.shutil, "disk_usage", lambda p: usage._replace(free=4096))
+    w.error = StoreError(errno.ENOSPC, "disk full")
+    w.finish("failed")
+    monkeypatch.undo()
+    code, out, err = qled(capsys, "inspect", w.path)
+    assert code == 0
+    status = next(line for line in out.splitlines() if line.startswith("status"))
+    assert "running" in status and "journal records the end: failed" in status
+    assert f"qled recover {w.path}" in status
