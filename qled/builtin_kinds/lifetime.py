@@ -133,6 +133,8 @@ def run_command(args, values) -> int:
         print("\n".join(f"qled: error: {m}" for m in messages), file=sys.stderr)
         return EXIT_USAGE                  # a value the user can fix: nothing was recorded
     code = 0
+    # a disk on which a channel's file just failed gets no more writes: no analyses at all
+    failed_disk = any(r is not None and r.store_failed for r in results)
     for c, r in enumerate(results, start=1):
         if r is None or r.path is None:
             print(f"ch{c}: no run file ({getattr(r, 'message', 'failed')})", file=sys.stderr)
@@ -144,6 +146,9 @@ def run_command(args, values) -> int:
             code = 1
         if r.store_failed:             # nothing more on a disk that just failed
             after_store_failure(r)
+        elif failed_disk and r.rows:
+            print(f"qled: ch{c}: not analysed (another channel's file could not be written "
+                  f"to this disk): qled analyze {r.path} once it has room", file=sys.stderr)
         elif r.rows:
             analysis = analyze_file(r.path)
             if analysis is not None:
