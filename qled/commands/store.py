@@ -2,7 +2,8 @@
 --csv``: run files as records.
 
 ``resume`` and ``recover`` write the file, so they take its run lock first (one writer per
-run file: a second one is refused in one line naming the holder, exit code 2).
+run file: a second one is refused in one line naming the holder, exit code 2); a stale lock
+they take over is recorded in the file's ``/events`` (resume) or said on stderr (recover).
 """
 from __future__ import annotations
 
@@ -77,9 +78,8 @@ def _resume(args) -> int:
 
     if not Path(args.file).is_file():
         raise FileNotFoundError(f"file = {args.file!r} does not exist")
-    with holding_run_lock(args.file, "qled resume") as lock:   # before anything reads it
-        if lock.stale is not None:
-            print(f"qled: {lock.stale_note()}", file=sys.stderr)
+    # the lock before anything reads the file; a stale one taken over is recorded in /events
+    with holding_run_lock(args.file, "qled resume"):
         run = _load(args.file, spectra=False)
         if run.status == "finished":
             raise ValueError(f"{Path(args.file).name} has status finished: nothing to resume")
@@ -111,14 +111,14 @@ def _recover(args) -> int:
         raise FileNotFoundError(f"file = {args.file!r} does not exist")
     had_journal = journal_path(path).exists()
     with holding_run_lock(path, "qled recover") as lock:
-        if lock.stale is not None:
-            print(f"qled: {lock.stale_note()}", file=sys.stderr)
         try:
             changed = recover(path)
             run = load_run(path, spectra=False)
         except StoreError as exc:
             print(f"qled: {' '.join(str(exc.strerror or exc).split())}", file=sys.stderr)
             return EXIT_FAILED
+    if lock.stale is not None:
+        print(f"qled: {lock.stale_note()}", file=sys.stderr)
     if not changed:
         why = "its journal records nothing it lacks" if had_journal else "it has no journal"
         print(f"{path}: nothing to recover (it reads cleanly and {why}); status "
