@@ -19,7 +19,10 @@ Procedure-side protocol (what procedure authors implement)
 ``emit(topic, record)``
     ``'results'``: one row dict (may hold ``'spectrum'``, a 1-D array on the axis);
     ``'batch results'``: dict of equal-length arrays (``'spectrum'`` 2-D);
-    ``'event'``: ``{'level': 'info'|'warning'|'error', 'message': str[, 'time_s']}``;
+    ``'event'``: ``{'level': 'info'|'warning'|'error', 'message': str[,
+    'stress_time_s': float]}`` — the engine stamps ``time_s`` itself, on the run's clock
+    (:class:`~acquisition.runclock.RunClock`: seconds since the run started, the
+    procedure's ``clock`` once it has one); a record's own ``time_s`` is ignored;
     ``'progress'``: percent; ``'status'``: free text.
 ``should_stop()``
     Checked by the procedure between steps; abort is cooperative.
@@ -27,6 +30,12 @@ Procedure-side protocol (what procedure authors implement)
     Called by ``qled resume`` with the stored :class:`~acquisition.store.Run` before
     ``startup()``; set the procedure's state to continue after the last stored row,
     return False if the run cannot be continued.
+
+One writer per run file: a new run's file and a resumed one are held under their run lock
+(``<file>.h5.lock``) until the run ends; a second writer is refused in one line naming the
+holder (``RunResult.refused``). When the file could not be written (disk full, I/O error)
+the result says what is saved and how to finish the file (``RunResult.note``,
+``store_failed``): nothing more is done on that disk.
 
 For the GUI, :class:`HDF5Worker` is a drop-in PyMeasure ``Worker`` whose records go
 both to the HDF5 file (the primary record) and to PyMeasure's display machinery.
@@ -44,9 +53,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import datetime as _dt
+
 from pymeasure.experiment import Procedure
 
-from acquisition.store import RunWriter, load_run
+from acquisition.runclock import RunClock
+from acquisition.store import (RunLocked, RunWriter, StoreError, load_run, resume_clock_s,
+                               run_lock)
 
 _log = logging.getLogger(__name__)
 
@@ -62,14 +75,19 @@ class RunResult:
     """Outcome of a run: its file (None if none could be created), status and message.
 
     ``refused`` is True when the run failed on a value the user can fix (a ``ValueError``
-    such as a bad station file or a parameter the station cannot honour) before anything was
-    recorded: the program reports it as a user error, not as a failed measurement.
+    such as a bad station file or a parameter the station cannot honour) or on a run file
+    another writer holds, before anything was recorded: the program reports it as a user
+    error, not as a failed measurement. ``store_failed`` is True when the run file could not
+    be written (disk full, I/O error); ``note`` then says what is saved and how to finish
+    the file (no analysis should touch that disk now).
     """
     path: Path | None
     status: str
     message: str = ""
     rows: int = 0
     refused: bool = False
+    store_failed: bool = False
+    note: str = ""
 
 
 def procedure_import_path(procedure: Procedure | type) -> str:
@@ -136,12 +154,20 @@ class RunEngine:
         ``progress(percent)`` for ``'progress'`` records.
     on_emit : callable, optional
         ``on_emit(topic, record)`` receives every record (GUI bridge, live plots).
+    file_tag : str
+        Added to a new run file's name (``…_lifetime_ch2.h5``).
+    command : str
+        What runs, as the run file's lock names it (``qled run lifetime``).
     """
+
+    #: Records emitted before the run file exists that are kept (the rest are counted).
+    MAX_PENDING = 10_000
 
     def __init__(self, procedure: Procedure, out_dir: str | os.PathLike | None = None, *,
                  resume_path: str | os.PathLike | None = None, flush_interval_s: float = 1.0,
                  progress: Callable[[float], None] | None = None,
-                 on_emit: Callable[[str, Any], None] | None = None):
+                 on_emit: Callable[[str, Any], None] | None = None, file_tag: str = "",
+                 command: str = ""):
         if not isinstance(procedure, Procedure):
             raise ValueError("procedure must be a pymeasure.experiment.Procedure instance")
         self.procedure = procedure
@@ -154,6 +180,10 @@ class RunEngine:
         self.status = "queued"
         self.message = ""
         self.stop_signal: int | None = None
+        self.file_tag = file_tag
+        self.command = command
+        self.clock = RunClock()
+        self._start_utc = _dt.datetime.now(_dt.timezone.utc)
         self._stop = threading.Event()
         self._pending: list[tuple[str, Any]] = []  # records emitted before the writer exists
         self._failed_after_stop = False
@@ -175,10 +205,25 @@ class RunEngine:
             return
         if topic not in ("results", "batch results", "event"):
             return
+        if topic == "event":
+            if not isinstance(record, Mapping) or "message" not in record:
+                raise ValueError("an 'event' record must be a dict with 'level' and 'message'")
+            record = (record.get("level", "info"), record["message"], self.event_time_s(),
+                      record.get("stress_time_s"))
         if self.writer is None:
-            self._pending.append((topic, record))
+            if len(self._pending) < self.MAX_PENDING:
+                self._pending.append((topic, record))
             return
         self._store(topic, record)
+
+    def event_time_s(self) -> float:
+        """Now on the run's clock: seconds since the run started (the procedure's clock once
+        it has one)."""
+        if not self.clock.following:
+            clock = getattr(self.procedure, "clock", None)
+            if callable(getattr(clock, "time", None)):
+                self.clock.follow(clock)
+        return self.clock.now()
 
     def _store(self, topic: str, record: Any) -> None:
         if topic == "results":
@@ -186,15 +231,18 @@ class RunEngine:
         elif topic == "batch results":
             self.writer.append_batch(record)
         else:
-            if not isinstance(record, Mapping) or "message" not in record:
-                raise ValueError("an 'event' record must be a dict with 'level' and 'message'")
-            self.writer.event(record.get("level", "info"), record["message"],
-                              record.get("time_s"))
+            level, message, time_s, stress = record
+            self.writer.event(level, message, time_s, stress_time_s=stress)
 
     # ------------------------------------------------------------- running
     def _open_writer(self) -> RunWriter:
-        if self.resume_path is not None:
-            return RunWriter.reopen(self.resume_path, flush_interval_s=self.flush_interval_s)
+        if self.resume_path is not None:    # events of the start-up go before the resume's
+            early = [r for t, r in self._pending if t == "event"]
+            writer = RunWriter.reopen(self.resume_path, flush_interval_s=self.flush_interval_s,
+                                      clock=self.event_time_s, events=early,
+                                      command=self.command or "qled resume")
+            self._pending = [(t, r) for t, r in self._pending if t != "event"]
+            return writer
         meta = {}
         if hasattr(self.procedure, "run_metadata"):
             meta = dict(self.procedure.run_metadata() or {})
@@ -214,7 +262,8 @@ class RunEngine:
             spectrum_axis_nm=meta.get("spectrum_axis_nm"),
             spectrum_units=meta.get("spectrum_units") or "W/(sr m^2 nm)",
             metadata=store_meta, truth=meta.get("truth"),
-            flush_interval_s=self.flush_interval_s)
+            flush_interval_s=self.flush_interval_s, file_tag=self.file_tag,
+            start_time=self._start_utc, command=self.command or "run")
 
     def run(self, handle_signals: bool = True) -> RunResult:
         """Run the procedure to its end; never raises for procedure or store failures."""
@@ -225,6 +274,12 @@ class RunEngine:
             raise ValueError(str(exc)) from None
         if self.resume_path is None:
             check_output_dir(self.out_dir)
+        else:        # the clock goes on from the last flush (+ the wall-clock gap)
+            try:
+                self.clock = RunClock(resume_clock_s(self.resume_path))
+            except (OSError, KeyError, ValueError):   # damaged: reopen rebuilds it, then says
+                self.clock = RunClock()
+        self._start_utc = _dt.datetime.now(_dt.timezone.utc)
         proc.emit, proc.should_stop = self.emit, self.should_stop
         proc.is_last = lambda: True
         proc.status = Procedure.RUNNING
@@ -237,6 +292,7 @@ class RunEngine:
                 proc.startup()
                 if not self._stop.is_set():
                     self.writer = self._open_writer()
+                    self.writer.clock = self.event_time_s
                     for topic, record in self._pending:
                         self._store(topic, record)
                     self._pending.clear()
@@ -283,7 +339,9 @@ class RunEngine:
             self.status = status
             self.procedure.status = _PM_STATUS[status]
             return RunResult(None, status, self.message,
-                             refused=isinstance(failure, ValueError))
+                             refused=isinstance(failure, (ValueError, RunLocked)),
+                             store_failed=isinstance(failure, StoreError)
+                             and not isinstance(failure, RunLocked))
         if writer.error is None:
             if trace:
                 writer.event("error", f"exception: {trace}")
@@ -294,7 +352,8 @@ class RunEngine:
             self.message = _one_line(writer.error)
         self.status = status
         self.procedure.status = _PM_STATUS[status]
-        return RunResult(writer.path, status, self.message, writer.rows_flushed)
+        return RunResult(writer.path, status, self.message, writer.rows_flushed,
+                         store_failed=writer.error is not None, note=writer.saved_note)
 
     def _install_signals(self) -> dict:
         if threading.current_thread() is not threading.main_thread():
@@ -319,6 +378,8 @@ _PM_STATUS = {"finished": Procedure.FINISHED, "aborted": Procedure.ABORTED,
 def _one_line(exc: BaseException) -> str:
     """The first line of ``exc``'s message; the class name only for unexpected errors (a
     ``ValueError`` already says what is wrong and what is allowed)."""
+    if isinstance(exc, StoreError) and exc.strerror:   # the store's messages are one line
+        return " ".join(exc.strerror.split())
     text = str(exc).strip().splitlines()
     if isinstance(exc, ValueError) and text:
         return text[0]
@@ -348,24 +409,27 @@ def resume_run(path: str | os.PathLike, procedure_class: type, *,
                handle_signals: bool = True) -> RunResult:
     """Continue an interrupted run in the same file (``qled resume FILE``).
 
-    Rebuilds the procedure (``procedure_class`` with the stored parameters), hands it the
-    stored run (``resume_from``), reopens the file for appending (recording the gap in
-    ``/events``) and runs it.
+    Takes the run lock first (:class:`~acquisition.store.RunLocked` when another process
+    writes the file), then rebuilds the procedure (``procedure_class`` with the stored
+    parameters), hands it the stored run (``resume_from``), reopens the file for appending
+    (recording the gap in ``/events``) and runs it; the lock is held until the run ends.
     """
-    run = load_run(path, spectra=True)
-    if run.status == "finished":
-        raise ValueError(f"{Path(path).name} has status finished: nothing to resume")
-    procedure = restore_procedure(procedure_class, run.parameter_values())
-    resume = getattr(procedure, "resume_from", None)
-    if resume is None:
-        raise ValueError(f"procedure {run.procedure} does not support resume "
-                         "(no resume_from method)")
-    if resume(run) is False:
-        raise ValueError(f"procedure {run.procedure} cannot continue this run "
-                         "(resume_from returned False)")
-    engine = RunEngine(procedure, resume_path=path, flush_interval_s=flush_interval_s,
-                       progress=progress, on_emit=on_emit)
-    return engine.run(handle_signals=handle_signals)
+    with run_lock(path, "qled resume"):
+        run = load_run(path, spectra=True)
+        if run.status == "finished":
+            raise ValueError(f"{Path(path).name} has status finished: nothing to resume")
+        procedure = restore_procedure(procedure_class, run.parameter_values())
+        resume = getattr(procedure, "resume_from", None)
+        if resume is None:
+            raise ValueError(f"procedure {run.procedure} does not support resume "
+                             "(no resume_from method)")
+        if resume(run) is False:
+            raise ValueError(f"procedure {run.procedure} cannot continue this run "
+                             "(resume_from returned False)")
+        del run                            # its rows are not needed while the run goes on
+        engine = RunEngine(procedure, resume_path=path, flush_interval_s=flush_interval_s,
+                           progress=progress, on_emit=on_emit)
+        return engine.run(handle_signals=handle_signals)
 
 
 # -------------------------------------------------------------------- GUI bridge

@@ -14,6 +14,9 @@ Lines (each from the module named, which also runs on its own):
   drawn, vs PyMeasure's refresh that re-reads the CSV and draws every row (``live_plot.py``);
 - DLCP fits and EQE over 10^4 curves: one vectorised call vs a per-curve loop
   (``dlcp_vectorised.py``, ``eqe_vectorised.py``);
+- RSS growth of ``qled run lifetime`` on the simulated bench (fast clock, a row every 0.1 s)
+  over 10^6 rows: what the whole run keeps per row, not only the store (``cli_memory.py``;
+  about 30 minutes);
 - wall time of ``qled demo`` (every procedure, analysis and reports) in a subprocess.
 
 The machine may be shared: the rate and store figures alternate ours and the baseline in
@@ -21,7 +24,7 @@ pairs and report medians; BLAS runs on one thread (the analysis ratios measure
 vectorisation, not parallelism). Usage::
 
     python benchmarks/run.py [--quick] [--json]
-        [--only simulator,point_rate,store,live_plot,analysis,demo]
+        [--only simulator,point_rate,store,live_plot,analysis,demo,cli_memory]
 
 Exit status 0 when every target is met, 1 otherwise.
 """
@@ -48,7 +51,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, Figure, failed_figure, format_table, load  # noqa: E402
 
-SECTIONS = ("simulator", "point_rate", "store", "live_plot", "analysis", "demo")
+SECTIONS = ("simulator", "point_rate", "store", "live_plot", "analysis", "demo", "cli_memory")
 
 
 def simulator(quick: bool) -> list[Figure]:
@@ -126,12 +129,21 @@ def demo(quick: bool) -> list[Figure]:
                    "ours ≤ 60 s", lambda o, x: o <= 60.0, {"run_files": runs})]
 
 
+def cli_memory(quick: bool) -> list[Figure]:
+    """RSS growth of a lifetime log through the CLI (10^6 rows; --quick: 6·10^4)."""
+    rows, warmup = (60_000, 20_000) if quick else (1_000_000, 50_000)
+    r = load("cli_memory").measure(rows, warmup)
+    return [Figure(f"qled run lifetime RSS growth, {r['rows']:,} rows", "MB",
+                   r["rss_growth_MB"], None, None, "ours < 20 MB", lambda o, x: o < 20.0, r)]
+
+
 _TARGETS = {"simulator": ("simulator exchanges", "exchanges/s", "ours ≥ 5,000/s"),
             "point_rate": ("J-V-L point rate vs raw socket", "points/s", "ratio ≥ 0.8"),
             "store": ("store cost", "µs/row", "ratio ≤ 0.5"),
             "live_plot": ("live-plot refresh", "ms", "ours ≤ 20 ms"),
             "analysis": ("vectorised analysis", "ms", "ratio ≥ 20"),
-            "demo": ("qled demo wall time", "s", "ours ≤ 60 s")}
+            "demo": ("qled demo wall time", "s", "ours ≤ 60 s"),
+            "cli_memory": ("qled run lifetime RSS growth", "MB", "ours < 20 MB")}
 
 
 def run(sections=SECTIONS, quick: bool = False) -> list[Figure]:

@@ -39,7 +39,9 @@ range, unknown key)::
     photodiode = { driver = "keithley2400", resource = "GPIB0::26::INSTR", radius_mm = 5.0, distance_mm = 20.0 }
 
 ``open_station("sim")`` starts the simulated bench in-process and connects the same drivers to
-it over its real transports (TCP sockets, pseudo-terminals).
+it over its real transports (TCP sockets, pseudo-terminals). Any other station locks each
+instrument's resource before connecting it, for as long as the station is open
+(:mod:`instruments.resource_lock`): a second process is refused in one line naming the holder.
 """
 
 from __future__ import annotations
@@ -196,6 +198,21 @@ class Station:
     bench: Any = None
     truth_file: Optional[Path] = None
     _closed: bool = False
+    _resource_locks: dict = field(default_factory=dict)
+
+    def hold_resource(self, table: dict, role: str, on_event=None) -> None:
+        """Lock ``table``'s resource for this process until :meth:`close` (one process per
+        instrument, :mod:`instruments.resource_lock`); a resource this station already
+        holds (one instrument in two roles) is not locked twice."""
+        from .resource_lock import hold_resource, normalise_resource
+
+        resource = table.get("resource")
+        if not resource or normalise_resource(resource) in self._resource_locks:
+            return
+        lock = hold_resource(resource, role)
+        self._resource_locks[lock.resource] = lock
+        if lock.stale and on_event is not None:
+            on_event("info", lock.stale_note())
 
     def truth(self) -> Optional[dict]:
         """The simulated devices' true parameters now, as ``Bench.truth()`` returns them.
@@ -270,11 +287,16 @@ class Station:
                 obj.close()
             except Exception as exc:  # noqa: BLE001
                 log.error("station close: %r: %s", obj, exc)
-        if self.bench is not None:
-            try:
-                self.bench.__exit__(None, None, None)
-            finally:
-                self.bench = None
+        try:
+            if self.bench is not None:
+                try:
+                    self.bench.__exit__(None, None, None)
+                finally:
+                    self.bench = None
+        finally:
+            for lock in self._resource_locks.values():
+                lock.release()
+            self._resource_locks.clear()
 
     def __enter__(self):
         return self
@@ -334,32 +356,43 @@ def open_station(spec, *, roles: Iterable[str] = ("smu", "light_meter"),
             truth_file = truth_file if truth_file.is_absolute() else base_dir / truth_file
 
     station = Station(clock=clock, simulated=simulated, bench=bench, truth_file=truth_file)
+    # Every instrument this process drives is locked first; an in-process bench's loopback
+    # ports and terminals are private to this process and need none.
+    hold = (lambda table, role: None) if bench is not None else \
+        (lambda table, role: station.hold_resource(table, role, on_event))
     try:
         if "smu" in roles:
+            hold(config["smu"], "smu")
             with _reaching("smu", config["smu"]):
                 station.smu = open_source_meter(config["smu"], on_event=on_event)
         if "light_meter" in roles:
+            hold(config["light_meter"], "light_meter")
             with _reaching("light_meter", config["light_meter"]):
                 station.light_meter = open_light_meter(config["light_meter"], on_event=on_event)
         if "photodiode" in roles:
+            hold(config["photodiode"], "photodiode")
             with _reaching("photodiode", config["photodiode"]):
                 station.photodiode = open_photodiode(config["photodiode"], on_event=on_event,
                                                      base_dir=base_dir, calibration=sim_cal)
         if "lcr" in roles:
             bias_smu = station.smu
             if config["lcr"].get("bias_source") == "smu" and bias_smu is None:
+                hold(config["smu"], "smu")
                 with _reaching("smu", config["smu"]):
                     bias_smu = station.smu = open_source_meter(config["smu"], on_event=on_event)
+            hold(config["lcr"], "lcr")
             with _reaching("lcr", config["lcr"]):
                 station.lcr = open_lcr(config["lcr"], on_event=on_event, bias_smu=bias_smu)
         if "channel" in roles or "channels" in roles:
             for n, ch in enumerate(config["channel"], start=1):
+                hold(ch["smu"], f"channel{n}.smu")
                 with _reaching(f"channel {n} smu", ch["smu"]):
                     smu = open_source_meter(ch["smu"], name=f"channel{n}.smu",
                                             on_event=on_event)
                 channel = Channel(smu)
                 station.channels.append(channel)
                 if "photodiode" in ch:
+                    hold(ch["photodiode"], f"channel{n}.photodiode")
                     with _reaching(f"channel {n} photodiode", ch["photodiode"]):
                         channel.photodiode = open_photodiode(
                             ch["photodiode"], name=f"channel{n}.photodiode",

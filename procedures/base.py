@@ -9,6 +9,7 @@ with a bad value.
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -143,11 +144,13 @@ class QledProcedure(Procedure):
                                         "station": INSTRUMENTS}
     #: Bumped when what a procedure records changes meaning.
     PROCEDURE_VERSION = "1"
+    #: Most recent events kept in memory (``_events``); the run file keeps every one.
+    KEEP_EVENTS = 200
 
     def __init__(self, station_object=None, **kwargs):
         self._station = station_object
         self._owns_station = station_object is None
-        self._events: list[dict] = []
+        self._events: deque[dict] = deque(maxlen=self.KEEP_EVENTS)  # /events has them all
         self._open_circuit_noted = False
         super().__init__(**kwargs)
 
@@ -302,8 +305,12 @@ class QledProcedure(Procedure):
             self.clock.sleep(min(remaining, slice_s))
 
     def log_event(self, level: str, message: str) -> None:
-        """Record an event (reconnect, compliance, limit, fault) in the run's ``/events``."""
-        event = {"level": level, "message": message, "time_s": self._event_time()}
+        """Record an event (reconnect, compliance, limit, fault) in the run's ``/events``
+        (the run engine stamps its time on the run's clock)."""
+        event = {"level": level, "message": message}
+        stress = self.event_stress_time_s()
+        if stress is not None:
+            event["stress_time_s"] = stress
         self._events.append(event)
         emit = getattr(self, "emit", None)
         if callable(emit):
@@ -358,9 +365,10 @@ class QledProcedure(Procedure):
         self.log_event("warning", f"no device current: |I| < {OPEN_FLOOR_A:g} A on the whole "
                        f"{branch} sweep up to {up_to_V:g} V ({expected}): {OPEN_CIRCUIT_WORDS}")
 
-    def _event_time(self) -> float:
-        clock = getattr(self, "clock", None)
-        return clock.time() - self.t0 if clock is not None and hasattr(self, "t0") else math.nan
+    def event_stress_time_s(self) -> float | None:
+        """Stress time [s] to record with an event (``/events/stress_time_s``), None where the
+        procedure has no stress (yet); lifetime overrides it."""
+        return None
 
     def _simulated_truth(self, st) -> dict | None:
         """The simulated bench's truth for ``/truth``: in-process or published by ``qled sim

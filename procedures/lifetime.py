@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import deque
 
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
@@ -62,6 +63,9 @@ TRUTH_GRID_PER_DECADE = 80
 #: Stress time between two reads of the SMU's error queue [s] (each row when the log
 #: interval is longer); one ``:SYST:ERR?`` per read when the queue is empty.
 ERROR_QUEUE_EVERY_S = 60.0
+#: Last rows the live estimate of the time to the stop fraction is fitted to (and all the
+#: stress loop keeps in memory: the run file has every row).
+ETA_WINDOW_ROWS = 400
 
 
 class StartGate:
@@ -639,7 +643,7 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
         v0 = None
         below = 0
         k = 0
-        times, rels = [], []
+        times, rels = deque(maxlen=ETA_WINDOW_ROWS), deque(maxlen=ETA_WINDOW_ROWS)
         errors_read_at = -math.inf
         t = math.nan
         self.live["state"] = "stress"
@@ -701,7 +705,7 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
             self.live.update(elapsed_s=t, relative=rel, voltage_V=reading.voltage_V)
             if k % 10 == 0 and rel > self.stop_fraction:
                 self.live["eta_t50_s"] = estimate_time_to_fraction_s(
-                    times[-400:], rels[-400:], self.stop_fraction)
+                    times, rels, self.stop_fraction)
             self.emit("progress", min(100.0, 100.0 * max(
                 t / cap_s, (1.0 - min(rel, 1.0)) / (1.0 - self.stop_fraction))))
             fault = self._device_fault(reading, lum, v0, l0, current)
@@ -723,7 +727,17 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
             wait = (math.floor(t / self.log_interval_s) + 1) * self.log_interval_s - \
                 (self.elapsed_s() - t0)
             self.wait(wait)
+        self._stress_end_s = t if math.isfinite(t) else None
         if math.isfinite(t) and t > errors_read_at:
             self._record_instrument_errors(t)     # what queued since the last read
         self.live["state"] = "done" if not self.should_stop() else "aborted"
         smu.output_off()
+
+    def event_stress_time_s(self) -> float | None:
+        """Stress time of an event: from the first stress row (t = 0, or where a resumed run
+        continues) to the end of the stress; None before."""
+        ref = getattr(self, "_time_ref", None)
+        if ref is None:
+            return None
+        end = getattr(self, "_stress_end_s", None)
+        return end if end is not None else self.elapsed_s() - ref["host0"]

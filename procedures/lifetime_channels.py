@@ -4,8 +4,8 @@ one station.
 :func:`run_channels` validates every channel before anything connects, opens the station once
 (for the simulated bench: one device per channel, seeded by its pixel), lets the channels'
 L0 searches run on real time, then stresses them concurrently, each in its own thread with
-its own run file; SIGINT/SIGTERM or a shared stop event stop every channel with every output
-off. The ``qled run lifetime --channels N`` command and the GUI's Channels input use it.
+its own run file (with several channels named by its channel: ``…_lifetime_ch2.h5``);
+SIGINT/SIGTERM or a shared stop event stop every channel with every output off. The ``qled run lifetime --channels N`` command and the GUI's Channels input use it.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ _CREATE_LOCK = threading.Lock()
 
 
 def _channel_engine(procedure, out: Path, flush_interval_s: float, on_emit=None,
-                    stop_event=None):
+                    stop_event=None, file_tag: str = ""):
     from acquisition.runner import RunEngine
 
     class ChannelEngine(RunEngine):
@@ -33,7 +33,8 @@ def _channel_engine(procedure, out: Path, flush_interval_s: float, on_emit=None,
             with _CREATE_LOCK:
                 return super()._open_writer()
 
-    engine = ChannelEngine(procedure, out, flush_interval_s=flush_interval_s, on_emit=on_emit)
+    engine = ChannelEngine(procedure, out, flush_interval_s=flush_interval_s, on_emit=on_emit,
+                           file_tag=file_tag)
     if stop_event is not None:
         engine._stop = stop_event        # one stop flag for every channel (GUI abort)
     return engine
@@ -134,7 +135,8 @@ def run_channels(channel_values: list[dict], out_dir, *, overrides: dict | None 
             proc._gate = gate
             procedures[c] = proc
             emit = None if on_emit is None else functools.partial(on_emit, c)
-            engines.append(_channel_engine(proc, out, flush_interval_s, emit, stop_event))
+            tag = f"ch{c}" if len(values) > 1 else ""    # …_lifetime_ch2.h5, whatever order
+            engines.append(_channel_engine(proc, out, flush_interval_s, emit, stop_event, tag))
         restore = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
             def handler(signum, frame):

@@ -16,8 +16,8 @@ from pathlib import Path
 from qled.kinds import kind_of_run
 from qled.progress import Progress
 
-__all__ = ["run_one", "analyze_file", "json_default", "print_json", "print_summary",
-           "lookup"]
+__all__ = ["run_one", "analyze_file", "after_store_failure", "json_default", "print_json",
+           "print_summary", "lookup"]
 
 
 def run_one(cls, values: dict, out: Path, *, overrides: dict | None = None,
@@ -25,8 +25,9 @@ def run_one(cls, values: dict, out: Path, *, overrides: dict | None = None,
             analyze: bool = True):
     """Build, validate and run one procedure; analyse the finished file → (RunResult, dict).
 
-    The analysis is None when the run stored no rows or cannot be analysed (the reason is
-    printed on stderr).
+    The analysis is None when the run stored no rows, cannot be analysed (the reason is
+    printed on stderr) or its file could not be written (disk full, I/O error: nothing more
+    is done on that disk; the caller prints ``result.note``).
     """
     from acquisition.runner import run_procedure
     from procedures.base import build_procedure
@@ -37,9 +38,16 @@ def run_one(cls, values: dict, out: Path, *, overrides: dict | None = None,
     with Progress(label) as bar:
         result = run_procedure(procedure, out, flush_interval_s=flush_interval_s, progress=bar)
     analysis = None
-    if analyze and result.path is not None and result.rows:
+    if analyze and result.path is not None and result.rows and not result.store_failed:
         analysis = analyze_file(result.path)
     return result, analysis
+
+
+def after_store_failure(result, stream=None) -> None:
+    """What a run whose file could not be written leaves: one line saying what is saved and
+    how to finish the file (no analysis, no recovery on a disk that just failed)."""
+    if result.note:
+        print(f"qled: {result.note}", file=stream or sys.stderr)
 
 
 def analyze_file(path) -> dict | None:
@@ -70,6 +78,10 @@ def analyze_file(path) -> dict | None:
     if not running:
         try:
             write_analysis(path, kind.key, result)
+        except StoreError as exc:      # disk full, or resumed since: analysed, not stored
+            reason = " ".join(str(exc.strerror or exc).split())
+            print(f"qled: {reason}", file=sys.stderr)
+            return result
         except ValueError:
             # resumed since it was loaded? write_analysis refuses running files
             if load_run(path, spectra=False).status != "running":

@@ -11,7 +11,7 @@ import sys
 
 from acquisition.store import StoreBusy, StoreError
 from qled.commands import analyze, completion, demo, gui, run, sim, store, trpl
-from qled.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
+from qled.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
 from qled.kinds import load_problems
 
 __all__ = ["build_parser", "main", "one_line"]
@@ -57,6 +57,8 @@ def one_line(exc: BaseException) -> str:
     text = str(exc)
     if isinstance(exc, OSError) and exc.strerror and exc.filename:   # "[Errno 2] …" → "path: …"
         text = f"{exc.filename}: {exc.strerror}"
+    elif isinstance(exc, OSError) and exc.strerror and exc.errno:    # "[Errno 28] …" → "…"
+        text = exc.strerror
     return " ".join(text.split()) or type(exc).__name__
 
 
@@ -89,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     except _USER_ERRORS as exc:
         print(f"qled: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:                   # disk full, I/O error: one line, not a traceback
+        print(f"qled: error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED
     return int(result or 0)
 
 

@@ -27,3 +27,18 @@ def bench(make_bench):
     """A default single-channel bench with zero noise."""
     return make_bench()
 
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _resource_lock_dir(tmp_path_factory):
+    """Resource locks of the tests (and of their child processes) in a folder of their own."""
+    import os
+
+    folder = tmp_path_factory.mktemp("resource-locks")
+    old = os.environ.get("QLED_LOCK_DIR")
+    os.environ["QLED_LOCK_DIR"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("QLED_LOCK_DIR", None)
+    else:
+        os.environ["QLED_LOCK_DIR"] = old

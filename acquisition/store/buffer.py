@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from .schema import _Batch, _utc_now
+from .schema import _Batch
 
 
 class _RowBuffer:
     """The in-memory buffer of :class:`~acquisition.store.writer.RunWriter` (a mixin).
 
     Uses the state the writer's ``__init__`` sets (``path``, ``columns``, ``n_wavelengths``,
-    ``max_buffer_rows``, ``start_time``, ``error``, ``_allowed``, ``_segments``,
+    ``max_buffer_rows``, ``clock``, ``error``, ``_allowed``, ``_segments``,
     ``_rows``, ``_spectra``, ``_events``, ``_n_buffered``, ``_buf_lock``, ``_closed``) and
     calls its ``flush`` when the buffer is full.
     """
@@ -81,24 +81,28 @@ class _RowBuffer:
             self.flush()
 
     def event(self, level: str, message: str, time_s: float | None = None,
-              category: str | None = None) -> None:
+              category: str | None = None, stress_time_s: float | None = None) -> None:
         """Record an event (reconnect, compliance hit, fault, abort, resume).
 
-        ``time_s`` is seconds since the run start (default: now). ``level`` is one of
+        ``time_s`` is seconds since the run started on the run's clock (default: now, from
+        the writer's :attr:`clock`; a NaN is replaced by now). ``level`` is one of
         ``debug``, ``info``, ``warning``, ``error``. A ``category`` is prefixed to the
-        message as ``category: ``.
+        message as ``category: ``. ``stress_time_s`` is the stress time of a procedure that
+        has one (lifetime), NaN otherwise.
         """
         level = str(level).lower()
         if level not in ("debug", "info", "warning", "error"):
             raise ValueError(f"level = {level!r} is not allowed: use debug, info, "
                              "warning or error")
-        if time_s is None:
-            time_s = (_utc_now() - self.start_time).total_seconds()
+        time_s = self.clock() if time_s is None else float(time_s)
+        if time_s != time_s:                       # NaN: one clock, always a time
+            time_s = self.clock()
+        stress = float("nan") if stress_time_s is None else float(stress_time_s)
         message = str(message)
         if category and not message.startswith(f"{category}:"):
             message = f"{category}: {message}"
         with self._buf_lock:
-            self._events.append((float(time_s), level, message))
+            self._events.append((time_s, level, message, stress))
 
     def _check_spectrum(self, spec: Any, n: int) -> np.ndarray:
         if self.n_wavelengths is None:
@@ -145,14 +149,14 @@ class _RowBuffer:
                         if s is not None:
                             block[j] = s
                     spectra.append(block)
-        t = (_utc_now() - self.start_time).total_seconds()
-        events += [(t, "warning", w) for w in warnings]
+        t = self.clock()
+        events += [(t, "warning", w, float("nan")) for w in warnings]
         columns = {c: (np.concatenate(p) if p else np.empty(0)) for c, p in parts.items()}
         spec_arr = None
         if self.n_wavelengths is not None:
             spec_arr = (np.concatenate(spectra) if spectra
                         else np.empty((0, self.n_wavelengths)))
-        return _Batch(columns, spec_arr, events)
+        return _Batch(columns, spec_arr, events, clock_s=t)
 
     def _requeue(self, batch: _Batch) -> None:
         with self._buf_lock:

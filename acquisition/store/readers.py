@@ -22,10 +22,11 @@ import numpy as np
 import pandas as pd
 
 from .encoding import _decode_scalar, _read_parameter, _read_tree, _validate_key, _write_tree
-from .journal import journal_path
-from .locking import StoreBusy, StoreError, _fsync_dir, _locked, _open_h5
+from .journal import _journal_finish, _read_journal, journal_path
+from .locking import StoreBusy, StoreError, _check_free, _fsync_dir, _locked, _open_h5, _reason
 from .recovery import _DAMAGE_ERRORS, _opens_cleanly, recover
-from .schema import _check_schema
+from .runlock import run_lock
+from .schema import _check_schema, _clock_at_resume, _utc_now
 
 
 @dataclass
@@ -48,7 +49,9 @@ class Run:
         ``(rows, wavelengths)`` [W sr⁻¹ m⁻² nm⁻¹]; NaN rows where none was taken.
     wavelength_nm : numpy.ndarray or None
     events : pandas.DataFrame
-        Columns ``time_s``, ``level``, ``message``.
+        Columns ``time_s`` (seconds since the start on the run's clock), ``level``,
+        ``message``, ``stress_time_s`` (NaN where there is no stress; all NaN for files
+        written before the column existed).
     truth : dict or None
     analysis : dict
     """
@@ -130,16 +133,42 @@ def _read_run(path: Path, spectra: bool, lock_timeout_s: float) -> Run:
                     wl = f["axes/wavelength_nm"][()]
                     if spectra:
                         spec = f["data/spectrum"][:n]
-                m = int(attrs["events_committed"])
-                ev = f["events"]
-                events = pd.DataFrame({"time_s": ev["time_s"][:m],
-                                       "level": ev["level"].asstr()[:m],
-                                       "message": ev["message"].asstr()[:m]})
+                events = _read_events(f["events"], 0, int(attrs["events_committed"]))
                 truth = _read_tree(f["truth"]) if "truth" in f else None
                 analysis = {k: _read_tree(g) for k, g in f["analysis"].items()}
             except _DAMAGE_ERRORS as exc:
                 raise StoreError(errno.EIO, f"{path} is damaged: {_first_line(exc)}") from None
     return Run(path, attrs, params, data, units, spec, wl, events, truth, analysis)
+
+
+def _read_events(ev, a: int, b: int) -> pd.DataFrame:
+    """Events ``[a:b]`` of an ``/events`` group (None: no events) as a DataFrame; a file
+    without ``stress_time_s`` gets NaN there."""
+    if ev is None or b <= a:
+        return pd.DataFrame({"time_s": np.empty(0), "level": np.empty(0, object),
+                             "message": np.empty(0, object), "stress_time_s": np.empty(0)})
+    stress = ev["stress_time_s"][a:b] if "stress_time_s" in ev else np.full(b - a, np.nan)
+    return pd.DataFrame({"time_s": ev["time_s"][a:b], "level": ev["level"].asstr()[a:b],
+                         "message": ev["message"].asstr()[a:b], "stress_time_s": stress})
+
+
+def journal_status(path: str | os.PathLike) -> str | None:
+    """The final status a run file's journal records (a full disk kept it from the file),
+    or None (no journal, or a run that has not ended)."""
+    jpath = journal_path(path)
+    if not jpath.exists():
+        return None
+    final = _journal_finish(_read_journal(jpath))
+    return None if final is None else str(final.get("status"))
+
+
+def resume_clock_s(path: str | os.PathLike) -> float:
+    """The run's clock [s since its start] if it were resumed now: the stored clock at the
+    last flush plus the wall-clock time since (what ``qled resume`` continues from)."""
+    path = Path(path)
+    with _locked(path, False, 5.0), _open_h5(path, "r") as f:
+        m = int(f.attrs["events_committed"])
+        return _clock_at_resume(f.attrs, f["events/time_s"][:m], _utc_now())
 
 
 class LiveReader:
@@ -174,7 +203,7 @@ class LiveReader:
         self.columns: list[str] = []
         self.units: dict[str, str] = {}
         self.new_spectra: np.ndarray | None = None
-        self.new_events = pd.DataFrame({"time_s": [], "level": [], "message": []})
+        self.new_events = _read_events(None, 0, 0)
 
     def poll(self) -> pd.DataFrame:
         """New committed rows since the last poll (index = row number in the run).
@@ -194,11 +223,8 @@ class LiveReader:
                                     columns=self.columns, index=pd.RangeIndex(a, max(a, n)))
                 if self.spectra and "spectrum" in f["data"]:
                     self.new_spectra = f["data/spectrum"][a:n]
-                m = int(f.attrs["events_committed"])
-                ev, e = f["events"], self.n_events
-                self.new_events = pd.DataFrame({
-                    "time_s": ev["time_s"][e:m], "level": ev["level"].asstr()[e:m],
-                    "message": ev["message"].asstr()[e:m]})
+                m, e = int(f.attrs["events_committed"]), self.n_events
+                self.new_events = _read_events(f["events"], e, m)
         self.n_rows, self.n_events = max(a, n), max(e, m)
         return data
 
@@ -227,11 +253,29 @@ def export_csv(path: str | os.PathLike, out: str | os.PathLike | None = None) ->
         lines.append(f"\tunits {col}: {unit}")
     lines.append("Data:")
     header = "".join(f"#{line}\n" for line in lines)
-    with open(out, "x", encoding="utf-8", newline="") as fh:  # "x": never overwrite
-        fh.write(header)
-        # repr, not str: colour-science switches numpy to legacy printing (12 digits) on
-        # import, and pandas formats floats with str() -- the CSV would lose digits
-        run.data.to_csv(fh, index=False, lineterminator="\n", float_format=_repr_float)
+    if out.exists():
+        raise FileExistsError(f"{out} exists: export never overwrites; give --out")
+    need = 32 * (len(run.data) + 1) * max(1, len(run.data.columns)) + len(header)
+    _check_free(out.parent, need, f"export {Path(path).name}")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "x", encoding="utf-8", newline="") as fh:
+            fh.write(header)
+            # repr, not str: colour-science switches numpy to legacy printing (12 digits) on
+            # import, and pandas formats floats with str() -- the CSV would lose digits
+            run.data.to_csv(fh, index=False, lineterminator="\n", float_format=_repr_float)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, out)      # never overwrite, never seen half-written
+    except FileExistsError:
+        raise FileExistsError(f"{out} exists: export never overwrites; give --out") from None
+    except OSError as exc:
+        raise StoreError(exc.errno or errno.EIO, f"cannot export {Path(path).name} to {out}: "
+                         f"{_reason(exc)} (no CSV written)") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    _fsync_dir(out.parent)
     return out
 
 
@@ -251,14 +295,15 @@ def write_analysis(path: str | os.PathLike, name: str, results: Mapping[str, Any
     if not isinstance(results, Mapping):
         raise ValueError("results must be a mapping (JSON-like nested dict)")
     tmp = path.with_name(f".{path.name}.analysis.{os.getpid()}.tmp")
-    with _locked(path, True, 10.0):
+    with run_lock(path, "analysis"), _locked(path, True, 10.0):
         with _open_h5(path, "r") as f:
             _check_schema(f, path)
             if f.attrs["status"] == "running":
                 raise ValueError(f"{path.name} has status running: analysis is written "
                                  "to finished runs only (resume or finish it first)")
-        shutil.copyfile(path, tmp)
+        _check_free(path.parent, 2 * path.stat().st_size, f"store the analysis of {path.name}")
         try:
+            shutil.copyfile(path, tmp)
             with _open_h5(tmp, "r+") as f:
                 group = f.require_group("analysis")
                 if name in group:
@@ -268,6 +313,10 @@ def write_analysis(path: str | os.PathLike, name: str, results: Mapping[str, Any
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(getattr(exc, "errno", None) or errno.EIO,
+                             f"cannot store the analysis of {path.name}: {_reason(exc)} (the "
+                             "run file is unchanged)") from None
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)

@@ -28,7 +28,7 @@ import numpy as np
 from .encoding import _write_parameter, _write_tree
 
 #: Version of the on-disk layout described in ``acquisition/schema.md``.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 #: Allowed values of the root ``status`` attribute.
 STATUSES = ("running", "finished", "aborted", "failed")
 #: Keys accepted in ``RunWriter.create(metadata=...)``.
@@ -107,31 +107,54 @@ def procedure_short_name(procedure: str) -> str:
 
 
 def run_file_name(sample: str, procedure: str, when: _dt.datetime | None = None,
-                  index: int = 1) -> str:
-    """``<YYYYmmdd-HHMMSS>_<sample>_<procedure>[-index].h5`` (local time)."""
+                  index: int = 1, tag: str = "") -> str:
+    """``<YYYYmmdd-HHMMSS>_<sample>_<procedure>[_<tag>][-index].h5`` (local time); ``tag``
+    names e.g. a lifetime channel (``ch2``)."""
     when = when or _dt.datetime.now()
     stem = f"{when:%Y%m%d-%H%M%S}_{sanitise_name(sample)}_{procedure_short_name(procedure)}"
+    if tag:
+        stem += f"_{sanitise_name(tag, 16)}"
     return f"{stem}.h5" if index == 1 else f"{stem}-{index}.h5"
 
 
 def _link_unique(tmp: Path, out: Path, sample: str, procedure: str,
-                 when: _dt.datetime) -> Path:
+                 when: _dt.datetime, tag: str = "", claim=None):
+    """Link ``tmp`` to the first free run-file name → ``(path, claimed)``.
+
+    ``claim(path)`` (optional) is called before a name is taken and returns what it claimed
+    (the run lock) or raises ``OSError`` when the name is held elsewhere; a claimed name
+    that turns out to exist is released (``claimed.release()``) and the next one tried.
+    """
     for index in range(1, 1000):
-        final = out / run_file_name(sample, procedure, when, index)
+        final = out / run_file_name(sample, procedure, when, index, tag)
+        if final.exists():
+            continue
+        claimed = None
+        if claim is not None:
+            try:
+                claimed = claim(final)
+            except OSError as exc:
+                if exc.errno != errno.EBUSY:   # held by another writer: try the next name
+                    raise
+                continue
         try:
             os.link(tmp, final)
-            return final
+            return final, claimed
         except FileExistsError:
-            continue
+            pass
         except OSError as exc:  # filesystems without hard links (FAT, some SMB)
             if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                if claimed is not None:
+                    claimed.release()
                 raise
             try:
                 os.close(os.open(final, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                os.replace(tmp, final)
+                return final, claimed
             except FileExistsError:
-                continue
-            os.replace(tmp, final)
-            return final
+                pass
+        if claimed is not None:
+            claimed.release()
     raise FileExistsError(f"no free file name for {sample!r} in {out} this second")
 
 
@@ -152,6 +175,21 @@ def _parse_iso(text: str) -> _dt.datetime:
     return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _clock_at_resume(attrs, event_times, now: _dt.datetime) -> float:
+    """The run's clock [s since start] when a run is resumed at ``now``: the clock at its
+    last flush (``clock_s``; for files without it, the latest of the wall time from start to
+    that flush and the last event time) plus the wall-clock time since that flush."""
+    start = _parse_iso(str(attrs["start_time"]))
+    last = _parse_iso(str(attrs.get("last_flush_time") or attrs["start_time"]))
+    if "clock_s" in attrs:
+        base = float(attrs["clock_s"])
+    else:
+        times = np.asarray(event_times, float)
+        times = times[np.isfinite(times)]
+        base = max((last - start).total_seconds(), float(times.max()) if times.size else 0.0)
+    return max(0.0, base) + max(0.0, (now - last).total_seconds())
+
+
 def _software_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
     try:
@@ -163,10 +201,15 @@ def _software_version() -> str:
 # -------------------------------------------------------------------------- layout
 @dataclass
 class _Batch:
-    """Rows, spectra and events taken from the buffer for one flush."""
+    """Rows, spectra and events taken from the buffer for one flush.
+
+    An event is ``(time_s, level, message, stress_time_s)``; ``clock_s`` is the run's clock
+    at the flush (root attribute ``clock_s``), None to leave it as it is.
+    """
     columns: dict[str, np.ndarray]
     spectra: np.ndarray | None
-    events: list[tuple[float, str, str]]
+    events: list[tuple[float, str, str, float]]
+    clock_s: float | None = None
 
     @property
     def n_rows(self) -> int:
@@ -196,6 +239,7 @@ def _write_skeleton(f: h5py.File, *, procedure, sample, pixel, operator, params,
     a["rows_committed"] = np.int64(0)
     a["events_committed"] = np.int64(0)
     a["resume_count"] = np.int64(0)
+    a["clock_s"] = np.float64(0.0)
     pg = f.create_group("parameters", track_order=True)
     for name, (value, units, label) in params.items():
         _write_parameter(pg, name, value, units, label)
@@ -221,6 +265,7 @@ def _write_skeleton(f: h5py.File, *, procedure, sample, pixel, operator, params,
     for name in ("level", "message"):
         eg.create_dataset(name, shape=(0,), maxshape=(None,), dtype=h5py.string_dtype(),
                           chunks=(_EVENT_CHUNK_ROWS,))
+    _add_stress_column(eg)
     if truth is not None:
         _write_tree(f.create_group("truth", track_order=True), truth, "truth")
     f.create_group("analysis", track_order=True)
@@ -247,12 +292,33 @@ def _append_to_file(f: h5py.File, batch: _Batch) -> int:
         m = len(batch.events)
         for ds in ev.values():
             ds.resize((e0 + m,))
-        t, lv, msg = zip(*batch.events)
+        t, lv, msg, stress = zip(*batch.events)
         ev["time_s"][e0:] = np.asarray(t, float)
         ev["level"][e0:] = np.asarray(lv, dtype=object)
         ev["message"][e0:] = np.asarray(msg, dtype=object)
+        ev["stress_time_s"][e0:] = np.asarray(stress, float)
         f.attrs["events_committed"] = np.int64(e0 + m)
+    if batch.clock_s is not None:
+        f.attrs["clock_s"] = np.float64(batch.clock_s)
     return n0
+
+
+def _add_stress_column(events: h5py.Group) -> None:
+    """``/events/stress_time_s`` (NaN where there is no stress), as long as the others."""
+    n = events["time_s"].shape[0]
+    ds = events.create_dataset("stress_time_s", shape=(n,), maxshape=(None,), dtype="f8",
+                               chunks=(_EVENT_CHUNK_ROWS,), fillvalue=np.nan)
+    ds.attrs["units"] = "s"
+
+
+def _bytes_needed(batch: _Batch, n_wl: int | None) -> int:
+    n = batch.n_rows
+    chunk = _COLUMN_CHUNK_ROWS * 8
+    need = len(batch.columns) * (n * 8 + 2 * chunk)
+    if n_wl:
+        need += (n + 2 * _SPECTRUM_CHUNK_ROWS) * n_wl * 8
+    need += sum(len(e[2]) + 72 for e in batch.events) + 64 * 1024
+    return need
 
 
 def _check_schema(f: h5py.File, path: Path) -> None:

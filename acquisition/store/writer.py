@@ -8,7 +8,10 @@ buffered in memory (:mod:`acquisition.store.buffer`); at each flush (every
 ``max_buffer_rows``) the batch is journalled (:mod:`acquisition.store.journal`), then the
 file is opened ``r+`` under an exclusive lock, extended, its ``rows_committed`` attribute
 updated, closed and fsynced. A failed write sets :attr:`RunWriter.error` and stops the run
-with every committed row kept. :meth:`RunWriter.reopen` resumes an interrupted run.
+with every committed row kept. :meth:`RunWriter.reopen` resumes an interrupted run. A
+writer holds its file's run lock (:mod:`acquisition.store.runlock`) from before the first
+row until it finishes (:mod:`acquisition.store.finalise`: a full disk never damages what is
+saved).
 """
 from __future__ import annotations
 
@@ -18,8 +21,8 @@ import errno
 import os
 import shutil
 import threading
-import traceback
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +30,20 @@ import numpy as np
 
 from .buffer import _RowBuffer
 from .encoding import _normalise_parameters, _validate_key
-from .journal import _batch_record, _JournalWriter, _skeleton_json, journal_path
-from .locking import StoreBusy, StoreError, _fsync_dir, _locked, _open_h5
-from .recovery import _repack, recover
-from .schema import (_COLUMN_CHUNK_ROWS, _SPECTRUM_CHUNK_ROWS, METADATA_KEYS, STATUSES, _Batch,
-                     _append_to_file, _check_schema, _iso, _link_unique, _local_now,
-                     _parse_iso, _utc_now, _write_skeleton, run_file_name, units_for_column)
+from .finalise import _Finisher
+from .journal import (_batch_record, _journal_record, _JournalWriter,
+                      _skeleton_json, journal_path)
+from .locking import (_FREE_SPACE_MARGIN_B, StoreBusy, StoreError, _check_free, _fsync_dir,
+                      _locked, _open_h5, _reason)
+from .recovery import _DAMAGE_ERRORS, _repack, recover
+from .runlock import RunLock, run_lock
+from .schema import (METADATA_KEYS, SCHEMA_VERSION, _add_stress_column, _append_to_file,
+                     _Batch, _bytes_needed, _check_schema, _clock_at_resume, _iso,
+                     _link_unique, _local_now, _parse_iso, _utc_now, _write_skeleton,
+                     run_file_name, units_for_column)
 
-_FREE_SPACE_MARGIN_B = 256 * 1024
 
-
-class RunWriter(_RowBuffer, _JournalWriter):
+class RunWriter(_RowBuffer, _JournalWriter, _Finisher):
     """Streams one run to one HDF5 file; safe against kills and full disks.
 
     Create with :meth:`create` (new run) or :meth:`reopen` (resume). Independent
@@ -52,12 +58,19 @@ class RunWriter(_RowBuffer, _JournalWriter):
         Rows committed to the file so far (on disk, fsynced).
     error : StoreError or None
         Set when a flush failed; further appends raise it.
+    clock : callable
+        ``clock()`` → seconds since the run started on the run's clock: the time of events
+        recorded without one. Default: the writer's own monotonic time (continuing the
+        stored clock on resume); the run engine sets the procedure's clock.
+    saved_note : str
+        After :meth:`finish` of a run whose file could not be written: what is saved and how
+        to finish the file ('' otherwise).
     """
 
     def __init__(self, path: Path, columns: list[str], n_wavelengths: int | None, *,
                  start_time: _dt.datetime, rows_flushed: int, flush_interval_s: float,
                  max_buffer_rows: int, background_flush: bool, lock_timeout_s: float,
-                 journal: bool):
+                 journal: bool, lock: RunLock | None = None, clock_s: float = 0.0):
         self.path = Path(path)
         self.columns = list(columns)
         self.n_wavelengths = n_wavelengths
@@ -68,6 +81,10 @@ class RunWriter(_RowBuffer, _JournalWriter):
         self.lock_timeout_s = lock_timeout_s
         self.error: StoreError | None = None
         self.status = "running"
+        self.saved_note = ""
+        self.lock = lock
+        t0 = time.monotonic()
+        self.clock: Callable[[], float] = lambda: clock_s + (time.monotonic() - t0)
         self._allowed = frozenset(self.columns) | {"spectrum"}
         self._segments: list[Any] = []   # row lists and column batches, in order
         self._rows: list[tuple] = []
@@ -78,13 +95,31 @@ class RunWriter(_RowBuffer, _JournalWriter):
         self._io_lock = threading.Lock()
         self._closed = False
         self._journal_path = journal_path(self.path) if journal else None
-        self._journal_fh = None
+        self._journal_fd = None
+        self._journal_end = 0
+        self._journal_rows = rows_flushed
         self._stop = threading.Event()
+        self._background = background_flush
         self._flusher = None
-        if background_flush:
+
+    def _start(self) -> RunWriter:
+        if self._background:
             self._flusher = threading.Thread(target=self._flush_loop, daemon=True,
                                              name=f"RunWriter-flush:{self.path.name}")
             self._flusher.start()
+        return self
+
+    def _abandon(self, delete_file: bool) -> None:
+        """Give up a writer that could not start: journal closed (deleted with the file when
+        ``delete_file``: a new, empty run), run lock released."""
+        self._closed = True
+        self._journal_close(delete=delete_file)
+        if delete_file:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+            _fsync_dir(self.path.parent)
+        if self.lock is not None:
+            self.lock.release()
 
     # ---------------------------------------------------------------- creation
     @classmethod
@@ -98,8 +133,9 @@ class RunWriter(_RowBuffer, _JournalWriter):
                spectrum_units: str = "W/(sr m^2 nm)",
                flush_interval_s: float = 1.0, max_buffer_rows: int = 20_000,
                background_flush: bool = True, lock_timeout_s: float = 2.0,
-               journal: bool = True) -> RunWriter:
-        """Create a new run file in ``out_dir`` and return its writer.
+               journal: bool = True, file_tag: str = "",
+               start_time: _dt.datetime | None = None, command: str = "") -> RunWriter:
+        """Create a new run file in ``out_dir`` and return its writer (holding its run lock).
 
         Parameters
         ----------
@@ -127,6 +163,15 @@ class RunWriter(_RowBuffer, _JournalWriter):
             Rows reach the disk at most this long after they are appended [s].
         max_buffer_rows : int
             Flush as soon as this many rows are buffered (bounds memory).
+        file_tag : str
+            Added to the file name (``…_lifetime_ch2.h5``), e.g. a channel.
+        start_time : datetime, optional
+            When the run started (UTC; default now): the zero of the run's clock.
+        command : str
+            What writes the file, recorded in its lock file (``qled run lifetime``).
+
+        Raises :class:`StoreError` in one line when the file cannot be created (disk full,
+        folder not writable): then nothing is left behind.
         """
         if not 0.0 < flush_interval_s <= 3600.0:
             raise ValueError(f"flush_interval_s = {flush_interval_s} is out of range: "
@@ -159,20 +204,29 @@ class RunWriter(_RowBuffer, _JournalWriter):
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        start = _utc_now()
-        local_now = _local_now()
+        start = start_time if start_time is not None else _utc_now()
+        local_start = _local_now() if start_time is None else \
+            start_time.astimezone().replace(tzinfo=None)
         # pid + thread + random: writers in several threads may start in the same second
-        tmp = out / (f".{run_file_name(sample, procedure, local_now)}.{os.getpid()}."
+        tmp = out / (f".{run_file_name(sample, procedure, local_start)}.{os.getpid()}."
                      f"{threading.get_ident()}.{os.urandom(4).hex()}.tmp")
-        with _open_h5(tmp, "w") as f:
-            _write_skeleton(f, procedure=procedure, sample=sample, pixel=pixel,
-                            operator=operator, params=params, columns=columns,
-                            col_units=col_units, wl=wl, metadata=metadata, truth=truth,
-                            start=start, spectrum_units=spectrum_units)
         try:
+            _check_free(out, 0, "create a run file")
+            with _open_h5(tmp, "w") as f:
+                _write_skeleton(f, procedure=procedure, sample=sample, pixel=pixel,
+                                operator=operator, params=params, columns=columns,
+                                col_units=col_units, wl=wl, metadata=metadata, truth=truth,
+                                start=start, spectrum_units=spectrum_units)
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-            path = _link_unique(tmp, out, sample, procedure, local_now)
+            path, lock = _link_unique(tmp, out, sample, procedure, local_start, file_tag,
+                                      claim=lambda p: run_lock(p, command or "run"))
+        except (OSError, RuntimeError) as exc:
+            if isinstance(exc, StoreError):          # already one line (disk full, lock file)
+                raise
+            raise StoreError(getattr(exc, "errno", None) or errno.EIO,
+                             f"cannot create a run file in {out}: {_reason(exc)} "
+                             "(nothing was recorded)") from None
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -180,62 +234,99 @@ class RunWriter(_RowBuffer, _JournalWriter):
         writer = cls(path, columns, None if wl is None else wl.size, start_time=start,
                      rows_flushed=0, flush_interval_s=flush_interval_s,
                      max_buffer_rows=max_buffer_rows, background_flush=background_flush,
-                     lock_timeout_s=lock_timeout_s, journal=journal)
+                     lock_timeout_s=lock_timeout_s, journal=journal, lock=lock,
+                     clock_s=max(0.0, (_utc_now() - start).total_seconds()))
         if journal:
-            writer._journal_open()
-            skeleton = _skeleton_json(path)
-            writer._journal_write(b"S", skeleton.encode())
-        return writer
+            try:
+                writer._journal_open()
+                writer._journal_write(b"S", _skeleton_json(path).encode())
+            except (OSError, *_DAMAGE_ERRORS) as exc:
+                writer._abandon(delete_file=True)
+                raise StoreError(getattr(exc, "errno", None) or errno.EIO,
+                                 f"cannot create a run file in {out}: {_reason(exc)} "
+                                 "(nothing was recorded)") from None
+        return writer._start()
 
     @classmethod
     def reopen(cls, path: str | os.PathLike, *, flush_interval_s: float = 1.0,
                max_buffer_rows: int = 20_000, background_flush: bool = True,
-               lock_timeout_s: float = 2.0, journal: bool = True) -> RunWriter:
-        """Reopen an interrupted run for appending (resume).
+               lock_timeout_s: float = 2.0, journal: bool = True,
+               clock: Callable[[], float] | None = None, command: str = "",
+               events: Sequence[tuple] = ()) -> RunWriter:
+        """Reopen an interrupted run for appending (resume), holding its run lock.
 
-        A damaged file is first rebuilt from its journal (:func:`recover`). Sets the
-        status back to ``running`` and records a ``resume`` event with the gap since
-        the last stored row.
+        The lock is taken first (:class:`~acquisition.store.runlock.RunLocked` names the
+        holder if another writer has it; a stale lock of a dead process of this host is
+        taken over and recorded). A damaged file is then rebuilt from its journal
+        (:func:`recover`). Sets the status back to ``running`` and records a ``resume``
+        event with the gap since the last stored row. ``clock`` is the run's clock (default:
+        the stored clock at the last flush plus the wall-clock gap, then monotonic time);
+        ``events`` (``(level, message, time_s, stress_time_s)``) happened before the reopen
+        and are recorded first.
         """
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"run file {path} does not exist")
-        recover(path)
-        # A killed writer can leave allocation metadata that reads fine but breaks the
-        # next write ("len not positive after adjustment for EOA"): continue on a copy.
+        lock = run_lock(path, command or "resume")
+        writer = None
         try:
-            _repack(path, lock_timeout_s)
-        except (OSError, RuntimeError):  # allocation damaged beyond a copy: use the journal
-            recover(path, force=True)
-        now = _utc_now()
-        with _locked(path, True, lock_timeout_s) as fd:
-            with _open_h5(path, "r+") as f:
-                _check_schema(f, path)
-                n = int(f.attrs["rows_committed"])
-                for name in f["data"]:
-                    ds = f["data"][name]
-                    if ds.shape[0] != n:  # rows past the last commit are discarded
-                        ds.resize(n, axis=0)
-                columns = list(f["data"].attrs["columns"])
-                n_wl = f["axes/wavelength_nm"].shape[0] if "spectrum" in f["data"] else None
-                start = _parse_iso(f.attrs["start_time"])
-                last = f.attrs.get("last_flush_time", f.attrs["start_time"])
-                gap_s = (now - _parse_iso(last)).total_seconds()
-                f.attrs["status"] = "running"
-                f.attrs["end_time"] = ""
-                f.attrs["resume_count"] = int(f.attrs.get("resume_count", 0)) + 1
-            os.fsync(fd)
-        writer = cls(path, columns, n_wl, start_time=start, rows_flushed=n,
-                     flush_interval_s=flush_interval_s, max_buffer_rows=max_buffer_rows,
-                     background_flush=background_flush, lock_timeout_s=lock_timeout_s,
-                     journal=journal)
-        writer.gap_s = gap_s
-        if journal:
-            writer._journal_snapshot()
-        writer.event("info", f"resume: gap {gap_s:.3f} s since the last stored row "
-                     f"(row {n})", category="resume")
-        writer.flush()
-        return writer
+            recover(path)
+            # A killed writer can leave allocation metadata that reads fine but breaks the
+            # next write ("len not positive after adjustment for EOA"): continue on a copy.
+            _check_free(path.parent, 2 * path.stat().st_size, f"resume {path.name}")
+            try:
+                _repack(path, lock_timeout_s)
+            except (OSError, RuntimeError):  # allocation damaged beyond a copy: the journal
+                recover(path, force=True)
+            now = _utc_now()
+            with _locked(path, True, lock_timeout_s) as fd:
+                with _open_h5(path, "r+") as f:
+                    _check_schema(f, path)
+                    n = int(f.attrs["rows_committed"])
+                    for name in f["data"]:
+                        ds = f["data"][name]
+                        if ds.shape[0] != n:  # rows past the last commit are discarded
+                            ds.resize(n, axis=0)
+                    if "stress_time_s" not in f["events"]:      # a file of schema 1.0
+                        _add_stress_column(f["events"])
+                        f.attrs["schema_version"] = SCHEMA_VERSION
+                    columns = list(f["data"].attrs["columns"])
+                    n_wl = f["axes/wavelength_nm"].shape[0] if "spectrum" in f["data"] else None
+                    start = _parse_iso(f.attrs["start_time"])
+                    last = f.attrs.get("last_flush_time", f.attrs["start_time"])
+                    gap_s = (now - _parse_iso(last)).total_seconds()
+                    m = int(f.attrs["events_committed"])
+                    clock_s = _clock_at_resume(f.attrs, f["events/time_s"][:m], now)
+                    f.attrs["status"] = "running"
+                    f.attrs["end_time"] = ""
+                    f.attrs["resume_count"] = int(f.attrs.get("resume_count", 0)) + 1
+                os.fsync(fd)
+            writer = cls(path, columns, n_wl, start_time=start, rows_flushed=n,
+                         flush_interval_s=flush_interval_s, max_buffer_rows=max_buffer_rows,
+                         background_flush=background_flush, lock_timeout_s=lock_timeout_s,
+                         journal=journal, lock=lock, clock_s=clock_s)
+            if clock is not None:
+                writer.clock = clock
+            writer.gap_s = gap_s
+            if journal:
+                writer._journal_snapshot()
+            for level, message, time_s, stress in events:
+                writer.event(level, message, time_s, stress_time_s=stress)
+            if lock.stale is not None:
+                writer.event("warning", lock.stale_note())
+            writer.event("info", f"resume: gap {gap_s:.3f} s since the last stored row "
+                         f"(row {n})", category="resume")
+            writer.flush()
+        except BaseException as exc:
+            if writer is not None:
+                writer._abandon(delete_file=False)
+            else:
+                lock.release()
+            if isinstance(exc, OSError) and not isinstance(exc, StoreError):
+                raise StoreError(exc.errno or errno.EIO, f"cannot resume {path.name}: "
+                                 f"{_reason(exc)} (the file is unchanged)") from None
+            raise
+        return writer._start()
 
     # ------------------------------------------------------------------ flushing
     def flush(self, lock_timeout_s: float | None = None) -> int:
@@ -257,12 +348,13 @@ class RunWriter(_RowBuffer, _JournalWriter):
                 self._requeue(batch)  # a reader holds the file: try again next time
                 if lock_timeout_s is not None:
                     raise
-            except OSError as exc:
+            except (OSError, *_DAMAGE_ERRORS) as exc:
                 saved = (f"rows 0..{self.rows_flushed - 1} are saved" if self.rows_flushed
                          else "no rows were saved")
+                code = getattr(exc, "errno", None) or errno.EIO
                 self.error = StoreError(
-                    exc.errno or errno.EIO,
-                    f"cannot write run file {self.path}: {_reason(exc)} ({saved}; run stopped)")
+                    code, f"cannot write run file {self.path}: {_reason(exc)} "
+                    f"({saved}; run stopped)")
                 raise self.error from exc
             return self.rows_flushed
 
@@ -273,8 +365,9 @@ class RunWriter(_RowBuffer, _JournalWriter):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         # The lock comes first so that a busy file leaves neither journal nor file touched.
         with _locked(self.path, True, lock_timeout_s or self.lock_timeout_s) as fd:
-            if self._journal_fh is not None:
-                self._journal_write(b"B", _batch_record(batch, self.rows_flushed))
+            if self._journal_fd is not None:
+                self._journal_put(_journal_record(b"B", _batch_record(batch, self.rows_flushed)))
+                self._journal_rows = self.rows_flushed + batch.n_rows
             with _open_h5(self.path, "r+") as f:
                 n0 = _append_to_file(f, batch)
                 f.attrs["last_flush_time"] = _iso(_utc_now())
@@ -288,73 +381,5 @@ class RunWriter(_RowBuffer, _JournalWriter):
             except OSError:
                 return  # error is kept in self.error and raised on the next append
 
-    # --------------------------------------------------------------- finishing
-    def finish(self, status: str = "finished", message: str | None = None) -> str:
-        """Flush, set the final status and end time, and close. Returns the status.
-
-        If the final flush fails the status written is ``failed`` (when the disk
-        still allows it); the rows already committed stay readable.
-        """
-        if status not in STATUSES[1:]:
-            raise ValueError(f"status = {status!r} is not allowed: use finished, "
-                             "aborted or failed")
-        if self._closed:
-            return self.status
-        self._stop.set()
-        if self._flusher is not None:
-            self._flusher.join()
-        if message:
-            self.event("error" if status == "failed" else "info", message)
-        try:
-            self.flush(lock_timeout_s=max(self.lock_timeout_s, 30.0))
-        except (OSError, StoreBusy) as exc:
-            if self.error is None:
-                self.error = StoreError(errno.EBUSY, f"cannot finalise {self.path}: {exc}")
-            status = "failed"
-        clean = False
-        with contextlib.suppress(OSError, StoreBusy):
-            with _locked(self.path, True, max(self.lock_timeout_s, 10.0)) as fd:
-                with _open_h5(self.path, "r+") as f:
-                    f.attrs["status"] = status
-                    f.attrs["end_time"] = _iso(_utc_now())
-                os.fsync(fd)
-            clean = self.error is None
-        self._journal_close(delete=clean)
-        self.status = status
-        self._closed = True
-        return status
-
-    def close(self) -> None:
-        """Finalise as ``aborted`` if still running (idempotent)."""
-        if not self._closed:
-            self.finish("aborted" if self.error is None else "failed")
-
-    def __enter__(self) -> RunWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.finish("finished")
-        else:
-            text = "".join(traceback.format_exception(exc_type, exc, tb))
-            self.event("error", f"exception: {text}")
-            self.finish("aborted" if issubclass(exc_type, KeyboardInterrupt) else "failed")
-
     def __repr__(self) -> str:
         return f"<RunWriter {self.path} rows_flushed={self.rows_flushed} status={self.status}>"
-
-
-def _reason(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "disk full"
-    return exc.strerror or str(exc)
-
-
-def _bytes_needed(batch: _Batch, n_wl: int | None) -> int:
-    n = batch.n_rows
-    chunk = _COLUMN_CHUNK_ROWS * 8
-    need = len(batch.columns) * (n * 8 + 2 * chunk)
-    if n_wl:
-        need += (n + 2 * _SPECTRUM_CHUNK_ROWS) * n_wl * 8
-    need += sum(len(m) + 64 for _, _, m in batch.events) + 64 * 1024
-    return need

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from procedures.lifetime import LifetimeProcedure
 
-from qled.actions import analyze_file, print_json, print_summary
+from qled.actions import after_store_failure, analyze_file, print_json, print_summary
 from qled.commands.run import run_overrides
 from qled.errors import EXIT_USAGE
 from qled.gui.presets import PRESETS
@@ -145,6 +145,8 @@ def run_command(args, values) -> int:
         print("\n".join(f"qled: error: {m}" for m in messages), file=sys.stderr)
         return EXIT_USAGE                  # a value the user can fix: nothing was recorded
     code = 0
+    # a disk on which a channel's file just failed gets no more writes: no analyses at all
+    failed_disk = any(r is not None and r.store_failed for r in results)
     for c, r in enumerate(results, start=1):
         if r is None or r.path is None:
             print(f"ch{c}: no run file ({getattr(r, 'message', 'failed')})", file=sys.stderr)
@@ -154,7 +156,12 @@ def run_command(args, values) -> int:
               + (f" — {r.message}" if r.message else ""))
         if r.status != "finished" or procs.get(c) is not None and procs[c].fault_stop:
             code = 1
-        if r.rows:
+        if r.store_failed:             # nothing more on a disk that just failed
+            after_store_failure(r)
+        elif failed_disk and r.rows:
+            print(f"qled: ch{c}: not analysed (another channel's file could not be written "
+                  f"to this disk): qled analyze {r.path} once it has room", file=sys.stderr)
+        elif r.rows:
             analysis = analyze_file(r.path)
             if analysis is not None:
                 if args.json:
@@ -175,27 +182,30 @@ def resume_command(path, *, flush_interval_s: float = 1.0, handle_signals: bool 
     not continue the stored run is refused unless ``accept_discontinuity``.
     """
     from acquisition.runner import RunEngine, restore_procedure, resume_run
-    from acquisition.store import load_run
+    from acquisition.store import load_run, run_lock
 
-    run = load_run(path, spectra=True)
-    procedure = None
-    if run.status != "finished":
-        procedure = restore_procedure(LifetimeProcedure, run.parameter_values())
-        if not isinstance(procedure, LifetimeProcedure) or procedure.resume_from(run) is False:
-            procedure = None
-    if procedure is None:          # not ours to continue: the engine says why, in one line
-        return resume_run(path, LifetimeProcedure, flush_interval_s=flush_interval_s,
-                          handle_signals=handle_signals)
-    procedure.accept_discontinuity = bool(accept_discontinuity)
-    board = _StatusBoard({int(procedure.channel): procedure}, stream=stream)
-    engine = RunEngine(procedure, resume_path=path, flush_interval_s=flush_interval_s)
-    board.start()
-    result = None
-    try:
-        result = engine.run(handle_signals=handle_signals)
-        return result
-    finally:
-        board.stop(final=result is not None and not result.refused)
+    with run_lock(path, "qled resume"):      # one writer: before the file is even read
+        run = load_run(path, spectra=True)
+        procedure = None
+        if run.status != "finished":
+            procedure = restore_procedure(LifetimeProcedure, run.parameter_values())
+            if not isinstance(procedure, LifetimeProcedure) or \
+                    procedure.resume_from(run) is False:
+                procedure = None
+        del run
+        if procedure is None:      # not ours to continue: the engine says why, in one line
+            return resume_run(path, LifetimeProcedure, flush_interval_s=flush_interval_s,
+                              handle_signals=handle_signals)
+        procedure.accept_discontinuity = bool(accept_discontinuity)
+        board = _StatusBoard({int(procedure.channel): procedure}, stream=stream)
+        engine = RunEngine(procedure, resume_path=path, flush_interval_s=flush_interval_s)
+        board.start()
+        result = None
+        try:
+            result = engine.run(handle_signals=handle_signals)
+            return result
+        finally:
+            board.stop(final=result is not None and not result.refused)
 
 
 def demo(out_dir: Path, *, progress=print) -> list[Path]:

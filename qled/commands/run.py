@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from qled.actions import print_json, print_summary, run_one
+from qled.actions import after_store_failure, print_json, print_summary, run_one
 from qled.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from qled.kinds import Kind, kinds
 from qled.options import (DEFAULT_SIM_TIME_SCALE, add_output_options, add_parameter_options,
@@ -76,6 +76,8 @@ def _run(args) -> int:
         return EXIT_FAILED
     print(f"{result.status}: {result.path} ({result.rows} rows)"
           + (f" — {result.message}" if result.message else ""))
+    if result.store_failed:
+        after_store_failure(result)
     if analysis is not None:
         if args.json:
             print_json(analysis)

@@ -1,4 +1,10 @@
-"""``qled resume FILE``, ``qled inspect FILE``, ``qled export FILE --csv``: run files as records."""
+"""``qled resume FILE``, ``qled recover FILE``, ``qled inspect FILE`` and ``qled export FILE
+--csv``: run files as records.
+
+``resume`` and ``recover`` write the file, so they take its run lock first (one writer per
+run file: a second one is refused in one line naming the holder, exit code 2); a stale lock
+they take over is recorded in the file's ``/events`` (resume) or said on stderr (recover).
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +14,7 @@ from pathlib import Path
 from qled.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from qled.progress import Progress
 
-__all__ = ["register", "inspect_lines"]
+__all__ = ["register", "inspect_lines", "holding_run_lock"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,6 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="lifetime: continue although the pixel does not read as the stored "
                    "run ended (recorded as a discontinuity; T_x come from the data before)")
     p.set_defaults(func=_resume)
+    r = subparsers.add_parser("recover", help="rebuild or finish a run file from its journal",
+                              description="Make a run file whole from its journal: rebuild a "
+                              "file damaged by a kill or a full disk, and give a file the final "
+                              "status a full disk kept from it. Needs free space about the "
+                              "size of the journal; the damaged file is kept as FILE.damaged.")
+    r.add_argument("file", help="run file (.h5)")
+    r.set_defaults(func=_recover)
     i = subparsers.add_parser("inspect", help="show what a run file holds",
                               description="Status, sample, rows, time span, parameters, the "
                               "last events and the analysis of one run file (read-only).")
@@ -52,24 +65,40 @@ def _load(path: str, **kwargs):
                          f"{' '.join(str(reason).split())}") from None
 
 
+def holding_run_lock(path, command: str):
+    """The run lock of ``path`` (a context manager); another writer → one ValueError line."""
+    from acquisition.store import RunLocked, run_lock
+
+    try:
+        return run_lock(path, command)
+    except RunLocked as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _resume(args) -> int:
     from acquisition.runner import resume_run
+    from qled.actions import after_store_failure
     from qled.kinds import kind_of_run
 
-    run = _load(args.file, spectra=False)
-    if run.status == "finished":
-        raise ValueError(f"{Path(args.file).name} has status finished: nothing to resume")
-    kind = kind_of_run(run)
-    if kind.resume_command is not None:      # e.g. lifetime: its live per-channel status line
-        result = kind.resume_command(args.file, flush_interval_s=args.flush_interval,
-                                     accept_discontinuity=args.accept_discontinuity)
-    else:
-        if args.accept_discontinuity:
-            raise ValueError(f"--accept-discontinuity applies to lifetime runs, not to "
-                             f"{kind.name} runs")
-        with Progress("resume") as bar:
-            result = resume_run(args.file, kind.procedure, flush_interval_s=args.flush_interval,
-                                progress=bar)
+    if not Path(args.file).is_file():
+        raise FileNotFoundError(f"file = {args.file!r} does not exist")
+    # the lock before anything reads the file; a stale one taken over is recorded in /events
+    with holding_run_lock(args.file, "qled resume"):
+        run = _load(args.file, spectra=False)
+        if run.status == "finished":
+            raise ValueError(f"{Path(args.file).name} has status finished: nothing to resume")
+        kind = kind_of_run(run)
+        del run
+        if kind.resume_command is not None:   # e.g. lifetime: its live per-channel status line
+            result = kind.resume_command(args.file, flush_interval_s=args.flush_interval,
+                                         accept_discontinuity=args.accept_discontinuity)
+        else:
+            if args.accept_discontinuity:
+                raise ValueError(f"--accept-discontinuity applies to lifetime runs, not to "
+                                 f"{kind.name} runs")
+            with Progress("resume") as bar:
+                result = resume_run(args.file, kind.procedure,
+                                    flush_interval_s=args.flush_interval, progress=bar)
     if result.refused:                       # nothing was appended: the file is as it was
         print(f"qled: error: {result.message}", file=sys.stderr)
         return EXIT_USAGE
@@ -77,7 +106,35 @@ def _resume(args) -> int:
     if result.message:
         line += f" — {result.message}"
     print(line, file=sys.stdout if result.status == "finished" else sys.stderr)
+    if result.store_failed:
+        after_store_failure(result)
     return EXIT_OK if result.status == "finished" else EXIT_FAILED
+
+
+def _recover(args) -> int:
+    from acquisition.store import StoreError, journal_path, load_run, recover
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise FileNotFoundError(f"file = {args.file!r} does not exist")
+    had_journal = journal_path(path).exists()
+    with holding_run_lock(path, "qled recover") as lock:
+        try:
+            changed = recover(path)
+            run = load_run(path, spectra=False)
+        except StoreError as exc:
+            print(f"qled: {' '.join(str(exc.strerror or exc).split())}", file=sys.stderr)
+            return EXIT_FAILED
+    if lock.stale is not None:
+        print(f"qled: {lock.stale_note()}", file=sys.stderr)
+    if not changed:
+        why = "its journal records nothing it lacks" if had_journal else "it has no journal"
+        print(f"{path}: nothing to recover (it reads cleanly and {why}); status "
+              f"{run.status}, {len(run.data)} rows")
+        return EXIT_OK
+    left = " (journal kept: the run can be resumed)" if journal_path(path).exists() else ""
+    print(f"recovered: {path}: status {run.status}, {len(run.data)} rows{left}")
+    return EXIT_OK
 
 
 def inspect_lines(run, events: int = 10) -> list[str]:
@@ -111,14 +168,25 @@ def inspect_lines(run, events: int = 10) -> list[str]:
 
 
 def _inspect(args) -> int:
+    from acquisition.store import journal_status
+
     run = _load(args.file, spectra=False)
-    print("\n".join(inspect_lines(run, args.events)))
+    lines = inspect_lines(run, args.events)
+    ended = journal_status(args.file) if run.status == "running" else None
+    if ended is not None:          # the disk was full when the run ended
+        lines[2] += (f"   (its journal records the end: {ended}; finish the file with "
+                     f"qled recover {args.file})")
+    print("\n".join(lines))
     return EXIT_OK
 
 
 def _export(args) -> int:
-    from acquisition.store import export_csv
+    from acquisition.store import StoreError, export_csv
 
     _load(args.file, spectra=False)
-    print(export_csv(args.file, args.out))
+    try:
+        print(export_csv(args.file, args.out))
+    except StoreError as exc:          # disk full: no CSV (not even half of one) is left
+        print(f"qled: {' '.join(str(exc.strerror or exc).split())}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK

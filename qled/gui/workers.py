@@ -123,8 +123,8 @@ def write_summary(results, path) -> None:
             raise ValueError(f"runs of kind '{kind.name}' have no analysis")
         results.analysis = kind.analyze(run)
         write_analysis(path, kind.key, results.analysis)
-    except ValueError as exc:
-        results.report_error = f"analysis not possible: {exc}"
+    except (ValueError, OSError) as exc:      # OSError: the disk is full (file unchanged)
+        results.report_error = f"analysis not possible: {' '.join(str(exc).split())}"
         return
     try:
         if kind.report is None:
@@ -160,6 +160,9 @@ class GuiWorker(HDF5Worker):
         if self.path is not None:
             results.set_path(self.path)
         if result is None or result.path is None or not result.rows:
+            return
+        if result.store_failed:       # nothing more on a disk that just failed
+            results.report_error = result.note
             return
         write_summary(results, result.path)
 
@@ -227,7 +230,9 @@ class ChannelsWorker(GuiWorker):
                 parts.append(ChannelSummary(c, None, "failed", "no result"))
                 continue
             part = ChannelSummary(c, r.path, r.status, r.message)
-            if r.path is not None and r.rows:
+            if r.store_failed:
+                part.report_error = r.note
+            elif r.path is not None and r.rows:
                 write_summary(part, r.path)
             parts.append(part)
         results.parts = parts

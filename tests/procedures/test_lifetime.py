@@ -244,6 +244,8 @@ def test_cli_channels_stress_consecutive_pixels_each_its_own_device(tmp_path, ca
     runs = [load_run(p) for p in sorted(tmp_path.glob("*.h5"))]
     assert sorted(r.attrs["pixel"] for r in runs) == ["2", "3", "4"]
     assert sorted(r.parameter_values()["channel"] for r in runs) == [1, 2, 3]
+    for r in runs:     # each file is named by its channel, whatever order they started in
+        assert r.path.name.endswith(f"_px_lifetime_ch{r.parameter_values()['channel']}.h5")
     current = 5e-3 * 0.04
     fresh = {}          # the fresh L0 of each pixel's own device, built independently
     for px in (2, 3, 4):

@@ -119,7 +119,8 @@ def _crafted_run(folder: Path, marker: Path) -> Path:
     for i in range(20):
         w.append({"time_s": float(i), "x_V": float(i)})
     w.flush()
-    w._journal_close(delete=False)           # an interrupted run: status running, journal
+    w._journal_close(delete=False)           # an interrupted run: status running, journal,
+    w.lock.release()                         # and its run lock freed with the dead process
     with h5py.File(w.path, "r+") as f:
         f.attrs["notes"] = np.void(payload)                     # opaque bytes attribute
         f["truth"].attrs["evil"] = np.void(payload)
