@@ -32,7 +32,7 @@ class HP4284A(LCRDriverMixin, Agilent4284A):
     function_property = "impedance_mode"
     #: ``FETCh?`` <STATUS> (Operation Manual ch. 7 "ASCII format", p. 7-8, as the basil and
     #: MATLAB 4284A clients quote it): data 9.9E37 on −1, +1 and +2 (guess, see
-    #: docs/fidelity-parts/lcr.md).
+    #: docs/instrument-fidelity.md).
     status_meanings = {-1: "no data", 0: "normal", 1: "analog bridge unbalanced",
                        2: "A/D converter not working", 3: "signal source overloaded",
                        4: "ALC unable to regulate"}

@@ -13,7 +13,7 @@ Sources, cited as "[CS7] p.n" in the docstrings below:
   KMSE-TI-08002, first issue, February 4 2008 (57 pp.; the first firmware, 1.01.0000).
 
 What the documents leave open is marked "guess" where it is modelled; the table of every
-behaviour with its source and status is ``docs/fidelity-parts/light_meters.md``.
+behaviour with its source and status is ``docs/instrument-fidelity.md``.
 """
 from __future__ import annotations
 

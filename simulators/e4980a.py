@@ -12,7 +12,7 @@ edition of the extracts read is not visible), ch. "Overview of Remote Control â€
 Transfer" p. 261 (``:FETCh?`` reply, status codes, 9.9E37), "Save/Recall" p. 183; [DS]
 *E4980A Data Sheet* 5989-4435EN; clients: PyMeasure 0.16 ``AgilentE4980``, QCoDeS
 ``keysight_e4980a``. What is not in them is marked "guess" here and in
-docs/fidelity-parts/lcr.md.
+docs/instrument-fidelity.md.
 
 Trigger system (the three states of the Keysight LCR/impedance family: Idle, Waiting for
 Trigger, Measuring â€” E4981A Programming Manual ch. 5 and E4991A manual ch. 5, siblings; the

@@ -20,7 +20,7 @@ User's Manual* 2400S-900-01 §18 — Table 18-3 FORMat and 18-4 OUTPut (p.18-9),
 18-118: counts 1, delays 0, ARM:TIMer 0.1 s). The TRACe subsystem is not affected by
 ``*RST`` (Table 18-10 p.18-21), nor are the status enable registers (IEEE 488.2; the
 STATus table's note was not retrieved). Each setting's row is in
-``docs/fidelity-parts/keithley.md``; the manual revision letter is not visible in the
+``docs/instrument-fidelity.md``; the manual revision letter is not visible in the
 extracts read (a linked copy is Rev. K, Sep 2011).
 """
 from __future__ import annotations

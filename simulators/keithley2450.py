@@ -13,7 +13,7 @@ commands); the 2450's own TSP help (WH-2450 <topic>, Tektronix tsp-toolkit-webhe
 2019) for the ``*RST`` defaults the Rev. B extracts lost (the TSP attribute and the SCPI
 command set one setting); real-unit records where the manual is silent (QC-NB: QCoDeS
 example notebook, firmware 1.6.7c). Each behaviour's source is in its docstring or comment;
-``docs/fidelity-parts/keithley.md`` tabulates them. *(guess)* marks what no source gave.
+``docs/instrument-fidelity.md`` tabulates them. *(guess)* marks what no source gave.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """How a simulated Keithley 2450 writes what it measured: ranges, status words, the ASCII
 number format and the text of every reading-buffer element.
 
-Sources (cited as in ``docs/fidelity-parts/keithley.md``):
+Sources (cited as in ``docs/instrument-fidelity.md``):
 
 - **RM-B** — Keithley, *Model 2450 Interactive SourceMeter Instrument Reference Manual*,
   2450-901-01 Rev. B, September 2013 (the only 2450 manual revision whose text was read);

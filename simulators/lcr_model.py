@@ -4,7 +4,7 @@ measurement time.
 
 Pure functions and small frozen tables; :mod:`simulators.e4980a` and
 :mod:`simulators.hp4284a` call them for every measurement. Each entry says where it comes
-from; "guess" marks what no document read so far states (docs/fidelity-parts/lcr.md lists
+from; "guess" marks what no document read so far states (docs/instrument-fidelity.md lists
 them).
 
 Status codes of the ``<STATUS>`` field of ``:FETCh?`` (``SN``: sign and one digit):

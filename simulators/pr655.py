@@ -8,7 +8,7 @@ on the bench's scaled clock over 380–780 nm at 4 nm, and answers in the manual
 Source, cited as "[PRRM] p.n": Photo Research, *PR-655 / PR-670 User Manual*, chapter "Remote
 Control Mode", manual pp. 99–123 (extract "PR-655 - 670 Remote Mode Commands", made
 2013-07-17; no revision printed). Client code is cited where the manual is silent; guesses
-say so. The table of every behaviour, its source and status: ``docs/fidelity-parts/light_meters.md``.
+say so. The table of every behaviour, its source and status: ``docs/instrument-fidelity.md``.
 """
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ real unit is usually reached through) ends a message only with its terminator; a
 on its socket port needs the same.
 
 Expected failures: where the vendor's document sides with the instrument against the stock
-client, the test is marked ``xfail(strict=True)`` with the reason (docs/fidelity-parts/
-keithley.md, "Stock PyMeasure client"); the simulator is not bent to the client.
+client, the test is marked ``xfail(strict=True)`` with the reason (docs/instrument-fidelity.md,
+"Stock PyMeasure client"); the simulator is not bent to the client.
 """
 from __future__ import annotations
 
