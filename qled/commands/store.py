@@ -118,13 +118,13 @@ def _recover(args) -> int:
     if not path.is_file():
         raise FileNotFoundError(f"file = {args.file!r} does not exist")
     had_journal = journal_path(path).exists()
-    with holding_run_lock(path, "qled recover") as lock:
-        try:
+    try:                       # the lock file itself may not fit on a disk that is still full
+        with holding_run_lock(path, "qled recover") as lock:
             changed = recover(path)
             run = load_run(path, spectra=False)
-        except StoreError as exc:
-            print(f"qled: {' '.join(str(exc.strerror or exc).split())}", file=sys.stderr)
-            return EXIT_FAILED
+    except StoreError as exc:
+        print(f"qled: {' '.join(str(exc.strerror or exc).split())}", file=sys.stderr)
+        return EXIT_FAILED
     if lock.stale is not None:
         print(f"qled: {lock.stale_note()}", file=sys.stderr)
     if not changed:
