@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-__all__ = ["LifetimeWarning", "StretchedExponentialFit", "AccelerationFit", "FRACTIONS",
+__all__ = ["estimate_time_to_fraction_s", "LifetimeWarning", "StretchedExponentialFit", "AccelerationFit", "FRACTIONS",
            "relative_luminance", "crossing_time_s", "fit_stretched_exponential",
            "tx_from_fit", "voltage_rise_V", "lifetime_summary", "extrapolate_lifetime",
            "fit_acceleration_law", "fit_acceleration_exponent", "check_assumed_exponent",
@@ -438,3 +438,22 @@ def check_assumed_exponent(n_assumed: float, n_fit: float, n_stderr: float, *,
     return {"consistent": True, "deviation_sigma": dev,
             "message": f"assumed n = {n_assumed:g} agrees with the fitted n = {n_fit:.3f} ± "
                        f"{n_stderr:.3f} ({dev:.1f} σ)"}
+
+
+def estimate_time_to_fraction_s(time_s, relative, fraction: float = 0.5) -> float:
+    """Running estimate of T_x [s] for the live status line (not an analysis result).
+
+    Linearised stretched exponential ln(−ln y) = β·ln t − β·ln τ over the decayed points,
+    T_x = τ·(−ln x)^(1/β) (Féry et al., APL 87, 213502 (2005)); NaN until the record has
+    decayed enough to fix a slope.
+    """
+    t = np.asarray(time_s, float)
+    y = np.asarray(relative, float)
+    ok = np.isfinite(t) & np.isfinite(y) & (t > 0) & (y > 1e-6) & (y < 0.995)
+    if ok.sum() < 5:
+        return math.nan
+    slope, icpt = np.polyfit(np.log(t[ok]), np.log(-np.log(y[ok])), 1)
+    if not slope > 0.05:
+        return math.nan
+    tau = math.exp(-icpt / slope)
+    return tau * (-math.log(fraction)) ** (1.0 / slope)

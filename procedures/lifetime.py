@@ -33,6 +33,10 @@ and logging continues.
 With ``--channels N --pixel P`` channel k stresses pixel P + k − 1 (each file records its
 own pixel; on the simulated bench each pixel is its own seeded device).
 
+Resuming (the stored stress state, the continuity check, where stress time continues) lives
+in :mod:`procedures.lifetime_resume`; several channels at once in
+:mod:`procedures.lifetime_channels`.
+
 Simulated bench: the L0 search runs on the real-time clock (``time_scale = 1``) because on an
 accelerated clock each ~1 ms instrument exchange would otherwise stress the pixel for
 ``time_scale`` ms — ageing no real search causes.
@@ -40,7 +44,6 @@ accelerated clock each ~1 ms instrument exchange would otherwise stress the pixe
 from __future__ import annotations
 
 import math
-import threading
 from collections import deque
 
 import numpy as np
@@ -49,9 +52,12 @@ from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 # ERROR_QUEUE_MAX_READ and read_error_queue moved to .base; still importable from here.
 from .base import INSTRUMENTS, LIMITS, SAMPLE, STRESS
 from .base import ERROR_QUEUE_MAX_READ, QledProcedure, read_error_queue  # noqa: F401
-from .jvl import PhotodiodeRoute, _light_meter_axis, _light_meter_optics
+from analysis.lifetime import estimate_time_to_fraction_s
 
-__all__ = ["LifetimeProcedure", "StartGate", "estimate_time_to_fraction_s", "read_error_queue"]
+from .jvl import PhotodiodeRoute, _light_meter_axis, _light_meter_optics
+from .lifetime_resume import ResumeContinuity
+
+__all__ = ["LifetimeProcedure", "read_error_queue"]
 
 LIGHT_ROUTES = ("photodiode", "spectroradiometer")
 #: Consecutive rows at or below the stop fraction before the run ends.
@@ -68,60 +74,7 @@ ERROR_QUEUE_EVERY_S = 60.0
 ETA_WINDOW_ROWS = 400
 
 
-class StartGate:
-    """Holds every channel's stress start until all L0 searches are over.
-
-    On a simulated bench the shared clock runs at real time during the searches and goes back
-    to its accelerated scale when the last channel arrives (or leaves after a failure).
-    """
-
-    def __init__(self, parties: int, clock=None, fast_scale: float | None = None):
-        self._pending = int(parties)
-        self._cond = threading.Condition()
-        self._clock, self._fast = clock, fast_scale
-        if parties <= 0:
-            self._release()
-
-    def _release(self):
-        if self._clock is not None and self._fast is not None:
-            self._clock.time_scale = self._fast
-
-    def leave(self) -> None:
-        """A channel that will not stress (search failed, stopped) stops holding the others."""
-        with self._cond:
-            self._pending -= 1
-            if self._pending == 0:
-                self._release()
-            self._cond.notify_all()
-
-    def arrive(self, should_stop=lambda: False) -> None:
-        """Wait until every channel has arrived or left (returns early on a stop request)."""
-        self.leave()
-        with self._cond:
-            while self._pending > 0 and not should_stop():
-                self._cond.wait(0.05)
-
-
-def estimate_time_to_fraction_s(time_s, relative, fraction: float = 0.5) -> float:
-    """Running estimate of T_x [s] for the live status line (not an analysis result).
-
-    Linearised stretched exponential ln(−ln y) = β·ln t − β·ln τ over the decayed points,
-    T_x = τ·(−ln x)^(1/β) (Féry et al., APL 87, 213502 (2005)); NaN until the record has
-    decayed enough to fix a slope.
-    """
-    t = np.asarray(time_s, float)
-    y = np.asarray(relative, float)
-    ok = np.isfinite(t) & np.isfinite(y) & (t > 0) & (y > 1e-6) & (y < 0.995)
-    if ok.sum() < 5:
-        return math.nan
-    slope, icpt = np.polyfit(np.log(t[ok]), np.log(-np.log(y[ok])), 1)
-    if not slope > 0.05:
-        return math.nan
-    tau = math.exp(-icpt / slope)
-    return tau * (-math.log(fraction)) ** (1.0 / slope)
-
-
-class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
+class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, QledProcedure):
     """Operational lifetime: constant-current stress, L(t) and V(t) to L/L0 = stop fraction."""
 
     channel = IntegerParameter("Lifetime channel", minimum=1, maximum=64, default=1)
@@ -321,91 +274,6 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
                 "acceleration_exponent": float(p.acceleration_exponent),
                 "brightening_fraction": float(p.brightening_fraction)}
 
-    # -- resume ------------------------------------------------------------------------
-    def resume_from(self, run) -> bool:
-        """Continue after the last stored row at the stored stress current.
-
-        On the simulated bench the new in-process device is aged by the stored stress time
-        at that current (exact at constant current), so its L/L0 continues where the file
-        ends; the pixel is taken as unstressed during the gap. On real hardware the device is
-        where it is; stress time continues from the last row plus the wall-clock gap (the
-        output of a killed process may have stayed on).
-        """
-        d = run.data
-        if len(d) == 0 or not np.isfinite(d["source_current_A"].to_numpy(float)).any():
-            return False
-        lum = d["luminance_cd_m2"].to_numpy(float)
-        ok = np.isfinite(lum)
-        if not ok.any():
-            return False
-        import datetime as dt
-        last = str(run.attrs.get("last_flush_time") or run.attrs.get("start_time"))
-        try:
-            gap = (dt.datetime.now(dt.timezone.utc)
-                   - dt.datetime.fromisoformat(last)).total_seconds()
-        except ValueError:
-            gap = math.nan
-        sim = ((run.attrs.get("station") or {}).get("station") or {})
-        if sim.get("simulated") and "time_scale" in sim:   # continue at the stored pace
-            self.sim_overrides = {**self.sim_overrides, "time_scale": float(sim["time_scale"])}
-        volts = d["voltage_V"].to_numpy(float)
-        tail = slice(-3, None)                 # the last rows, noise averaged a little
-        self._resume = {"current_A": float(d["source_current_A"].dropna().iloc[-1]),
-                        "l0_cd_m2": float(lum[ok][0]),
-                        "last_time_s": float(d["time_s"].iloc[-1]),
-                        "last_luminance_cd_m2": float(np.nanmedian(lum[ok][tail])),
-                        "last_voltage_V": float(np.nanmedian(volts[np.isfinite(volts)][tail]))
-                        if np.isfinite(volts).any() else math.nan,
-                        "wall_gap_s": gap,
-                        "below": 0}
-        return True
-
-    #: ``qled resume FILE --accept-discontinuity``: continue although the pixel does not
-    #: read as the stored one did (recorded as a ``discontinuity`` event the analysis honours).
-    accept_discontinuity = False
-
-    def _check_continuity(self) -> None:
-        """Resume only on the same pixel in the same state: one reading at the stored stress
-        current, compared with the last stored rows (L within
-        ``resume_luminance_tolerance_fraction``, V within ``resume_voltage_tolerance_V``).
-
-        A jump (a swapped, fresh or mis-wired pixel, a restarted simulator) refuses the resume
-        with one line and the figures, before the file is touched, unless
-        :attr:`accept_discontinuity`; then a ``discontinuity`` event records where the data
-        stop being one stress history, and T_x are computed on the segment before it.
-        """
-        r = self._resume
-        smu = self.smu
-        smu.configure_current_source(self.compliance_V, nplc=self.nplc)
-        smu.set_current(r["current_A"])
-        smu.output_on()
-        try:
-            reading = smu.measure()
-            lum, _ = self._luminance(spectrum=False)
-        finally:
-            smu.output_off()
-        l_last, v_last = r["last_luminance_cd_m2"], r["last_voltage_V"]
-        dl = lum / l_last - 1.0 if l_last > 0 else math.inf
-        dv = reading.voltage_V - v_last if math.isfinite(v_last) else 0.0
-        ok_l = math.isfinite(dl) and abs(dl) <= self.resume_luminance_tolerance_fraction
-        ok_v = math.isfinite(dv) and abs(dv) <= self.resume_voltage_tolerance_V
-        tol_l = 100 * self.resume_luminance_tolerance_fraction
-        figures = (f"L = {lum:.5g} cd/m² against {l_last:.5g} at the last rows "
-                   f"({100 * dl:+.1f} %, tolerance ±{tol_l:g} %), "
-                   f"V = {reading.voltage_V:.4g} V against {v_last:.4g} V ({dv:+.3f} V, "
-                   f"tolerance ±{self.resume_voltage_tolerance_V:g} V) at {r['current_A']:.6g} A")
-        if ok_l and ok_v:
-            self._continuity = f"resume: continuity checked: {figures}"
-            return
-        if not self.accept_discontinuity:
-            raise ValueError(f"resume refused: the pixel does not continue the stored run "
-                             f"({figures}); a swapped, fresh or mis-wired pixel? To continue "
-                             "anyway, with T_x computed on the data before: qled resume FILE "
-                             "--accept-discontinuity")
-        self._continuity = (f"discontinuity at t = {r['last_time_s']:.9g} s: {figures}; "
-                            "resumed with --accept-discontinuity: T_x are computed on the "
-                            "segment before")
-
     # -- the stress ---------------------------------------------------------------------
     def execute(self):
         smu = self.smu
@@ -445,22 +313,6 @@ class LifetimeProcedure(PhotodiodeRoute, QledProcedure):
         if self._gate is not None and not getattr(self, "_gate_done", False):
             self._gate_done = True
             self._gate.arrive(self.should_stop)
-
-    def _resume_offset(self, current_A: float) -> float:
-        r = self._resume
-        bench = getattr(self.instruments, "bench", None)
-        if bench is not None:
-            pixel = bench.pixels[self.channel - 1]
-            pixel.device.reset_ageing()
-            pixel.device.age(r["last_time_s"], current_A)
-            self.log_event("info", f"resume (simulated bench): device re-aged by "
-                           f"{r['last_time_s']:.6g} s at {current_A:.6g} A (L/L0 = "
-                           f"{pixel.device.luminance_factor:.4f}); not stressed during the gap")
-            return r["last_time_s"]
-        gap = r["wall_gap_s"] if math.isfinite(r["wall_gap_s"]) else 0.0
-        self.log_event("warning", f"resume: stress time continues at {r['last_time_s']:.6g} s "
-                       f"+ {gap:.1f} s wall-clock gap (the output may have stayed on)")
-        return r["last_time_s"] + gap
 
     def _sim_clock_real_time(self):
         """Real-time clock for the search on a simulated bench this procedure owns."""

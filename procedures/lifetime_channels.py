@@ -14,14 +14,48 @@ import signal
 import threading
 from pathlib import Path
 
-from .lifetime import LifetimeProcedure, StartGate
+from .lifetime import LifetimeProcedure
 
-__all__ = ["run_channels"]
+__all__ = ["StartGate", "run_channels"]
 
 
 #: RunWriter.create builds its temporary skeleton under a name unique per process and second
 #: only; channels of one process create their files one at a time.
 _CREATE_LOCK = threading.Lock()
+
+
+class StartGate:
+    """Holds every channel's stress start until all L0 searches are over.
+
+    On a simulated bench the shared clock runs at real time during the searches and goes back
+    to its accelerated scale when the last channel arrives (or leaves after a failure).
+    """
+
+    def __init__(self, parties: int, clock=None, fast_scale: float | None = None):
+        self._pending = int(parties)
+        self._cond = threading.Condition()
+        self._clock, self._fast = clock, fast_scale
+        if parties <= 0:
+            self._release()
+
+    def _release(self):
+        if self._clock is not None and self._fast is not None:
+            self._clock.time_scale = self._fast
+
+    def leave(self) -> None:
+        """A channel that will not stress (search failed, stopped) stops holding the others."""
+        with self._cond:
+            self._pending -= 1
+            if self._pending == 0:
+                self._release()
+            self._cond.notify_all()
+
+    def arrive(self, should_stop=lambda: False) -> None:
+        """Wait until every channel has arrived or left (returns early on a stop request)."""
+        self.leave()
+        with self._cond:
+            while self._pending > 0 and not should_stop():
+                self._cond.wait(0.05)
 
 
 def _channel_engine(procedure, out: Path, flush_interval_s: float, on_emit=None,
