@@ -1,9 +1,9 @@
 """Role interfaces: what a procedure may ask of an instrument, independent of its model.
 
 Procedures import this module only. Each role is a :class:`typing.Protocol`; the adapters in
-``keithley.py``, ``keysight.py``, ``hp.py``, ``konica_minolta.py``, ``photo_research.py`` and
-``photodiode.py`` implement them on top of PyMeasure drivers, and the simulated bench is reached
-through the very same adapters over its real transports.
+``keithley.py``, ``keysight.py``, ``hp.py``, ``konica_minolta.py``, ``photo_research.py``,
+``photodiode.py`` and ``switch.py`` implement them on top of PyMeasure drivers, and the
+simulated bench is reached through the very same adapters over its real transports.
 
 Units ride in the names (``voltage_V``, ``level_Vrms``, ``luminance_cd_m2`` …).
 """
@@ -297,3 +297,33 @@ class LCRMeter(Protocol):
     def measure(self) -> ImpedanceReading: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Switch(Protocol):
+    """A pixel switch: a crosspoint matrix of buses (rows) × pixels (columns).
+
+    Bus 1 is the measurement SMU (and what looks at its pixel: photodiode, LCR meter, light
+    meter); bus c is lifetime channel c's SMU. A pixel is on at most one bus and a bus on at
+    most one pixel, ever. Relays move only with the sources of the affected buses off:
+    ``connect`` refuses (one line) while one is on.
+    """
+
+    idn: str
+    pixels: int
+    buses: int
+
+    def connect(self, pixel: int, bus: int = 1) -> None:
+        """Break-before-make: open whatever ``bus`` and ``pixel`` had, read back that nothing
+        is closed on them, close the crosspoint, read it back."""
+
+    def disconnect(self, bus: int = 1) -> None:
+        """Open every relay of ``bus`` (read back)."""
+
+    def open_all(self) -> None: ...
+
+    def connections(self) -> dict[int, int]:
+        """{bus: pixel} read back from the instrument."""
+
+    def close(self) -> None:
+        """Open every relay, then close the connection."""

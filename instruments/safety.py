@@ -3,7 +3,7 @@
 Role adapters that can drive a device (SMU outputs, LCR DC bias) register themselves on
 creation; :func:`all_outputs_off` is installed with :mod:`atexit` and switches each one off,
 so a script that dies on an unhandled exception or simply returns does not leave a pixel
-biased. Weak references keep the registry from holding closed instruments alive.
+biased. Pixel switches register too: their relays are opened after the outputs are off. Weak references keep the registry from holding closed instruments alive.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import weakref
 log = logging.getLogger(__name__)
 
 _open_sources: "weakref.WeakSet" = weakref.WeakSet()
+_open_switches: "weakref.WeakSet" = weakref.WeakSet()
 _lock = threading.Lock()
 
 
@@ -36,8 +37,27 @@ def open_sources() -> list:
         return list(_open_sources)
 
 
+def register_switch(switch) -> None:
+    """Remember a pixel switch (an object with ``open_all()``): its relays are opened at exit,
+    after every output is off."""
+    with _lock:
+        _open_switches.add(switch)
+
+
+def unregister_switch(switch) -> None:
+    with _lock:
+        _open_switches.discard(switch)
+
+
+def open_switches() -> list:
+    with _lock:
+        return list(_open_switches)
+
+
 def all_outputs_off() -> int:
-    """Call ``output_off()`` on every registered source; return how many succeeded.
+    """Call ``output_off()`` on every registered source, then ``open_all()`` on every
+    registered switch (relays move only with the outputs off); return how many sources
+    were switched off.
 
     Errors are logged, never raised: this runs at exit, when one dead link must not stop the
     other outputs from being switched off.
@@ -49,6 +69,11 @@ def all_outputs_off() -> int:
             done += 1
         except Exception as exc:  # noqa: BLE001 - best effort at exit, logged
             log.error("could not switch off %r at exit: %s", source, exc)
+    for switch in open_switches():
+        try:
+            switch.open_all()
+        except Exception as exc:  # noqa: BLE001 - best effort at exit, logged
+            log.error("could not open the relays of %r at exit: %s", switch, exc)
     return done
 
 

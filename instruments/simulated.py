@@ -15,7 +15,8 @@ from simulators.serve import TRUTH_FILE_FORMAT
 
 from .station_config import validate_config
 
-__all__ = ["start_bench", "build_device", "station_clock", "read_served_truth", "DEVICE_MODELS"]
+__all__ = ["start_bench", "build_device", "station_clock", "read_served_truth", "DEVICE_MODELS",
+           "pixel_device_spec", "substrate_devices"]
 
 #: Simulated device models and their presets (``build_device``'s ``model`` and ``preset``).
 DEVICE_MODELS = {
@@ -61,6 +62,28 @@ def build_device(spec):
     return PLFilm(dataclasses.replace(getattr(PLFilmParameters, preset)(), **changes))
 
 
+def pixel_device_spec(preset: str, pixel: int, area_cm2: float | None = None) -> dict:
+    """The simulated LED of pixel ``pixel`` of a ``preset`` substrate, as data.
+
+    The one seeding of a simulated pixel (every kind of run, lifetime channels and the switched
+    substrate use it): the preset drawn from the batch spread with seed
+    ``[pixel, crc32(preset)]``, so pixel k of a substrate is the same device whatever
+    measures it, and different presets differ. ``area_cm2`` replaces the preset's area.
+    """
+    import zlib
+
+    if isinstance(pixel, bool) or int(pixel) != pixel or not 1 <= pixel <= 256:
+        raise ValueError(f"pixel = {pixel!r} is out of range: allowed 1 … 256")
+    changes = {} if area_cm2 is None else {"area_cm2": float(area_cm2)}
+    return {"model": "led", "preset": preset, "sample_seed": [int(pixel), zlib.crc32(preset.encode())],
+            "changes": changes}
+
+
+def substrate_devices(preset: str, pixels: int, area_cm2: float | None = None) -> list[dict]:
+    """``pixel_device_spec(preset, k)`` for k = 1 … ``pixels``: a switched substrate."""
+    return [pixel_device_spec(preset, k, area_cm2) for k in range(1, int(pixels) + 1)]
+
+
 def start_bench(roles: tuple, sim_options: dict | None):
     """Start an in-process bench for ``roles`` → (bench, validated config, calibration).
 
@@ -92,7 +115,8 @@ def start_bench(roles: tuple, sim_options: dict | None):
         raise
     config["station"].update(reconnect)
     if timeout_ms is not None:       # every instrument's I/O time-out (VISA and serial)
-        for table in [config.get(r) for r in ("smu", "light_meter", "photodiode", "lcr")] + \
+        for table in [config.get(r) for r in ("smu", "light_meter", "photodiode", "lcr",
+                                              "switch")] + \
                 [t for ch in config.get("channel", []) for t in ch.values()]:
             if isinstance(table, dict):
                 table["timeout_ms"] = int(timeout_ms)
@@ -175,6 +199,9 @@ def _sim_config(bench, roles: tuple, sim_options: dict) -> dict:
                                                                                 20.0)}
         channels.append(ch)
     config["channel"] = channels
+    if "switch" in res:
+        config["switch"] = {"model": bench.switch, "resource": res["switch"],
+                            "pixels": len(bench.pixels), "buses": bench.channels}
     return config
 
 

@@ -191,6 +191,8 @@ class Station:
     photodiode: Any = None
     lcr: Any = None
     channels: list = field(default_factory=list)
+    #: The pixel switch (:class:`~instruments.roles.Switch`) of a ``[switch]`` table, or None.
+    switch: Any = None
     clock: Any = None
     identities: dict = field(default_factory=dict)
     simulated: bool = False
@@ -267,8 +269,25 @@ class Station:
         for ch in self.channels:
             yield ch.smu
 
+    def bus_sources(self, bus: int) -> list:
+        """The connected sources wired to switch bus ``bus``: bus 1 the SMU and the LCR
+        meter (its DC bias) and lifetime channel 1's SMU, bus c channel c's SMU."""
+        found = [self.smu, self.lcr] if bus == 1 else []
+        if 1 <= bus <= len(self.channels):
+            found.append(self.channels[bus - 1].smu)
+        return [s for s in found if s is not None]
+
+    def source_on(self, bus: int) -> Optional[str]:
+        """Name of a source on ``bus`` whose output (or LCR DC bias) is on, else None; the
+        switch's ``output_guard``."""
+        for source in self.bus_sources(bus):
+            if getattr(source, "output", False) or getattr(source, "bias_on", False):
+                return str(getattr(source, "name", "source"))
+        return None
+
     def close(self) -> None:
-        """Outputs off (all of them, errors logged), then close everything. Idempotent."""
+        """Outputs off (all of them, errors logged), then every relay open, then close
+        everything. Idempotent."""
         if self._closed:
             return
         self._closed = True
@@ -277,6 +296,11 @@ class Station:
                 source.output_off()
             except Exception as exc:  # noqa: BLE001 - keep switching the others off
                 log.error("station close: output off failed for %r: %s", source, exc)
+        if self.switch is not None:     # relays move only once the outputs are off
+            try:
+                self.switch.close()
+            except Exception as exc:  # noqa: BLE001
+                log.error("station close: switch: %s", exc)
         objects = [self.lcr, self.light_meter, self.photodiode, self.smu]
         for ch in self.channels:
             objects += [ch.photodiode, ch.smu]
@@ -397,6 +421,14 @@ def open_station(spec, *, roles: Iterable[str] = ("smu", "light_meter"),
                         channel.photodiode = open_photodiode(
                             ch["photodiode"], name=f"channel{n}.photodiode",
                             on_event=on_event, base_dir=base_dir, calibration=sim_cal)
+        if "switch" in config:
+            hold(config["switch"], "switch")
+            with _reaching("switch", {**config["switch"], "driver": config["switch"]["model"]}):
+                from .switch import open_switch
+
+                station.switch = open_switch(config["switch"], on_event=on_event)
+            station.switch.output_guard = station.source_on
+            station.switch.open_all()      # a known state before anything is sourced
     except BaseException:
         station.close()
         raise
@@ -409,6 +441,8 @@ def open_station(spec, *, roles: Iterable[str] = ("smu", "light_meter"),
         identities[f"channel{n}.smu"] = ch.smu.idn
         if ch.photodiode is not None:
             identities[f"channel{n}.photodiode"] = ch.photodiode.idn
+    if station.switch is not None:
+        identities["switch"] = station.switch.idn
     station.identities = identities
     record = {k: v for k, v in config.items()}
     record["connected_roles"] = list(roles)
@@ -417,5 +451,7 @@ def open_station(spec, *, roles: Iterable[str] = ("smu", "light_meter"),
         record["photodiode_calibration"] = station.photodiode.calibration.describe()
     if station.lcr is not None:
         record["lcr_level_convention"] = "rms"
+    if station.switch is not None:
+        record["switch_identity"] = station.switch.describe()
     station.config = record
     return station

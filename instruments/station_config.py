@@ -41,6 +41,15 @@ range, unknown key)::
     smu = { driver = "keithley2400", resource = "GPIB0::25::INSTR" }
     photodiode = { driver = "keithley2400", resource = "GPIB0::26::INSTR", radius_mm = 5.0, distance_mm = 20.0 }
 
+    [switch]                    # pixel switch: buses (rows) x pixels (columns)
+    model = "keithley7001"      # or "relay_box" (docs/relay-box-protocol.md)
+    resource = "GPIB0::7::INSTR"
+    pixels = 8                  # pixels of the substrate
+    buses = 1                   # bus 1 = [smu]; bus c = [[channel]] c (default 1)
+    slot = 1                    # 7001: the slot of the 7012 matrix card
+    bus_rows = [1]              # optional explicit map: matrix row of bus b
+    pixel_columns = [1, 2, 3, 4, 5, 6, 7, 8]   # optional: matrix column of pixel k
+
 Nothing here connects to anything: :mod:`instruments.station` opens what a validated
 configuration names.
 """
@@ -96,6 +105,13 @@ _STATION_KEYS = {"name": ("str", None), "simulated": ("bool", None),
                  # reconnect ride-out [s]: unattended logs (lifetime, PL) and sweeps
                  "ride_out_s": ("range", (0, 86400)), "sweep_ride_out_s": ("range", (0, 3600))}
 _PHOTODIODE_REQUIRED = ("radius_mm", "distance_mm")
+#: Switch models and the largest buses × pixels (matrix rows × columns) each wires.
+SWITCH_LIMITS = {"keithley7001": (4, 10), "relay_box": (8, 16)}
+_SWITCH_KEYS = {"model": ("choice", tuple(SWITCH_LIMITS)), "resource": ("str", None),
+                "pixels": ("range", (1, 64)), "buses": ("range", (1, 8)),
+                "slot": ("choice", (1, 2)), "bus_rows": ("list", None),
+                "pixel_columns": ("list", None),
+                **{k: v for k, v in _COMMON.items() if k not in ("driver", "resource")}}
 
 
 class StationConfigError(ValueError):
@@ -174,7 +190,7 @@ def validate_config(data: dict, *, roles: Iterable[str] = (), source: str = "sta
     if not isinstance(data, dict):
         raise StationConfigError(["the station file must contain TOML tables"], source)
     out: dict[str, Any] = {}
-    allowed_tables = set(ROLES) | {"station", "channel"}
+    allowed_tables = set(ROLES) | {"station", "channel", "switch"}
     for key in data:
         if key not in allowed_tables:
             shown = key if str(key).isprintable() else repr(key)   # one line per problem
@@ -223,6 +239,14 @@ def validate_config(data: dict, *, roles: Iterable[str] = (), source: str = "sta
                 if table is not None:
                     entry[role] = table
         out["channel"].append(entry)
+    if "switch" in data:
+        switch = _check_switch(data["switch"], errors)
+        if switch is not None:
+            out["switch"] = switch
+            if len(out["channel"]) > switch["buses"] and switch["buses"] >= 1:
+                errors.append(f"[switch] buses = {switch['buses']} but the station has "
+                              f"{len(out['channel'])} [[channel]] tables: allowed buses >= "
+                              "the number of lifetime channels")
     lcr = out.get("lcr")
     if lcr and lcr.get("bias_source") == "smu" and "smu" not in data:
         errors.append("[lcr] bias_source = 'smu' needs an [smu] table (the SMU feeding the "
@@ -250,6 +274,54 @@ def validate_config(data: dict, *, roles: Iterable[str] = (), source: str = "sta
                               "(give 'si_default' or a CSV of wavelength_nm,responsivity_A_W)")
     if errors:
         raise StationConfigError(errors, source)
+    return out
+
+
+def _check_switch(table: Any, errors: list[str]) -> Optional[dict]:
+    """The ``[switch]`` table: model, resource, pixels, buses (default 1), optional map."""
+    if not isinstance(table, dict):
+        errors.append("[switch] must be a table with model = …, resource = …, pixels = …")
+        return None
+    n0 = len(errors)
+    for key, value in table.items():
+        if key not in _SWITCH_KEYS:
+            errors.append(f"[switch] unknown key {key!r}: allowed {', '.join(sorted(_SWITCH_KEYS))}")
+        elif _SWITCH_KEYS[key][0] != "list":
+            problem = _check_value("switch", key, value, *_SWITCH_KEYS[key])
+            if problem:
+                errors.append(problem)
+    for key in ("model", "resource", "pixels"):
+        if key not in table:
+            errors.append(f"[switch] {key} is missing (model: {', '.join(SWITCH_LIMITS)}; "
+                          "resource: e.g. 'GPIB0::7::INSTR'; pixels: 1 … 64)")
+    if isinstance(table.get("resource"), str):
+        try:
+            check_resource(table["resource"], parameter="[switch] resource")
+        except ValueError as exc:
+            errors.append(str(exc))
+    if len(errors) > n0:
+        return None
+    out = dict(table)
+    out.setdefault("buses", 1)
+    out["pixels"], out["buses"] = int(out["pixels"]), int(out["buses"])
+    max_rows, max_cols = SWITCH_LIMITS[out["model"]]
+    for key, count, limit, what, name in (
+            ("bus_rows", out["buses"], max_rows, "rows", "buses"),
+            ("pixel_columns", out["pixels"], max_cols, "columns", "pixels")):
+        if key not in table:
+            if count > limit:
+                errors.append(f"[switch] {name} = {count} is out of range for {out['model']}: "
+                              f"allowed 1 … {limit}")
+            out[key] = list(range(1, count + 1))
+            continue
+        values = table[key]
+        if not isinstance(values, list) or len(values) != count or any(
+                isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= limit
+                for v in values) or len(set(values)) != len(values):
+            errors.append(f"[switch] {key} = {values!r} is not allowed: {count} distinct "
+                          f"integers 1 … {limit} ({out['model']} has {limit} {what})")
+    if "slot" in table and out["model"] != "keithley7001":
+        errors.append(f"[switch] slot applies to model 'keithley7001' only (not {out['model']!r})")
     return out
 
 

@@ -15,8 +15,9 @@ import numpy as np
 from .clock import ScaledClock
 from .faults import FaultPlan
 
-from .pixel import (AGEING_LAG_TOLERANCE, SHORT_RESISTANCE_OHM, OperatingPoint,
+from .pixel import (AGEING_LAG_TOLERANCE, SHORT_RESISTANCE_OHM, OpenCircuit, OperatingPoint,
                     PhotodiodeLoad, Pixel, si_photodiode_responsivity_A_W)
+from .switch_matrix import CrosspointMatrix
 
 __all__ = ["Pixel", "PhotodiodeLoad", "Bench", "OperatingPoint", "AGEING_LAG_TOLERANCE",
            "si_photodiode_responsivity_A_W", "SHORT_RESISTANCE_OHM", "make_device"]
@@ -102,6 +103,15 @@ class Bench:
         after ``*RST`` (front terminals). Channel 1 serves a 2450 as ``smu2450`` either way.
     smu2450_language : ``"SCPI"``, ``"TSP"`` or ``"SCPI2400"``
         The command set the 2450s are left in (``*LANG``; as shipped: SCPI).
+    switch : ``"keithley7001"``, ``"relay_box"`` or None
+        A pixel switch (role ``switch``): a 7001 with a 7012 matrix card on loopback TCP, or
+        the relay box (:mod:`simulators.relay_box`) on a pty. Its relays are a
+        :class:`~simulators.switch_matrix.CrosspointMatrix` of ``channels`` buses ×
+        ``pixels`` pixels; channel *c*'s instruments (channel 1: also the 2450, the LCR
+        meters, the light meters) see the pixel wired to bus *c*, an open circuit when none
+        is. None: channel *c* drives pixel *c − 1* as without a switch.
+    pixels : int or None
+        Pixels of the switched substrate (default: the number of devices, at least 4).
     """
 
     def __init__(self, devices: Sequence[Any] | None = None, *, channels: int = 1, seed: int = 0,
@@ -110,7 +120,8 @@ class Bench:
                  photodiode_radius_mm: float = 5.0, photodiode_distance_mm: float = 20.0,
                  device_preset: str = "passivated", serial_meters: bool = True,
                  serial_restart_s: float | None = 0.1, smu_model: str = "2400",
-                 smu2450_language: str = "SCPI"):
+                 smu2450_language: str = "SCPI", switch: str | None = None,
+                 pixels: int | None = None):
         if int(channels) != channels or channels < 1:
             raise ValueError(f"channels = {channels!r} is out of range: allowed integer >= 1")
         if photodiode not in ("smu", "6485"):
@@ -134,18 +145,32 @@ class Bench:
             raise ValueError(f"serial_restart_s = {serial_restart_s!r} is out of range: "
                              "allowed 0 … 60 s or None")
         self.serial_restart_s = serial_restart_s
+        if switch not in (None, "keithley7001", "relay_box"):
+            raise ValueError(f"switch = {switch!r} is not allowed: use 'keithley7001', "
+                             "'relay_box' or None")
+        self.switch = switch
         self._link_dir: str | None = None
         self.clock = ScaledClock(time_scale)
         self.faults = FaultPlan.from_obj(faults)
+        n_devices = self.channels
+        if switch is not None:
+            n_devices = int(pixels) if pixels is not None else \
+                max(4, len(devices) if devices is not None else 0)
         if devices is None:
-            devices = [make_device(device_preset, seed + k) for k in range(self.channels)]
+            devices = [make_device(device_preset, seed + k) for k in range(n_devices)]
         devices = list(devices)
+        if switch is not None and len(devices) != n_devices:
+            raise ValueError(f"devices: {len(devices)} given for a switched substrate of "
+                             f"{n_devices} pixels: allowed one device per pixel")
         if len(devices) < self.channels:
             raise ValueError(f"devices: {len(devices)} given for {self.channels} channels: "
                              f"allowed one device per channel or more")
         self.pixels = [Pixel(d, self.clock, self.faults.for_pixel(k), index=k)
                        for k, d in enumerate(devices)]
         self._selected = 0
+        self.matrix = None if switch is None else CrosspointMatrix(
+            self.channels, len(self.pixels), self.clock, output_on=self._bus_output_on)
+        self._open_circuit = OpenCircuit(self.clock)
         self._geometry = (photodiode_radius_mm, photodiode_distance_mm)
         self._servers: list[Any] = []
         self._channels: list[_Channel] = []
@@ -165,9 +190,30 @@ class Bench:
         return self.pixels[self._selected]
 
     def _pixel_for(self, channel: int):
+        if self.matrix is not None:
+            return lambda: self._switched(channel)
         if channel == 1:
             return lambda: self.pixels[self._selected]
         return lambda: self.pixels[channel - 1]
+
+    def _switched(self, bus: int):
+        """The pixel the switch wires to ``bus``; an open circuit when no relay is closed."""
+        k = self.matrix.pixel_on(bus)
+        return self._open_circuit if k is None else self.pixels[k - 1]
+
+    def _bus_output_on(self, bus: int) -> bool:
+        """Whether any source wired to ``bus`` drives it now (SMU outputs, LCR DC bias)."""
+        if not 1 <= bus <= len(self._channels):
+            return False
+        insts = self._channels[bus - 1].instruments
+        return any(bool(getattr(insts.get(role), attr, False))
+                   for role, attr in (("smu", "output"), ("smu2450", "output"),
+                                      ("lcr", "bias_on"), ("lcr4284", "bias_on")))
+
+    @property
+    def relay_log(self) -> list:
+        """Every relay change of the switch (:class:`~simulators.switch_matrix.RelayChange`)."""
+        return [] if self.matrix is None else list(self.matrix.log)
 
     def _noise(self):
         self._noise_count += 1
@@ -220,6 +266,8 @@ class Bench:
                 if c == 1 and self.serial_meters:
                     self._start_serial(ch, pixel)
                 self._channels.append(ch)
+            if self.switch is not None:
+                self._start_switch(self._channels[0])
         except BaseException:
             self.close()
             raise
@@ -242,6 +290,26 @@ class Bench:
             self._servers.append(server)
             ch.servers[role] = server
             ch.instruments[role] = handler
+
+    def _start_switch(self, ch: _Channel) -> None:
+        """Serve the switch as channel 1's role ``switch`` (TCP for the 7001, a pty for the box)."""
+        faults = self.faults.for_instrument("switch", 1)
+        if self.switch == "keithley7001":
+            from .keithley7001 import Keithley7001
+            from .transports import TcpServer
+            inst = Keithley7001(self.matrix, self.clock, faults)
+            server = TcpServer(inst, name="switch").start()
+        else:
+            from .relay_box import RelayBox
+            from .serial_pty import PtyServer
+            if self._link_dir is None:
+                self._link_dir = tempfile.mkdtemp(prefix="qled-bench-")
+            inst = RelayBox(self.matrix, self.clock, faults)
+            server = PtyServer(inst, name="switch", link=os.path.join(self._link_dir, "switch"),
+                               restart_after_s=self.serial_restart_s).start()
+        self._servers.append(server)
+        ch.servers["switch"] = server
+        ch.instruments["switch"] = inst
 
     def close(self) -> None:
         """Stop every server (idempotent); no threads, sockets or ptys are left."""
@@ -296,7 +364,10 @@ class Bench:
                 "device_preset": self.device_preset, "smu_model": self.smu_model,
                 "smu2450_language": self.smu2450_language,
                 "serial_restart_s": self.serial_restart_s,
-                "selected_pixel": self._selected, "faults": self.faults.to_obj()["faults"]}
+                "selected_pixel": self._selected, "faults": self.faults.to_obj()["faults"],
+                **({} if self.matrix is None else {
+                    "switch": self.switch, "pixels": len(self.pixels),
+                    "closed_crosspoints": [list(p) for p in self.matrix.closed()]})}
 
     def truth(self) -> dict[str, Any]:
         """JSON-able true parameters: every pixel's device truth, photodiode, bench config."""

@@ -21,7 +21,7 @@ from scipy import constants, optimize
 
 from .faults import FaultPlan
 
-__all__ = ["Pixel", "PhotodiodeLoad", "OperatingPoint", "AGEING_LAG_TOLERANCE",
+__all__ = ["Pixel", "OpenCircuit", "PhotodiodeLoad", "OperatingPoint", "AGEING_LAG_TOLERANCE",
            "si_photodiode_responsivity_A_W", "SHORT_RESISTANCE_OHM", "PHOTODIODE_GRID_NM"]
 
 #: Largest lag of the lazily aged observables behind continuous ageing (see Pixel._advance).
@@ -362,6 +362,25 @@ class Pixel:
         if not np.any(radiance):
             return 0.0
         return float(sin2_alpha * math.pi * self.area_m2 * np.trapezoid(radiance * responsivity_A_W(wl), wl))
+
+
+class _Nothing:
+    """The device of an open circuit: no parameters, no truth."""
+
+
+class OpenCircuit(Pixel):
+    """What a switched channel sees with no relay of its bus closed: an open circuit.
+
+    0 A at any voltage (a current source runs to its voltage compliance), no light, no
+    capacitance: the "open" fault of a pixel, permanently. The instruments' own noise is
+    all they read.
+    """
+
+    def __init__(self, clock):
+        super().__init__(_Nothing(), clock, None, index=-1)
+
+    def fault(self) -> str | None:
+        return "open"
 
 
 class PhotodiodeLoad:
