@@ -282,7 +282,6 @@ def _check_switch(table: Any, errors: list[str]) -> Optional[dict]:
     if not isinstance(table, dict):
         errors.append("[switch] must be a table with model = …, resource = …, pixels = …")
         return None
-    n0 = len(errors)
     for key, value in table.items():
         if key not in _SWITCH_KEYS:
             errors.append(f"[switch] unknown key {key!r}: allowed {', '.join(sorted(_SWITCH_KEYS))}")
@@ -299,8 +298,12 @@ def _check_switch(table: Any, errors: list[str]) -> Optional[dict]:
             check_resource(table["resource"], parameter="[switch] resource")
         except ValueError as exc:
             errors.append(str(exc))
-    if len(errors) > n0:
-        return None
+    def _int_in(key, lo, hi, default=None):
+        v = table.get(key, default)
+        return not isinstance(v, bool) and isinstance(v, int) and lo <= v <= hi
+    if table.get("model") not in SWITCH_LIMITS or not _int_in("pixels", 1, 64) \
+            or not _int_in("buses", 1, 8, 1):
+        return None           # the map cannot be checked without these (already reported)
     out = dict(table)
     out.setdefault("buses", 1)
     out["pixels"], out["buses"] = int(out["pixels"]), int(out["buses"])

@@ -176,6 +176,9 @@ class QledProcedure(Procedure):
             self.log_event("info", f"reconnect policy {self.RECONNECT_POLICY}: a broken link is "
                            f"retried for {policy.ride_out_s:g} s before the run gives up")
         self._note_nplc_precedence()
+        from .routing import connect_pixel
+
+        self._routing = connect_pixel(self)     # None without a switch
 
     def _open_station(self):
         from instruments.station import open_station  # heavy import, only when run
@@ -193,19 +196,25 @@ class QledProcedure(Procedure):
     def simulated_bench_options(self, spec: str) -> dict:
         """Bench options for ``sim`` / ``sim:<preset>``: one device for this pixel.
 
-        The device is the preset (one of :attr:`SIM_DEVICES`) with seeded pixel-to-pixel
-        variation (seeded by pixel number and preset), its area set to the procedure's
-        ``area_cm2`` when it has one (the operator's measured area is the truth). Devices are
-        described as data (``instruments.simulated.build_device`` makes them): procedures do
-        not import the simulators.
+        The device is ``instruments.simulated.pixel_device_spec(preset, pixel)`` (one of
+        :attr:`SIM_DEVICES`, seeded by pixel number and preset: pixel k is the same device for
+        every kind of run), its area set to the procedure's ``area_cm2`` when it has one (the
+        operator's measured area is the truth). With ``sim_overrides["switch"]``
+        (``"keithley7001"`` or ``"relay_box"``) the bench is a switched substrate of
+        ``max(4, pixel)`` pixels (``sim_overrides["pixels"]`` to choose), pixel k =
+        ``pixel_device_spec(preset, k)``, and the run connects its pixel through the switch.
+        Devices are described as data: procedures do not import the simulators.
         """
-        import zlib
+        from instruments.simulated import pixel_device_spec, substrate_devices
 
         preset = self.sim_preset(spec)
-        seed = [int(self.pixel), zlib.crc32(preset.encode())]
-        changes = {"area_cm2": float(self.area_cm2)} if hasattr(self, "area_cm2") else {}
-        device = {"model": "led", "preset": preset, "sample_seed": seed, "changes": changes}
-        options = {"devices": [device], "seed": int(self.pixel)}
+        area = float(self.area_cm2) if hasattr(self, "area_cm2") else None
+        options = {"devices": [pixel_device_spec(preset, int(self.pixel), area)],
+                   "seed": int(self.pixel)}
+        if self.sim_overrides.get("switch"):
+            pixels = int(self.sim_overrides.get("pixels", max(4, int(self.pixel))))
+            options["devices"] = substrate_devices(preset, pixels, area)
+            options["pixels"] = pixels
         options.update(self.sim_overrides)
         return options
 
@@ -259,6 +268,10 @@ class QledProcedure(Procedure):
             return
         try:
             self.outputs_off()
+            if getattr(self, "_routing", None) is not None:
+                from .routing import release_pixel
+
+                release_pixel(self)     # after the outputs are off
         finally:
             if self._owns_station:
                 station.close()
@@ -416,7 +429,9 @@ class QledProcedure(Procedure):
             "pixel": str(self.pixel),
             "operator": str(self.operator),
             "simulated": bool(getattr(st, "simulated", False)),
-            "station": getattr(st, "config", {}),
+            # which crosspoint this run closed, and the switch, beside the station record
+            "station": getattr(st, "config", {}) if getattr(self, "_routing", None) is None
+            else {**getattr(st, "config", {}), "routing": self._routing},
             "instruments": dict(getattr(st, "identities", {})),
             "truth": self._simulated_truth(st),
             "spectrum_axis_nm": None,

@@ -56,6 +56,7 @@ from analysis.lifetime import estimate_time_to_fraction_s
 
 from .jvl import PhotodiodeRoute, _light_meter_axis, _light_meter_optics
 from .lifetime_resume import ResumeContinuity
+from .routing import bench_pixel_index
 
 __all__ = ["LifetimeProcedure", "read_error_queue"]
 
@@ -164,16 +165,13 @@ class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, QledProcedure):
     SIM_DEVICES = ("passivated", "pristine")
 
     def simulated_bench_options(self, spec):
-        preset = self.sim_preset(spec)
-        devices = []
-        for c in range(1, int(self.channel) + 1):
-            # Same seeding as run_channels: this channel's pixel by its pixel number.
-            seed = int(self.pixel) if c == self.channel else c
-            devices.append({"model": "led", "preset": preset, "sample_seed": seed,
-                            "changes": {"area_cm2": float(self.area_cm2)}})
-        options = {"devices": devices, "channels": int(self.channel), "seed": int(self.channel),
-                   "serial_meters": self.light_route == "spectroradiometer"}
-        options.update(self.sim_overrides)
+        from .sim_substrate import channels_bench_options   # as run_channels, this one last
+
+        values = [{"station": spec, "area_cm2": float(self.area_cm2), "light_route":
+                   self.light_route, "pixel": int(self.pixel) if c == self.channel else c}
+                  for c in range(1, int(self.channel) + 1)]
+        options = channels_bench_options([self.sim_preset(spec)] * len(values), values, {
+            "seed": int(self.channel), **self.sim_overrides}, float(self.area_cm2))
         return options
 
     def startup(self):
@@ -236,7 +234,7 @@ class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, QledProcedure):
         meta["station"] = station
         if meta.get("truth") is not None:
             # The bench holds every channel's pixel; say which one this file stresses.
-            meta["truth"] = dict(meta["truth"], channel_pixel_index=int(self.channel) - 1)
+            meta["truth"] = dict(meta["truth"], channel_pixel_index=bench_pixel_index(self))
             stress = self._stress_truth()
             if stress is not None:
                 meta["truth"]["lifetime_stress"] = stress
@@ -256,7 +254,7 @@ class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, QledProcedure):
         bench = getattr(self.instruments, "bench", None)
         if bench is None:
             return None
-        device = bench.pixels[int(self.channel) - 1].device
+        device = bench.pixels[bench_pixel_index(self)].device
         if not hasattr(device, "t50_s"):
             return None
         j_hi = max(self.max_search_current_density_mA_cm2, self.current_density_mA_cm2)
@@ -475,7 +473,7 @@ class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, QledProcedure):
         bench = getattr(self.instruments, "bench", None)
         if bench is None or self._resume is not None:
             return
-        pixel = bench.pixels[self.channel - 1]
+        pixel = bench.pixels[bench_pixel_index(self)]
         _ = pixel.current_A                    # bring the lazy ageing up to date
         self.log_event("info", f"simulated truth at t = 0: equivalent age D0 = "
                        f"{pixel.device.equivalent_age:.6e}")

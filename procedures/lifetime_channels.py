@@ -92,19 +92,13 @@ def _channel_router(procedures: dict):
 
 
 def _sim_options(channel_values: list[dict], overrides: dict) -> dict:
-    """One simulated device per channel: preset from ``station`` ('sim:<preset>'), seeded."""
-    devices = []
-    for c, values in enumerate(channel_values, start=1):
-        preset = LifetimeProcedure().sim_preset(str(values.get("station", "sim")))
-        area = float(values.get("area_cm2", LifetimeProcedure.area_cm2.default))
-        devices.append({"model": "led", "preset": preset,
-                        "sample_seed": int(values.get("pixel", c)),
-                        "changes": {"area_cm2": area}})
-    options = {"devices": devices, "channels": len(devices), "seed": 1,
-               "serial_meters": any(v.get("light_route") == "spectroradiometer"
-                                    for v in channel_values)}
-    options.update(overrides)
-    return options
+    """The simulated bench of the channels (``station`` 'sim:<preset>' per channel): see
+    :func:`procedures.sim_substrate.channels_bench_options`."""
+    from .sim_substrate import channels_bench_options
+
+    return channels_bench_options(
+        [LifetimeProcedure().sim_preset(str(v.get("station", "sim"))) for v in channel_values],
+        channel_values, overrides, LifetimeProcedure.area_cm2.default)
 
 
 def run_channels(channel_values: list[dict], out_dir, *, overrides: dict | None = None,
@@ -142,7 +136,10 @@ def run_channels(channel_values: list[dict], out_dir, *, overrides: dict | None 
     if not 1 <= len(channel_values) <= 64:
         raise ValueError(f"channels = {len(channel_values)} is out of range: allowed 1 … 64")
     out = check_output_dir(out_dir)
-    values = [dict(v, channel=c) for c, v in enumerate(channel_values, start=1)]
+    switched = bool((overrides or {}).get("switch"))
+    # A switched channel connects its own pixel (default: its channel number, as the device)
+    values = [dict(v, channel=c, **({"pixel": v.get("pixel", c)} if switched else {}))
+              for c, v in enumerate(channel_values, start=1)]
     procedures = {}
     for v in values:   # validate every channel before anything connects
         procedures[v["channel"]] = build_procedure(LifetimeProcedure, v)

@@ -106,7 +106,9 @@ class ResumeContinuity:
         r = self._resume
         bench = getattr(self.instruments, "bench", None)
         if bench is not None:
-            pixel = bench.pixels[self.channel - 1]
+            from .routing import bench_pixel_index
+
+            pixel = bench.pixels[bench_pixel_index(self)]
             pixel.device.reset_ageing()
             pixel.device.age(r["last_time_s"], current_A)
             self.log_event("info", f"resume (simulated bench): device re-aged by "

@@ -74,6 +74,9 @@ def station_toml(bench, pid: int, truth_file: str | None = None) -> str:
                       f'smu = {{ driver = "keithley2400", resource = "{ch["smu"]}" }}',
                       f'photodiode = {{ driver = "{pd_driver}", resource = "{ch["photodiode"]}", '
                       f'radius_mm = {cal["radius_mm"]!r}, distance_mm = {cal["distance_mm"]!r} }}', ""]
+    if getattr(bench, "switch", None) is not None:      # the pixel switch, one bus per channel
+        lines += ["[switch]", f'model = "{bench.switch}"', f'resource = "{res["switch"]}"',
+                  f"pixels = {len(bench.pixels)}", f"buses = {bench.channels}", ""]
     return "\n".join(lines)
 
 
