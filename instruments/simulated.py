@@ -66,17 +66,15 @@ def pixel_device_spec(preset: str, pixel: int, area_cm2: float | None = None) ->
     """The simulated LED of pixel ``pixel`` of a ``preset`` substrate, as data.
 
     The one seeding of a simulated pixel (every kind of run, lifetime channels and the switched
-    substrate use it): the preset drawn from the batch spread with seed
-    ``[pixel, crc32(preset)]``, so pixel k of a substrate is the same device whatever
-    measures it, and different presets differ. ``area_cm2`` replaces the preset's area.
+    substrate use it): the preset drawn from the batch spread (``LEDParameters.sampled``)
+    with seed ``pixel``, so pixel k of a substrate is the same device whatever measures it
+    (substrates of different presets differ by their preset). ``area_cm2`` replaces the
+    preset's area.
     """
-    import zlib
-
     if isinstance(pixel, bool) or int(pixel) != pixel or not 1 <= pixel <= 256:
         raise ValueError(f"pixel = {pixel!r} is out of range: allowed 1 … 256")
     changes = {} if area_cm2 is None else {"area_cm2": float(area_cm2)}
-    return {"model": "led", "preset": preset, "sample_seed": [int(pixel), zlib.crc32(preset.encode())],
-            "changes": changes}
+    return {"model": "led", "preset": preset, "sample_seed": int(pixel), "changes": changes}
 
 
 def substrate_devices(preset: str, pixels: int, area_cm2: float | None = None) -> list[dict]:

@@ -94,4 +94,4 @@ def test_one_device_per_pixel_number():
     a, b = pixel_device_spec("passivated", 3), substrate_devices("passivated", 4)[2]
     assert a == b
     assert np.isclose(build_device(a).current_A(3.0), build_device(b).current_A(3.0))
-    assert pixel_device_spec("pristine", 3) != a
+    assert pixel_device_spec("pristine", 3) != a and pixel_device_spec("passivated", 2) != a
