@@ -20,10 +20,20 @@ _open_switches: "weakref.WeakSet" = weakref.WeakSet()
 _lock = threading.Lock()
 
 
+def _run_first_at_exit() -> None:
+    """(Re-)install :func:`all_outputs_off` as the newest exit handler: ``atexit`` runs the
+    newest first, and pyvisa registers its own handler, which closes every session, when its
+    first resource opens — after this module was imported. Without this the outputs would be
+    switched off through closed sessions (InvalidSession) and stay on."""
+    atexit.unregister(all_outputs_off)
+    atexit.register(all_outputs_off)
+
+
 def register_source(source) -> None:
     """Remember ``source`` (an object with ``output_off()``) until it is closed or collected."""
     with _lock:
         _open_sources.add(source)
+    _run_first_at_exit()
 
 
 def unregister_source(source) -> None:
@@ -42,6 +52,7 @@ def register_switch(switch) -> None:
     after every output is off."""
     with _lock:
         _open_switches.add(switch)
+    _run_first_at_exit()
 
 
 def unregister_switch(switch) -> None:

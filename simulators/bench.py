@@ -20,7 +20,8 @@ from .pixel import (AGEING_LAG_TOLERANCE, SHORT_RESISTANCE_OHM, OpenCircuit, Ope
 from .switch_matrix import CrosspointMatrix
 
 __all__ = ["Pixel", "PhotodiodeLoad", "Bench", "OperatingPoint", "AGEING_LAG_TOLERANCE",
-           "si_photodiode_responsivity_A_W", "SHORT_RESISTANCE_OHM", "make_device"]
+           "si_photodiode_responsivity_A_W", "SHORT_RESISTANCE_OHM", "make_device",
+           "substrate_pixel"]
 
 def _device_module():
     from . import device  # imported late: device physics is another module's concern
@@ -51,6 +52,16 @@ def make_device(preset: str = "passivated", seed: int = 0):
         raise ValueError(f"device = {preset!r} is not allowed: use one of {', '.join(presets)}")
     params = getattr(dev.LEDParameters, preset)()
     return dev.LEDDevice(params, rng=np.random.default_rng(seed))
+
+
+def substrate_pixel(preset: str, pixel: int):
+    """Pixel ``pixel`` (1-based) of a simulated substrate: the preset drawn from the batch
+    spread with seed ``pixel`` — the device ``instruments.simulated.pixel_device_spec(preset,
+    pixel)`` describes, so a served switched bench holds the same pixels as an in-process one."""
+    dev = _device_module()
+    make_device(preset)                              # checks the preset name
+    params = getattr(dev.LEDParameters, preset)().sampled(np.random.default_rng(int(pixel)))
+    return dev.LEDDevice(params)
 
 
 class _Channel:
@@ -156,6 +167,8 @@ class Bench:
         if switch is not None:
             n_devices = int(pixels) if pixels is not None else \
                 max(4, len(devices) if devices is not None else 0)
+        if devices is None and switch is not None:    # a substrate: pixel k seeded by k
+            devices = [substrate_pixel(device_preset, k) for k in range(1, n_devices + 1)]
         if devices is None:
             devices = [make_device(device_preset, seed + k) for k in range(n_devices)]
         devices = list(devices)

@@ -36,6 +36,9 @@ def add_serve_arguments(serve) -> None:
     serve.add_argument("--device", default="passivated",
                        choices=("passivated", "pristine", "uniform_junction"))
     serve.add_argument("--photodiode", default="smu", choices=("smu", "6485"))
+    serve.add_argument("--switch", choices=("keithley7001", "relay_box"),
+                       help="a pixel switch: a substrate of --pixels pixels, one bus per channel")
+    serve.add_argument("--pixels", type=int, default=4, help="pixels of the switched substrate")
     serve.add_argument("--lcr-bias-tee", action="store_true",
                        help="a standard E4980A (no option 001) whose DC bias comes from the SMU "
                        "through a bias tee (the station file says bias_source = \"smu\")")
@@ -168,7 +171,8 @@ def serve_command(args) -> int:
         with Bench(channels=args.channels, seed=args.seed, noise=not args.no_noise,
                    time_scale=args.time_scale, faults=faults, photodiode=args.photodiode,
                    device_preset=args.device, lcr_bias_tee=args.lcr_bias_tee,
-                   lcr_option_001=not args.lcr_bias_tee) as bench:
+                   lcr_option_001=not args.lcr_bias_tee, switch=args.switch,
+                   pixels=args.pixels if args.switch else None) as bench:
             info = dict(bench.resources)
             info.update(channels=bench.channels, time_scale=bench.clock.time_scale, pid=os.getpid(),
                         channel_resources=bench.channel_resources)

@@ -169,3 +169,32 @@ def test_lifetime_channels_each_connect_their_own_pixel(tmp_path):
     closes = sorted((c.bus, c.pixel) for c in bench.relay_log if c.action == "close")
     assert closes == [(1, 3), (2, 1)]
     assert_safe(bench)
+
+
+_LEAVER = """
+import sys
+from instruments.station import open_station
+st = open_station(sys.argv[1], roles=("smu",))
+st.switch.connect(2)
+st.smu.configure_voltage_source(0.01)
+st.smu.set_voltage(3.0)
+st.smu.output_on()
+print("left on", flush=True)
+raise SystemExit(0)          # no close: the atexit hook must switch off, then open
+"""
+
+
+def test_interpreter_exit_switches_off_then_opens_the_relays(tmp_path):
+    from simulators.bench import Bench
+    from simulators.serve import station_toml
+
+    with Bench(switch="keithley7001", pixels=4, noise=False, serial_meters=False) as bench:
+        station = tmp_path / "bench.toml"
+        station.write_text(station_toml(bench, os.getpid()))
+        out = subprocess.run([sys.executable, "-c", _LEAVER, str(station)], cwd=ROOT,
+                             env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
+                             text=True, timeout=60)
+        assert "left on" in out.stdout, out.stderr
+        assert [(c.action, c.pixel, c.output_on) for c in bench.relay_log] == [
+            ("close", 2, False), ("open", 2, False)]        # opened after the output went off
+        assert_safe(bench)

@@ -95,3 +95,11 @@ def test_one_device_per_pixel_number():
     assert a == b
     assert np.isclose(build_device(a).current_A(3.0), build_device(b).current_A(3.0))
     assert pixel_device_spec("pristine", 3) != a and pixel_device_spec("passivated", 2) != a
+
+
+def test_a_served_substrate_holds_the_same_pixels():
+    """Bench(switch=…) without devices (``qled sim serve --switch``) = pixel_device_spec."""
+    with Bench(switch="keithley7001", pixels=4, serial_meters=False) as bench:
+        served = [p["device"]["parameters"] for p in bench.truth()["pixels"]]
+    built = [build_device(s).truth()["parameters"] for s in substrate_devices("passivated", 4)]
+    assert served == built
