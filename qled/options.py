@@ -81,7 +81,8 @@ def add_output_options(parser: argparse.ArgumentParser, *, flush: bool = True) -
 
 
 def add_simulation_options(parser: argparse.ArgumentParser) -> None:
-    """``--time-scale`` and ``--no-noise`` (read back by :func:`sim_overrides`)."""
+    """``--time-scale``, ``--no-noise`` and ``--sim-switch`` (read back by
+    :func:`sim_overrides`)."""
     group = parser.add_argument_group("simulated bench (--station sim…)")
     group.add_argument("--time-scale", type=float, default=None, metavar="K",
                        help="simulated seconds per wall second (default "
@@ -89,6 +90,9 @@ def add_simulation_options(parser: argparse.ArgumentParser) -> None:
                        "its own clock)")
     group.add_argument("--no-noise", action="store_true",
                        help="noise-free simulated instruments")
+    group.add_argument("--sim-switch", choices=("keithley7001", "relay_box"), default=None,
+                       help="a switched substrate (max(4, pixel) pixels): the run connects its "
+                       "pixel through this pixel switch")
 
 
 def parameter_values(args, cls) -> dict:
@@ -111,4 +115,6 @@ def sim_overrides(args, *, default_time_scale: float | None = DEFAULT_SIM_TIME_S
         overrides["time_scale"] = float(scale)
     if getattr(args, "no_noise", False):
         overrides["noise"] = False
+    if getattr(args, "sim_switch", None):
+        overrides["switch"] = args.sim_switch
     return overrides
