@@ -47,13 +47,20 @@ def test_jvl_compliance_flags_and_stops_where_it_happens(tmp_path, route):
     run, bench = _jvl(tmp_path, compliance_mA=0.5, light_route=route)
     d = run.data
     assert bench.config()["smu_model"] == "2450"
-    expected_V = _first_over(bench.selected_pixel.device, sweep_voltages_V(2.0, 8.0, 0.05), 5e-4)
+    # The sweep ages the pixel (its I(V) falls at fixed V), so the point of compliance lies
+    # between the fresh device's first point over the limit and the aged device's.
+    from instruments.simulated import build_device, pixel_device_spec
+
+    grid = sweep_voltages_V(2.0, 8.0, 0.05)
+    fresh_V = _first_over(build_device(pixel_device_spec("passivated", 1, 0.04)), grid, 5e-4)
+    aged_V = _first_over(bench.selected_pixel.device, grid, 5e-4)
     assert d["in_compliance"].iloc[-1] == 1.0 and (d["in_compliance"].iloc[:-1] == 0).all()
     assert (d["direction"] > 0).all()                  # no reverse branch after compliance
     assert d["current_A"].iloc[-1] == pytest.approx(5e-4, rel=1e-6)
-    assert f"compliance 0.5 mA reached at {expected_V:g} V: sweep stopped" in \
+    reached_V = float(d["voltage_V"].iloc[-2]) + 0.05   # the set level of the flagged point
+    assert fresh_V - 1e-9 <= reached_V <= aged_V + 1e-9
+    assert f"compliance 0.5 mA reached at {reached_V:g} V: sweep stopped" in \
         list(run.events["message"])
-    assert d["voltage_V"].iloc[-2] < expected_V       # the point before was free
     assert abs(bench.selected_pixel.current_A) < 1e-9      # output off at the end
 
 
