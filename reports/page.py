@@ -43,12 +43,31 @@ def run_parameter(run, name: str, default=None):
     return param_value(params[name]) if name in params else default
 
 
+def measured_pixel_index(run) -> int | None:
+    """0-based index in ``/truth`` pixels of the pixel a run measured: the pixel its switch
+    connected (``station_json`` ``routing``), else a lifetime channel's
+    ``channel_pixel_index``; None when the run does not say (one pixel on the bench)."""
+    attrs = getattr(run, "attrs", None) or {}
+    station = attrs.get("station") if isinstance(attrs, Mapping) else None
+    routing = station.get("routing") if isinstance(station, Mapping) else None
+    if isinstance(routing, Mapping) and isinstance(routing.get("pixel"), int):
+        return routing["pixel"] - 1
+    truth = getattr(run, "truth", None) or {}
+    index = truth.get("channel_pixel_index") if isinstance(truth, Mapping) else None
+    return index if isinstance(index, int) else None
+
+
 def pixel_device_truth(run, kind: str) -> dict | None:
-    """The ``device`` truth of the first simulated pixel whose device is of ``kind``
-    (``"led"``, ``"single_carrier"``, ``"pl_film"``), or None for a measured run."""
+    """The ``device`` truth of the pixel the run measured (:func:`measured_pixel_index`),
+    else of the first simulated pixel whose device is of ``kind`` (``"led"``,
+    ``"single_carrier"``, ``"pl_film"``); None for a measured run."""
     truth = getattr(run, "truth", None) or {}
     pixels = truth.get("pixels") if isinstance(truth, Mapping) else None
-    for p in (pixels.values() if isinstance(pixels, Mapping) else pixels or []):
+    pixels = list(pixels.values() if isinstance(pixels, Mapping) else pixels or [])
+    index = measured_pixel_index(run)
+    if index is not None and 0 <= index < len(pixels):
+        pixels = [pixels[index]] + pixels
+    for p in pixels:
         device = p.get("device", {}) if isinstance(p, Mapping) else {}
         if device.get("kind") == kind:
             return device

@@ -198,3 +198,37 @@ def test_interpreter_exit_switches_off_then_opens_the_relays(tmp_path):
         assert [(c.action, c.pixel, c.output_on) for c in bench.relay_log] == [
             ("close", 2, False), ("open", 2, False)]        # opened after the output went off
         assert_safe(bench)
+
+
+def test_reports_take_the_truth_of_the_pixel_the_switch_connected(tmp_path):
+    from reports.page import measured_pixel_index, pixel_device_truth
+
+    result, run, _ = run_on_bench(JVLProcedure, dict(JVL, pixel=3, light_route="none"),
+                                  tmp_path, overrides={"time_scale": 200.0, "noise": False,
+                                                       "switch": "relay_box"})
+    assert result.status == "finished"
+    assert measured_pixel_index(run) == 2
+    assert pixel_device_truth(run, "led") == run.truth["pixels"][2]["device"]
+    assert pixel_device_truth(run, "led") != run.truth["pixels"][0]["device"]
+
+
+def test_one_station_many_pixels_never_breaks_the_rules(tmp_path):
+    """J-V-L of pixels 1 … 4 in turn on one switched station: each run closes its own
+    crosspoint only, and the log of the whole session has no violation."""
+    station = open_station("sim", roles=("smu",), sim_options={
+        "time_scale": 200.0, "noise": False, "switch": "keithley7001", "pixels": 4})
+    bench = station.bench
+    try:
+        for k in (1, 2, 3, 4, 2):
+            proc = build_procedure(JVLProcedure, dict(JVL, pixel=k, light_route="none"),
+                                   station_object=station)
+            result = RunEngine(proc, tmp_path / f"p{k}", flush_interval_s=0.2).run(
+                handle_signals=False)
+            assert result.status == "finished", result.message
+            assert load_run(result.path).attrs["station"]["routing"]["connections"] == {"1": k}
+        assert [(c.action, c.pixel) for c in bench.relay_log] == [
+            (a, k) for k in (1, 2, 3, 4, 2) for a in ("close", "open")]
+        assert_safe(bench)
+    finally:
+        station.close()
+    assert_safe(bench)
