@@ -80,6 +80,7 @@ def test_example_lab_toml_is_valid():
     config = load_config(path, roles=("smu", "light_meter", "photodiode", "lcr", "channel"))
     assert config["lcr"]["bias_source"] == "smu"
     assert config["channel"][0]["photodiode"]["radius_mm"] == 5.0
+    assert config["switch"]["model"] == "keithley7001" and config["switch"]["pixels"] == 8
 
 
 @pytest.mark.parametrize("text, roles, expected", [
