@@ -299,14 +299,12 @@ class Bench:
         return self.thermals[index].temperature_C(t_s)
 
     def environment_truth(self) -> dict[str, Any]:
-        """Thermal parameters of every pixel, the room's drift, and the values now."""
-        now = self.clock.time()
+        """Thermal parameters of every pixel (and the power it dissipates) and the room's
+        drift; the true temperatures at any time: :meth:`device_temperature_C` and
+        ``bench.ambient`` (not here: the truth changes only when the drive does)."""
         return {"ambient": self.ambient.truth(),
-                "pixels": [dict(th.truth(), index=k, power_W=th.power_W(),
-                                temperature_C=th.temperature_C(now))
-                           for k, th in enumerate(self.thermals)],
-                "ambient_temperature_C": self.ambient.temperature_C(now),
-                "ambient_rh_percent": self.ambient.rh_percent(now), "time_s": now}
+                "pixels": [dict(th.truth(), index=k, power_W=th.power_W())
+                           for k, th in enumerate(self.thermals)]}
 
     def close(self) -> None:
         """Stop every server (idempotent); no threads, sockets or ptys are left."""
