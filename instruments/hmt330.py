@@ -68,14 +68,16 @@ class HMT330:
 
 
 def _open_adapter(resource: str, timeout_ms: int = 3000, baud_rate: Optional[int] = None,
-                  **_ignored):
-    """A serial path at the transmitter's factory framing (4800 7E1), else a VISA resource."""
+                  data_bits: int = 7, parity: str = "E", **_ignored):
+    """A serial path at the transmitter's factory framing (4800 7E1 unless told), else a VISA
+    resource. (A Linux pseudo-terminal refuses a second 7E1 open, EINVAL: the simulated
+    stations say 8N1, which a pty ignores anyway.)"""
     if is_serial_path(resource):
         from pymeasure.adapters import SerialAdapter
 
-        return SerialAdapter(resource, baudrate=baud_rate or 4800, bytesize=7, parity="E",
-                             stopbits=1, timeout=timeout_ms / 1000.0, write_termination="\r",
-                             read_termination="\n")
+        return SerialAdapter(resource, baudrate=baud_rate or 4800, bytesize=data_bits,
+                             parity=parity, stopbits=1, timeout=timeout_ms / 1000.0,
+                             write_termination="\r", read_termination="\n")
     from .transport import open_adapter
 
     return open_adapter(resource, timeout_ms=timeout_ms, baud_rate=baud_rate or 4800,

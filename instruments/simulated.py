@@ -172,7 +172,9 @@ def _sim_config(bench, roles: tuple, sim_options: dict) -> dict:
     if "thermometer" in res:
         config["thermometer"] = dict(thermometer, resource=res["thermometer"])
     if "ambient" in res:
-        config["ambient"] = {"driver": "hmt330", "resource": res["ambient"]}
+        # a pty ignores the framing and refuses a second 7E1 open: 8N1 on the simulated line
+        config["ambient"] = {"driver": "hmt330", "resource": res["ambient"], "data_bits": 8,
+                             "parity": "N"}
     channels = []
     for entry in getattr(bench, "channel_resources", []) or []:
         ch: dict[str, Any] = {"smu": {"driver": smu_driver, "resource": entry["smu"]}}

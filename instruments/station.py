@@ -164,7 +164,8 @@ def open_ambient(table: dict, *, name: str = "ambient", on_event=None):
     """Connect an AmbientSensor (room T/RH) from a validated ``[ambient]`` table."""
     from .hmt330 import HMT330AmbientSensor
 
-    options = {k: table[k] for k in ("timeout_ms", "baud_rate") if k in table}
+    options = {k: table[k] for k in ("timeout_ms", "baud_rate", "data_bits", "parity")
+               if k in table}
     return HMT330AmbientSensor.open(table["resource"], name=name,
                                     **_link_options(table, on_event), **options)
 

@@ -46,6 +46,7 @@ range, unknown key)::
     [ambient]                   # optional: room temperature and humidity
     driver = "hmt330"
     resource = "/dev/ttyUSB1"   # 4800 baud 7E1, the transmitter's factory setting
+    # baud_rate = 4800, data_bits = 7, parity = "E": give them if the transmitter differs
 
     [[channel]]                 # lifetime channels, one per pixel
     smu = { driver = "keithley2400", resource = "GPIB0::25::INSTR" }
@@ -107,7 +108,8 @@ _ROLE_KEYS = {
     "thermometer": {"transducer": ("choice", ("pt100", "thermocouple")),
                     "thermocouple_type": ("choice", ("J", "K", "T")),
                     "nplc": ("range", (0.01, 10)), "sensor": ("str", None)},
-    "ambient": {},
+    # serial framing of the transmitter (factory setting 4800 baud, 7 data bits, even parity)
+    "ambient": {"data_bits": ("choice", (7, 8)), "parity": ("choice", ("N", "E", "O"))},
 }
 _STATION_KEYS = {"name": ("str", None), "simulated": ("bool", None),
                  "time_scale": ("range", (1e-6, 1e9)), "truth_file": ("str", None),

@@ -111,3 +111,18 @@ def test_station_tables_are_validated_one_line_per_problem():
     assert "nplc = 99 is out of range" in text
     assert "[ambient] resource is missing" in text
     assert "[channel.1.thermometer] unknown key 'colour'" in text
+
+
+def test_a_served_bench_station_file_names_its_environment_instruments():
+    import tomllib
+
+    from simulators.bench import Bench
+    from simulators.serve import station_toml
+
+    with Bench(channels=2, serial_meters=False) as bench:
+        config = validate_config(tomllib.loads(station_toml(bench, 1)))
+        assert config["thermometer"]["resource"] == bench.resources["thermometer"]
+        assert config["ambient"] == {"driver": "hmt330", "resource": bench.resources["ambient"],
+                                     "data_bits": 8, "parity": "N"}
+        assert [c["thermometer"]["resource"] for c in config["channel"]] == \
+            [r["thermometer"] for r in bench.channel_resources]
