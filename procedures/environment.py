@@ -32,6 +32,13 @@ class LoggedEnvironment:
         "Warn when the device temperature moves more than", units="K", minimum=0.1,
         maximum=200.0, default=5.0)
 
+    def environment_row(self) -> dict:
+        """The environment columns of one row; a resumed file written before they existed
+        (``_stored_columns``, set by the resume) gets none of them."""
+        values = self.environment_now()
+        stored = getattr(self, "_stored_columns", None)
+        return values if stored is None else {k: v for k, v in values.items() if k in stored}
+
 
 def thermometer_for(station: Any, channel: Optional[int]) -> Any:
     """The thermometer that sees this run's pixel: the lifetime channel's own, else the

@@ -541,7 +541,7 @@ class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, LoggedEnvironment, Ql
                    "source_current_A": current,
                    "current_density_mA_cm2": reading.current_A * 1e3 / area,
                    "luminance_cd_m2": lum, "relative_luminance_fraction": rel, **extra,
-                   **self.environment_now()}
+                   **self.environment_row()}
             self.emit("results", row)
             if k == 0:
                 self._record_sim_state()

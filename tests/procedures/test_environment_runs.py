@@ -104,3 +104,17 @@ def test_excursion_analysis_against_an_independent_computation():
     assert lifetime_environment(t, dev, max_temperature_change_K=2.0)["warning"]
     with pytest.raises(ValueError, match="max_temperature_change_K"):
         lifetime_environment(t, dev, max_temperature_change_K=0.0)
+
+
+def test_a_resumed_file_that_predates_the_environment_columns_gets_none_of_them():
+    from procedures.lifetime import LifetimeProcedure
+
+    class Bare:
+        channels = []
+
+    proc = build_procedure(LifetimeProcedure, {"station": "sim", "l0_cd_m2": 1000.0})
+    proc._station = Bare()
+    assert set(proc.environment_row()) == {"device_temperature_C", "ambient_temperature_C",
+                                           "ambient_rh_percent"}
+    proc._stored_columns = {"time_s", "voltage_V", "luminance_cd_m2"}   # as resume_from sets
+    assert proc.environment_row() == {}
