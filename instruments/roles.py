@@ -327,3 +327,31 @@ class Switch(Protocol):
 
     def close(self) -> None:
         """Open every relay, then close the connection."""
+
+
+@runtime_checkable
+class Thermometer(Protocol):
+    """The device temperature: a sensor on the substrate (Pt100 or thermocouple) and its meter.
+
+    ``sensor`` says what is measured and how (e.g. ``"Pt100, 4-wire on the substrate, read by
+    a Keithley 2000"``); a reading the meter flags (open sensor, overflow) is NaN.
+    """
+
+    idn: str
+    sensor: str
+
+    def read_temperature_C(self) -> float: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class AmbientSensor(Protocol):
+    """The room (glovebox, rack) around the bench: temperature and relative humidity."""
+
+    idn: str
+
+    def read(self) -> tuple[float, float]:
+        """(temperature_C, relative_humidity_percent)."""
+
+    def close(self) -> None: ...

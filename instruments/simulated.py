@@ -114,7 +114,7 @@ def start_bench(roles: tuple, sim_options: dict | None):
     config["station"].update(reconnect)
     if timeout_ms is not None:       # every instrument's I/O time-out (VISA and serial)
         for table in [config.get(r) for r in ("smu", "light_meter", "photodiode", "lcr",
-                                              "switch")] + \
+                                              "switch", "thermometer", "ambient")] + \
                 [t for ch in config.get("channel", []) for t in ch.values()]:
             if isinstance(table, dict):
                 table["timeout_ms"] = int(timeout_ms)
@@ -187,9 +187,20 @@ def _sim_config(bench, roles: tuple, sim_options: dict) -> dict:
         config["lcr"] = {"driver": "e4980a", "resource": res["lcr"],
                          "option_001": bool(sim_options.get("lcr_option_001", True)),
                          "bias_source": sim_options.get("lcr_bias_source", "internal")}
+    # The bench's environment: a Keithley 2000 on a Pt100 per channel, an HMT330 for the room.
+    thermometer = {"driver": "keithley2000", "transducer": "pt100",
+                   "sensor": "Pt100, 4-wire, on the simulated pixel's substrate"}
+    if "thermometer" in res:
+        config["thermometer"] = dict(thermometer, resource=res["thermometer"])
+    if "ambient" in res:
+        # a pty ignores the framing and refuses a second 7E1 open: 8N1 on the simulated line
+        config["ambient"] = {"driver": "hmt330", "resource": res["ambient"], "data_bits": 8,
+                             "parity": "N"}
     channels = []
     for entry in getattr(bench, "channel_resources", []) or []:
         ch: dict[str, Any] = {"smu": {"driver": smu_driver, "resource": entry["smu"]}}
+        if "thermometer" in entry:
+            ch["thermometer"] = dict(thermometer, resource=entry["thermometer"])
         if "photodiode" in entry:
             ch["photodiode"] = {"driver": photodiode_driver, "resource": entry["photodiode"],
                                 "radius_mm": config.get("photodiode", {}).get("radius_mm", 5.0),

@@ -54,12 +54,12 @@ from typing import Any, Iterable, Optional
 
 from .clock import WallClock
 from .resilience import EventCallback, ReconnectPolicy
-from .station_config import (CHANNEL_ROLES, ROLES, StationConfigError, load_config,
-                             validate_config)
+from .station_config import (CHANNEL_ROLES, OPTIONAL_ROLES, ROLES, StationConfigError,
+                             load_config, validate_config)
 
 __all__ = ["open_station", "Station", "Channel", "StationConfigError", "InstrumentUnreachable",
            "load_config",
-           "validate_config", "ROLES", "CHANNEL_ROLES"]
+           "validate_config", "ROLES", "CHANNEL_ROLES", "OPTIONAL_ROLES"]
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,27 @@ def open_lcr(table: dict, *, name: str = "lcr", on_event=None, bias_smu=None):
     return meter
 
 
+def open_thermometer(table: dict, *, name: str = "thermometer", on_event=None):
+    """Connect a Thermometer (device temperature) from a validated ``[thermometer]`` table."""
+    from .keithley2000 import Keithley2000Thermometer
+
+    return Keithley2000Thermometer.open(
+        table["resource"], transducer=table.get("transducer", "pt100"),
+        thermocouple_type=table.get("thermocouple_type", "K"),
+        nplc=float(table.get("nplc", 1.0)), sensor=table.get("sensor", ""), name=name,
+        **_link_options(table, on_event), **_adapter_options(table))
+
+
+def open_ambient(table: dict, *, name: str = "ambient", on_event=None):
+    """Connect an AmbientSensor (room T/RH) from a validated ``[ambient]`` table."""
+    from .hmt330 import HMT330AmbientSensor
+
+    options = {k: table[k] for k in ("timeout_ms", "baud_rate", "data_bits", "parity")
+               if k in table}
+    return HMT330AmbientSensor.open(table["resource"], name=name,
+                                    **_link_options(table, on_event), **options)
+
+
 class InstrumentUnreachable(ValueError):
     """An instrument of the station could not be reached at its address (one line naming the
     role and the address): nothing was sourced, the user fixes the cable, power or address."""
@@ -176,6 +197,7 @@ class Channel:
 
     smu: Any
     photodiode: Any = None
+    thermometer: Any = None
 
 
 @dataclass
@@ -190,6 +212,8 @@ class Station:
     light_meter: Any = None
     photodiode: Any = None
     lcr: Any = None
+    thermometer: Any = None
+    ambient: Any = None
     channels: list = field(default_factory=list)
     #: The pixel switch (:class:`~instruments.roles.Switch`) of a ``[switch]`` table, or None.
     switch: Any = None
@@ -237,9 +261,10 @@ class Station:
     def links(self):
         """Every instrument link of the station (one :class:`ResilientLink` per connection)."""
         seen = set()
-        objects = [self.smu, self.light_meter, self.photodiode, self.lcr]
+        objects = [self.smu, self.light_meter, self.photodiode, self.lcr, self.thermometer,
+                   self.ambient]
         for ch in self.channels:
-            objects += [ch.smu, ch.photodiode]
+            objects += [ch.smu, ch.photodiode, ch.thermometer]
         for obj in objects:
             for holder in (obj, getattr(obj, "smu", None)):   # an SMU photodiode's own SMU
                 link = getattr(holder, "_link", None)
@@ -301,9 +326,10 @@ class Station:
                 self.switch.close()
             except Exception as exc:  # noqa: BLE001
                 log.error("station close: switch: %s", exc)
-        objects = [self.lcr, self.light_meter, self.photodiode, self.smu]
+        objects = [self.lcr, self.light_meter, self.photodiode, self.smu, self.thermometer,
+                   self.ambient]
         for ch in self.channels:
-            objects += [ch.photodiode, ch.smu]
+            objects += [ch.photodiode, ch.smu, ch.thermometer]
         for obj in objects:
             if obj is None:
                 continue
@@ -421,6 +447,23 @@ def open_station(spec, *, roles: Iterable[str] = ("smu", "light_meter"),
                         channel.photodiode = open_photodiode(
                             ch["photodiode"], name=f"channel{n}.photodiode",
                             on_event=on_event, base_dir=base_dir, calibration=sim_cal)
+                if "thermometer" in ch:
+                    hold(ch["thermometer"], f"channel{n}.thermometer")
+                    with _reaching(f"channel {n} thermometer", ch["thermometer"]):
+                        channel.thermometer = open_thermometer(
+                            ch["thermometer"], name=f"channel{n}.thermometer", on_event=on_event)
+        # The environment roles are optional: opened whenever the station has them.
+        for role, opener in (("thermometer", open_thermometer), ("ambient", open_ambient)):
+            if role in config and getattr(station, role) is None:
+                shared = [c.thermometer for c, t in zip(station.channels, config["channel"])
+                          if c.thermometer is not None and role == "thermometer"
+                          and t["thermometer"]["resource"] == config[role]["resource"]]
+                if shared:          # one DMM as station and channel thermometer
+                    station.thermometer = shared[0]
+                    continue
+                hold(config[role], role)
+                with _reaching(role, config[role]):
+                    setattr(station, role, opener(config[role], on_event=on_event))
         if "switch" in config:
             hold(config["switch"], "switch")
             with _reaching("switch", {**config["switch"], "driver": config["switch"]["model"]}):
@@ -441,6 +484,8 @@ def open_station(spec, *, roles: Iterable[str] = ("smu", "light_meter"),
         identities[f"channel{n}.smu"] = ch.smu.idn
         if ch.photodiode is not None:
             identities[f"channel{n}.photodiode"] = ch.photodiode.idn
+        if ch.thermometer is not None:
+            identities[f"channel{n}.thermometer"] = ch.thermometer.idn
     if station.switch is not None:
         identities["switch"] = station.switch.idn
     station.identities = identities

@@ -37,6 +37,17 @@ range, unknown key)::
     option_001 = false
     bias_source = "internal"    # or "smu": DC bias from [smu] through a bias tee
 
+    [thermometer]               # optional: device temperature (lifetime rows, run start/end)
+    driver = "keithley2000"
+    resource = "GPIB0::16::INSTR"
+    transducer = "pt100"        # 4-wire Pt100, or "thermocouple" (thermocouple_type J|K|T)
+    sensor = "Pt100 glued beside pixel 1"
+
+    [ambient]                   # optional: room temperature and humidity
+    driver = "hmt330"
+    resource = "/dev/ttyUSB1"   # 4800 baud 7E1, the transmitter's factory setting
+    # baud_rate = 4800, data_bits = 7, parity = "E": give them if the transmitter differs
+
     [[channel]]                 # lifetime channels, one per pixel
     smu = { driver = "keithley2400", resource = "GPIB0::25::INSTR" }
     photodiode = { driver = "keithley2400", resource = "GPIB0::26::INSTR", radius_mm = 5.0, distance_mm = 20.0 }
@@ -64,8 +75,10 @@ from typing import Any, Iterable, Optional
 from .transport import check_resource
 
 
-ROLES = ("smu", "light_meter", "photodiode", "lcr")
-CHANNEL_ROLES = ("smu", "photodiode")
+ROLES = ("smu", "light_meter", "photodiode", "lcr", "thermometer", "ambient")
+CHANNEL_ROLES = ("smu", "photodiode", "thermometer")
+#: Roles a station may have and a procedure never requires: opened when configured.
+OPTIONAL_ROLES = ("thermometer", "ambient")
 
 #: Drivers each role accepts.
 DRIVERS: dict[str, tuple[str, ...]] = {
@@ -73,6 +86,8 @@ DRIVERS: dict[str, tuple[str, ...]] = {
     "light_meter": ("cs2000", "pr655"),
     "photodiode": ("keithley2400", "keithley2450", "keithley6485"),
     "lcr": ("e4980a", "hp4284a"),
+    "thermometer": ("keithley2000",),
+    "ambient": ("hmt330",),
 }
 
 _BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
@@ -99,6 +114,11 @@ _ROLE_KEYS = {
                    "nplc": ("range", (0.01, 10)), "compliance_A": ("range", (1e-9, 1.05))},
     "lcr": {"option_001": ("bool", None), "bias_source": ("choice", ("internal", "smu")),
             "external_bias_compliance_A": ("range", (1e-9, 0.1))},
+    "thermometer": {"transducer": ("choice", ("pt100", "thermocouple")),
+                    "thermocouple_type": ("choice", ("J", "K", "T")),
+                    "nplc": ("range", (0.01, 10)), "sensor": ("str", None)},
+    # serial framing of the transmitter (factory setting 4800 baud, 7 data bits, even parity)
+    "ambient": {"data_bits": ("choice", (7, 8)), "parity": ("choice", ("N", "E", "O"))},
 }
 _STATION_KEYS = {"name": ("str", None), "simulated": ("bool", None),
                  "time_scale": ("range", (1e-6, 1e9)), "truth_file": ("str", None),
@@ -171,6 +191,9 @@ def _check_table(role: str, where: str, table: Any, errors: list[str]) -> Option
                 errors.append(problem)
     if role == "light_meter" and "speed" in table and driver not in (None, "cs2000"):
         errors.append(f"[{where}] speed applies to driver 'cs2000' only (not {driver!r})")
+    if role == "thermometer" and "thermocouple_type" in table \
+            and table.get("transducer") != "thermocouple":
+        errors.append(f"[{where}] thermocouple_type applies to transducer = 'thermocouple' only")
     if role == "photodiode":
         for key in _PHOTODIODE_REQUIRED:
             if key not in table:

@@ -179,6 +179,7 @@ class QledProcedure(Procedure):
         from .routing import connect_pixel
 
         self._routing = connect_pixel(self)     # None without a switch
+        self.record_environment("start")
 
     def _open_station(self):
         from instruments.station import open_station  # heavy import, only when run
@@ -273,9 +274,42 @@ class QledProcedure(Procedure):
 
                 release_pixel(self)     # after the outputs are off
         finally:
-            if self._owns_station:
-                station.close()
-                self._station = None
+            try:
+                self.record_environment("end")
+            finally:
+                if self._owns_station:
+                    station.close()
+                    self._station = None
+
+    # -- environment (procedures.environment) ---------------------------------------------
+    def environment_now(self) -> dict:
+        """Device temperature and room T/RH now (NaN where the station has no sensor); the
+        first absence and every failed reading are noted in ``/events``."""
+        from .environment import read_environment, thermometer_for
+
+        station = self._station
+        if not getattr(self, "_environment_noted", False):
+            self._environment_noted = True
+            channel = getattr(self, "channel", None)
+            missing = [r for r, obj in (("thermometer", thermometer_for(station, channel)),
+                                        ("ambient", getattr(station, "ambient", None)))
+                       if obj is None]
+            if missing:
+                self.log_event("info", f"environment: no {' and no '.join(missing)} in the "
+                               "station: recorded as NaN")
+        return read_environment(station, getattr(self, "channel", None), on_problem=lambda
+                                role, why: self.log_event("warning", f"environment: {role} "
+                                                          f"reading failed ({why}): NaN"))
+
+    def record_environment(self, when: str) -> dict:
+        """One ``environment <when>: …`` event (start and end of every run; schema.md)."""
+        from .environment import environment_message
+
+        if self._station is None:
+            return {}
+        values = self.environment_now()
+        self.log_event("info", environment_message(when, values))
+        return values
 
     def outputs_off(self) -> None:
         """Switch off every output this procedure may have turned on."""

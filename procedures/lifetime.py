@@ -49,6 +49,7 @@ from collections import deque
 import numpy as np
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 
+from .environment import ENVIRONMENT_COLUMNS, LoggedEnvironment
 # ERROR_QUEUE_MAX_READ and read_error_queue moved to .base; still importable from here.
 from .base import INSTRUMENTS, LIMITS, SAMPLE, STRESS
 from .base import ERROR_QUEUE_MAX_READ, QledProcedure, read_error_queue  # noqa: F401
@@ -75,7 +76,7 @@ ERROR_QUEUE_EVERY_S = 60.0
 ETA_WINDOW_ROWS = 400
 
 
-class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, QledProcedure):
+class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, LoggedEnvironment, QledProcedure):
     """Operational lifetime: constant-current stress, L(t) and V(t) to L/L0 = stop fraction."""
 
     channel = IntegerParameter("Lifetime channel", minimum=1, maximum=64, default=1)
@@ -119,6 +120,7 @@ class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, QledProcedure):
         "l0_tolerance_fraction": STRESS, "l0_search_max_steps": STRESS,
         "search_settle_s": STRESS, "log_interval_s": STRESS,
         "stop_fraction": LIMITS, "max_hours": LIMITS, "compliance_V": LIMITS,
+        "max_temperature_change_K": LIMITS,
         "resume_luminance_tolerance_fraction": LIMITS, "resume_voltage_tolerance_V": LIMITS,
         "max_search_current_density_mA_cm2": LIMITS,
         "nplc": INSTRUMENTS, "light_route": INSTRUMENTS, "spectrum_every_min": INSTRUMENTS,
@@ -127,7 +129,7 @@ class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, QledProcedure):
     RECONNECT_POLICY = "unattended"
     DATA_COLUMNS = ["time_s", "voltage_V", "current_A", "source_current_A",
                     "current_density_mA_cm2", "luminance_cd_m2", "relative_luminance_fraction",
-                    "photocurrent_A", "cie_x", "cie_y"]
+                    "photocurrent_A", "cie_x", "cie_y", *ENVIRONMENT_COLUMNS]
     PROCEDURE_VERSION = "1"
 
     def __init__(self, station_object=None, *, channel_station=None, start_gate=None,
@@ -536,7 +538,8 @@ class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, QledProcedure):
             row = {"time_s": t, "voltage_V": reading.voltage_V, "current_A": reading.current_A,
                    "source_current_A": current,
                    "current_density_mA_cm2": reading.current_A * 1e3 / area,
-                   "luminance_cd_m2": lum, "relative_luminance_fraction": rel, **extra}
+                   "luminance_cd_m2": lum, "relative_luminance_fraction": rel, **extra,
+                   **self.environment_row()}
             self.emit("results", row)
             if k == 0:
                 self._record_sim_state()

@@ -28,6 +28,7 @@ class ResumeContinuity:
         output of a killed process may have stayed on).
         """
         d = run.data
+        self._stored_columns = set(d.columns)     # a file may predate some columns
         if len(d) == 0 or not np.isfinite(d["source_current_A"].to_numpy(float)).any():
             return False
         lum = d["luminance_cd_m2"].to_numpy(float)

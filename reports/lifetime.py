@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from analysis import lifetime as lt
+from reports.environment import plot_temperature, run_environment
 from reports.page import fmt, run_label, run_page, truth_row
 
 __all__ = ["analyze_run", "write_run_report", "sample_acceleration", "plot_decay",
@@ -138,6 +139,7 @@ def analyze_run(run) -> dict:
                                "not continue the stored run); later rows are not one stress "
                                "history with them")
     out.update(_truth(run))
+    out["environment"] = run_environment(run)
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in out.items()}
 
@@ -330,6 +332,9 @@ def write_run_report(run, out_dir, *, html_too: bool = True,
               f"{a['duration_h']:.4g} h. Stop: {a['stop_reason'] or '–'}")
     if a.get("segment_note"):
         page.para(f"**Discontinuity.** {a['segment_note']}.")
+    env = a["environment"]
+    if env.get("warning"):
+        page.para(f"Warning: {env['warning']}.")
     rows = []
     for x in ("95", "90", "80", "50"):
         err = a.get(f"t{x}_stderr_h")
@@ -351,6 +356,14 @@ def write_run_report(run, out_dir, *, html_too: bool = True,
     figs = [("decay", plot_decay(t, lum, title), "L/L0 vs stress time (log)")]
     if v is not None and np.isfinite(v).any():
         figs.append(("voltage", plot_voltage(t, v, title), "Voltage vs stress time"))
+    if env.get("device", {}).get("n_valid"):
+        d = run.data.sort_values("time_s", kind="stable")
+        dev = env["device"]
+        figs.append(("temperature", plot_temperature(
+            d["time_s"], d["relative_luminance_fraction"], d["device_temperature_C"],
+            d.get("ambient_temperature_C"), title),
+            f"L/L0 and temperature vs stress time (device moved {dev['change_K']:.3g} K, "
+            f"drift {dev['drift_K_per_h'] or 0:.3g} K/h)"))
     page.add_figures(out, stem, figs)
     acc = sample_acceleration(_siblings(run), assumed_n=assumed)
     if acc is None and assumed is not None:

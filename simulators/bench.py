@@ -15,6 +15,7 @@ import numpy as np
 from .clock import ScaledClock
 from .faults import FaultPlan
 
+from .thermal import Ambient, AmbientParameters, PixelThermal, ThermalParameters
 from .pixel import (AGEING_LAG_TOLERANCE, SHORT_RESISTANCE_OHM, OpenCircuit, OperatingPoint,
                     PhotodiodeLoad, Pixel, si_photodiode_responsivity_A_W)
 from .switch_matrix import CrosspointMatrix
@@ -123,6 +124,14 @@ class Bench:
         is. None: channel *c* drives pixel *c − 1* as without a switch.
     pixels : int or None
         Pixels of the switched substrate (default: the number of devices, at least 4).
+    environment : bool
+        Serve the environment instruments (:mod:`simulators.thermal`): a Keithley 2000 per
+        channel reading its pixel's temperature (role ``thermometer``, TCP; channel 1's follows
+        :meth:`select_pixel`) and one HMT330 T/RH transmitter for the room (role ``ambient``,
+        a pty). The pixels heat with the power they dissipate either way.
+    ambient, thermal : AmbientParameters / ThermalParameters, dict or None
+        The room's drift and step, and every pixel's R_th and τ (defaults: see
+        :mod:`simulators.thermal`).
     """
 
     def __init__(self, devices: Sequence[Any] | None = None, *, channels: int = 1, seed: int = 0,
@@ -132,7 +141,8 @@ class Bench:
                  device_preset: str = "passivated", serial_meters: bool = True,
                  serial_restart_s: float | None = 0.1, smu_model: str = "2400",
                  smu2450_language: str = "SCPI", switch: str | None = None,
-                 pixels: int | None = None):
+                 pixels: int | None = None, environment: bool = True,
+                 ambient: Any = None, thermal: Any = None):
         if int(channels) != channels or channels < 1:
             raise ValueError(f"channels = {channels!r} is out of range: allowed integer >= 1")
         if photodiode not in ("smu", "6485"):
@@ -184,6 +194,13 @@ class Bench:
         self.matrix = None if switch is None else CrosspointMatrix(
             self.channels, len(self.pixels), self.clock, output_on=self._bus_output_on)
         self._open_circuit = OpenCircuit(self.clock)
+        self.environment = bool(environment)
+        self.ambient = Ambient(self.clock, ambient if isinstance(ambient, AmbientParameters)
+                               else AmbientParameters(**(ambient or {})))
+        tparams = thermal if isinstance(thermal, ThermalParameters) else \
+            ThermalParameters(**(thermal or {}))
+        self.thermals = [PixelThermal(self.clock, self.ambient, tparams) for _ in self.pixels]
+        self._idle_thermal = PixelThermal(self.clock, self.ambient, tparams)
         self._geometry = (photodiode_radius_mm, photodiode_distance_mm)
         self._servers: list[Any] = []
         self._channels: list[_Channel] = []
@@ -246,7 +263,7 @@ class Bench:
         try:
             for c in range(1, self.channels + 1):
                 ch = _Channel(c)
-                pixel = _RoutedPixel(self._pixel_for(c))
+                pixel = _RoutedPixel(self._pixel_for(c), self._heat)
                 pd_load = PhotodiodeLoad(self._pixel_for(c), *self._geometry)
                 ch.photodiode_load = pd_load
                 if self.smu_model == "2450":
@@ -271,6 +288,8 @@ class Bench:
                     insts["lcr4284"] = Agilent4284A(pixel, self.clock, self.faults.for_instrument("lcr4284", c),
                                                     self._noise(), option_001=self.lcr_option_001,
                                                     bias_tee=self.lcr_bias_tee)
+                if self.environment:
+                    insts["thermometer"] = self._thermometer(c)
                 for role, inst in insts.items():
                     server = TcpServer(inst, name=f"ch{c}-{role}").start()
                     self._servers.append(server)
@@ -278,6 +297,8 @@ class Bench:
                     ch.instruments[role] = inst
                 if c == 1 and self.serial_meters:
                     self._start_serial(ch, pixel)
+                if c == 1 and self.environment:
+                    self._start_ambient(ch)
                 self._channels.append(ch)
             if self.switch is not None:
                 self._start_switch(self._channels[0])
@@ -323,6 +344,54 @@ class Bench:
         self._servers.append(server)
         ch.servers["switch"] = server
         ch.instruments["switch"] = inst
+    # -- environment (simulators.thermal) -------------------------------------------------
+    def _heat(self, pixel, point) -> None:
+        """A new operating point of ``pixel``: its dissipated power I·V from now on."""
+        if pixel.index >= 0:        # an open circuit (no relay closed) heats nothing
+            self.thermals[pixel.index].set_power(point.voltage_V * point.current_A)
+
+    def _thermal_of(self, pixel):
+        """The thermal model a channel's thermometer reads: its pixel's; with no relay closed
+        on a switched bench, an undriven pixel's (the substrate at room temperature)."""
+        return self.thermals[pixel.index] if pixel.index >= 0 else self._idle_thermal
+
+    def _thermometer(self, channel: int):
+        from .keithley2000 import Keithley2000
+
+        get = self._pixel_for(channel)
+        return Keithley2000(lambda: self._thermal_of(get()), self.clock,
+                            self.faults.for_instrument("thermometer", channel),
+                            noise_K=0.01 if self.noise else 0.0,
+                            seed=self.seed + 7919 * channel)
+
+    def _start_ambient(self, ch: _Channel) -> None:
+        from .hmt330 import HMT330Simulator
+        from .serial_pty import PtyServer
+
+        if self._link_dir is None:
+            self._link_dir = tempfile.mkdtemp(prefix="qled-bench-")
+        handler = HMT330Simulator(self.ambient, self.clock,
+                                  self.faults.for_instrument("ambient", ch.number),
+                                  noise_K=0.02 if self.noise else 0.0,
+                                  noise_rh_percent=0.1 if self.noise else 0.0, seed=self.seed + 31)
+        server = PtyServer(handler, name="ambient", link=os.path.join(self._link_dir, "ambient"),
+                           restart_after_s=self.serial_restart_s)
+        server.start()
+        self._servers.append(server)
+        ch.servers["ambient"] = server
+        ch.instruments["ambient"] = handler
+
+    def device_temperature_C(self, index: int, t_s: float | None = None) -> float:
+        """True temperature of pixel ``index`` (0-based) at bench time ``t_s`` [°C] (now)."""
+        return self.thermals[index].temperature_C(t_s)
+
+    def environment_truth(self) -> dict[str, Any]:
+        """Thermal parameters of every pixel (and the power it dissipates) and the room's
+        drift; the true temperatures at any time: :meth:`device_temperature_C` and
+        ``bench.ambient`` (not here: the truth changes only when the drive does)."""
+        return {"ambient": self.ambient.truth(),
+                "pixels": [dict(th.truth(), index=k, power_W=th.power_W())
+                           for k, th in enumerate(self.thermals)]}
 
     def close(self) -> None:
         """Stop every server (idempotent); no threads, sockets or ptys are left."""
@@ -387,20 +456,26 @@ class Bench:
         return {"pixels": [{"index": p.index, "kind": type(p.device).__name__,
                             "device": p.device.truth()} for p in self.pixels],
                 "photodiode": self.photodiode_calibration,
+                "environment": self.environment_truth(),
                 "bench": self.config()}
 
 
 class _RoutedPixel:
     """Forwards to whichever pixel a channel currently drives (``select_pixel``)."""
 
-    def __init__(self, getter):
+    def __init__(self, getter, on_apply=None):
         self._get = getter
+        self._on_apply = on_apply
 
     def __getattr__(self, name):
         return getattr(self._get(), name)
 
     def apply(self, *args):
-        return self._get().apply(*args)
+        pixel = self._get()
+        point = pixel.apply(*args)
+        if self._on_apply is not None:   # the pixel heats with what it dissipates
+            self._on_apply(pixel, point)
+        return point
 
     def spectral_radiance_W_sr_m2_nm(self, wavelength_nm):
         return self._get().spectral_radiance_W_sr_m2_nm(wavelength_nm)

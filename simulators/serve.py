@@ -71,12 +71,22 @@ def station_toml(bench, pid: int, truth_file: str | None = None) -> str:
     if getattr(bench, "lcr_bias_tee", False):
         lines.append('bias_source = "smu"')
     lines.append("")
+    thermometer = 'driver = "keithley2000", transducer = "pt100"'
+    if "thermometer" in res:      # the environment: a DMM per channel, the room's T/RH
+        lines += ["[thermometer]", *thermometer.split(", "), f'resource = "{res["thermometer"]}"',
+                  ""]
+    if "ambient" in res:
+        lines += ["[ambient]", 'driver = "hmt330"', f'resource = "{res["ambient"]}"',
+                  'data_bits = 8', 'parity = "N"', ""]     # a pty refuses a second 7E1 open
     if bench.channel_resources:          # lifetime channels (one per pixel), even just one
         for ch in bench.channel_resources:
             lines += ["[[channel]]",
                       f'smu = {{ driver = "keithley2400", resource = "{ch["smu"]}" }}',
                       f'photodiode = {{ driver = "{pd_driver}", resource = "{ch["photodiode"]}", '
-                      f'radius_mm = {cal["radius_mm"]!r}, distance_mm = {cal["distance_mm"]!r} }}', ""]
+                      f'radius_mm = {cal["radius_mm"]!r}, distance_mm = {cal["distance_mm"]!r} }}']
+            if "thermometer" in ch:
+                lines.append(f'thermometer = {{ {thermometer}, resource = "{ch["thermometer"]}" }}')
+            lines.append("")
     if getattr(bench, "switch", None) is not None:      # the pixel switch, one bus per channel
         lines += ["[switch]", f'model = "{bench.switch}"', f'resource = "{res["switch"]}"',
                   f"pixels = {len(bench.pixels)}", f"buses = {bench.channels}", ""]

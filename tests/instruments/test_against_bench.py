@@ -27,7 +27,9 @@ def station():
 
 def test_station_shape_and_record(station):
     assert station.simulated and station.clock is station.bench.clock
-    assert set(station.identities) == {"smu", "light_meter", "photodiode", "lcr"}
+    # the environment roles are optional: opened because the simulated bench has them
+    assert set(station.identities) == {"smu", "light_meter", "photodiode", "lcr",
+                                       "thermometer", "ambient"}
     assert "MODEL 2400" in station.identities["smu"]
     json.dumps(station.config)                       # storable with a run
     assert station.config["lcr_level_convention"] == "rms"
