@@ -243,4 +243,6 @@ def demo(out_dir: Path, *, progress=print) -> list[Path]:
 KIND = Kind(
     name="lifetime", procedure=LifetimeProcedure, analyze=analyze, report=report,
     gui_preset=PRESETS["lifetime"], demo=demo, headlines=HEADLINES,
+    metrics=("l0_cd_m2", "l0_max_cd_m2", "t95_h", "t90_h", "t80_h", "t50_h", "tau_h", "beta",
+             "voltage_rise_at_t95_V", "voltage_rise_at_t50_V", "duration_h", "final_relative"),
     add_options=add_options, run_command=run_command, resume_command=resume_command)

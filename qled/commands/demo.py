@@ -17,7 +17,7 @@ from qled.commands.analyze import write_index_report
 from qled.errors import EXIT_OK
 from qled.kinds import kind_of_run, kinds
 
-__all__ = ["register", "run_demo", "default_demo_folder"]
+__all__ = ["register", "run_demo", "default_demo_folder", "print_run_summary"]
 
 
 def register(subparsers) -> None:
@@ -69,7 +69,7 @@ def run_demo(out: Path, *, pixels: int = 3) -> int:
     _analyse_missing(paths)
     index = write_index_report(paths, out / "report", label="demo reports")
     _say(f"reports written in {time.perf_counter() - t:.1f} s")
-    _print_summary([load_run(p) for p in paths])
+    print_run_summary([load_run(p) for p in paths])
     _say(f"\n{len(paths)} run files in {out.resolve()}")
     _say(f"report: {index.resolve()}")
     jvl_page = out / "report" / "jvl" / "batch_report.html"
@@ -89,7 +89,7 @@ def _analyse_missing(paths) -> None:
             analyze_file(path)
 
 
-def _print_summary(runs) -> None:
+def print_run_summary(runs) -> None:
     """One line per run with its kind's headline figures (from its /analysis group)."""
     _say("\nsummary")
     for run in runs:
@@ -106,6 +106,9 @@ def _print_summary(runs) -> None:
         if not result:
             fields = ["no analysis (see the report index)"]
         _say(f"  {label} " + "  ".join(fields))
+
+
+_print_summary = print_run_summary
 
 
 def _demo(args) -> int:
