@@ -84,7 +84,7 @@ def _check(args) -> int:
     for step in steps:
         pixels = step["condition"] if step["pixels"] is None else \
             "pixel " + ",".join(map(str, step["pixels"]))
-        print(f"  {step['id']:3d}  {step['substrate']:12s} {step['block']:12s} "
+        print(f"  {step['id']:3d}  {step['substrate']:12s} {step['block']:20s} "
               f"{step['kind']:10s} {pixels}")
     return EXIT_OK
 

@@ -62,12 +62,17 @@ def _check_block(recipe: Recipe, block, index: int, problems: list[str], cache: 
         if not issubclass(kind.procedure, LifetimeProcedure):
             problems.append(f"{where}: channels = true is for lifetime blocks (several pixels "
                             f"stressed at once), not for kind {block.kind!r}")
-        if "channel" in block.parameters:
+        if "channel" in block.parameters or any("channel" in c for c in block.per_channel):
             problems.append(f"{where}: parameters.channel is set by channels = true (channel k "
                             "is the k-th pixel of the block): leave it out")
     cond = block.pixels if isinstance(block.pixels, Condition) else None
     if cond is not None:
         earlier = {b.name: b for b in recipe.blocks[:index]}
+        if cond.source in earlier and any(block.runs_on(s.name) and not
+                                          earlier[cond.source].runs_on(s.name)
+                                          for s in recipe.substrates):
+            problems.append(f"{where}: pixels = '{cond.text}': block '{cond.source}' does not "
+                            "run on every substrate this block runs on")
         if cond.source not in earlier:
             later = any(b.name == cond.source for b in recipe.blocks)
             problems.append(f"{where}: pixels = '{cond.text}': block '{cond.source}' "
@@ -96,7 +101,7 @@ def _check_block(recipe: Recipe, block, index: int, problems: list[str], cache: 
                             f"{'substrate' if not sub else repr(sub)}")
     tried: dict[str, list] = {}
     count = 0
-    for sub in recipe.substrates:
+    for sub in [s for s in recipe.substrates if block.runs_on(s.name)]:
         pixels = list(sub.pixels) if cond is not None else block_pixels(sub, block)
         if block.channels and len(pixels) > 64:
             problems.append(f"{where}: substrate '{sub.name}': {len(pixels)} channels is out "
@@ -104,6 +109,8 @@ def _check_block(recipe: Recipe, block, index: int, problems: list[str], cache: 
         for channel, pixel in enumerate(pixels, 1):
             count += 1
             values = step_values(recipe, sub, block, pixel, known)
+            if block.channels and channel <= len(block.per_channel):
+                values.update(block.per_channel[channel - 1])
             if block.channels:
                 values["channel"] = 1      # each channel is validated as channel 1 of its own
             try:

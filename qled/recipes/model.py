@@ -23,6 +23,13 @@ block), recipe-wide defaults and per-pixel overrides::
     per_pixel = { "3" = { compliance_mA = 50.0 } }   # "3": pixel 3 of every substrate; "S1/3"
 
     [[block]]
+    name = "life"
+    kind = "lifetime"
+    pixels = "best 2 by max_eqe_percent from jvl"
+    channels = true                                  # both at once, one channel each
+    per_channel = [{ l0_cd_m2 = 1000.0 }, { l0_cd_m2 = 2000.0 }]
+
+    [[block]]
     name = "dlcp"
     kind = "dlcp"
     pixels = "best 1 by max_eqe_percent from jvl"
@@ -52,7 +59,8 @@ _CONDITION = re.compile(r"^\s*(best|highest|lowest)\s+(\d+)\s+by\s+([A-Za-z0-9_.
 _TOP = {"recipe", "defaults", "substrate", "block"}
 _RECIPE_KEYS = {"name", "description", "station", "sim"}
 _SUBSTRATE_KEYS = {"name", "station", "pixels", "parameters", "description"}
-_BLOCK_KEYS = {"name", "kind", "parameters", "pixels", "per_pixel", "channels", "sim"}
+_BLOCK_KEYS = {"name", "kind", "parameters", "pixels", "per_pixel", "channels", "sim",
+               "substrates", "per_channel"}
 
 
 class RecipeError(ValueError):
@@ -88,7 +96,8 @@ class Substrate:
 class Block:
     """One measurement kind over pixels: ``pixels`` None = every pixel of the substrate, a
     tuple of pixel numbers, or a :class:`Condition`. ``channels``: a lifetime block runs all
-    its pixels of a substrate at once (one station channel each)."""
+    its pixels of a substrate at once (one station channel each); ``substrates``: the
+    substrates it runs on (empty: every one)."""
 
     name: str
     kind: str
@@ -97,6 +106,11 @@ class Block:
     per_pixel: dict = field(default_factory=dict)
     channels: bool = False
     sim: dict = field(default_factory=dict)
+    substrates: tuple[str, ...] = ()
+    per_channel: tuple = ()
+
+    def runs_on(self, substrate: str) -> bool:
+        return not self.substrates or substrate in self.substrates
 
 
 @dataclass(frozen=True)
@@ -255,9 +269,20 @@ def _block(i: int, t, problems: list[str]) -> Block | None:
         problems.append(f"{where}: channels = {channels!r} is not accepted: allowed true | false")
         channels = False
     sim = _sim(t.get("sim"), where, problems)
+    per_channel = t.get("per_channel", [])
+    if not isinstance(per_channel, list) or not all(isinstance(x, dict) for x in per_channel):
+        problems.append(f"{where}: per_channel must be a list of tables (channel 1, 2, …)")
+        per_channel = []
+    elif per_channel and not channels:
+        problems.append(f"{where}: per_channel needs channels = true")
+    only = t.get("substrates", [])
+    if not isinstance(only, list) or not all(isinstance(x, str) for x in only):
+        problems.append(f"{where}: substrates = {only!r} must be a list of substrate names")
+        only = []
     if name is None or kind is None:
         return None
-    return Block(name, kind, params, pixels, per_pixel, channels, sim)
+    return Block(name, kind, params, pixels, per_pixel, channels, sim, tuple(only),
+                 tuple(dict(x) for x in per_channel))
 
 
 def parse_recipe(text: str, source: str = "recipe.toml", base_dir: Path | None = None) -> Recipe:
@@ -301,6 +326,12 @@ def parse_recipe(text: str, source: str = "recipe.toml", base_dir: Path | None =
             if item.name in seen:
                 problems.append(f"{label} '{item.name}': the name is used twice")
             seen.add(item.name)
+    names = {s.name for s in substrates}
+    for block in blocks:
+        for sub in block.substrates:
+            if sub not in names:
+                problems.append(f"block '{block.name}': substrates: '{sub}' is not a substrate "
+                                f"of the recipe: allowed {', '.join(sorted(names))}")
     if problems:
         raise RecipeError([f"{source}: {p}" for p in problems])
     return Recipe(name.strip(), source, text, station, sim, defaults, tuple(substrates),

@@ -11,7 +11,7 @@ blocks in the recipe's order. A step is a JSON-able dict (the recipe record keep
 
 Parameter precedence, lowest first: ``[defaults]`` (only where the procedure has the
 parameter), the block's ``parameters``, the substrate's ``parameters`` (same rule), the
-block's ``per_pixel`` ("P" then "SUBSTRATE/P"); ``station``, ``sample`` (= substrate name) and
+block's ``per_pixel`` ("P" then "SUBSTRATE/P"), then (channels) ``per_channel``; ``station``, ``sample`` (= substrate name) and
 ``pixel`` always come from the substrate.
 """
 from __future__ import annotations
@@ -75,6 +75,8 @@ def expand_step(recipe: Recipe, substrate: Substrate, block: Block, pixels: list
     """Concrete steps of ``block`` on ``pixels``: one per pixel, or one for all (channels)."""
     sim = step_sim(recipe, substrate, block)
     values = [step_values(recipe, substrate, block, p, known) for p in pixels]
+    for v, extra in zip(values, block.per_channel):
+        v.update(extra)
     if block.channels:
         return [new_step(substrate.name, block, list(pixels), values, sim, condition)] \
             if pixels else []
@@ -88,6 +90,8 @@ def plan_steps(recipe: Recipe, known_of) -> list[dict]:
     steps = []
     for sub in recipe.substrates:
         for block in recipe.blocks:
+            if not block.runs_on(sub.name):
+                continue
             if isinstance(block.pixels, Condition):
                 steps.append(new_step(sub.name, block, None, [], step_sim(recipe, sub, block),
                                       block.pixels.text))

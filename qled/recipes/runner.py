@@ -28,13 +28,14 @@ from pathlib import Path
 from .model import Condition, Recipe
 from .plan import expand_step, select_pixels
 from .record import Record, now_utc
+from .safety import outputs_off_recorded
 
 __all__ = ["RecipeRunner", "SAFE_STATE_CHECKS"]
 
-#: Called after every step with ``(step, station_closed_records)``; each returns a problem
-#: line or None. The place where "outputs off" and (with the pixel switch) "relays open"
-#: are asserted after a step; a problem is recorded in the step's ``safety`` list.
-SAFE_STATE_CHECKS: list = []
+#: Called after every step as ``check(step, out_dir)``; each returns a problem line or None
+#: (recorded in the step's ``safety`` list and said). The place where "outputs off" (from
+#: the run files' output records) and, with the pixel switch, "relays open" are asserted.
+SAFE_STATE_CHECKS: list = [outputs_off_recorded]
 
 
 def _finite_metrics(kind, analysis: dict | None) -> dict:
@@ -202,6 +203,8 @@ class RecipeRunner:
                   if (msg := check(step, self.out)) is not None]
         if safety:
             step["safety"] = safety
+            for msg in safety:
+                self.say(f"qled: warning: {self._label(step)}: not in a safe state: {msg}")
         self._save()
         shown = next((k for k, _, _ in kind.headlines if "." not in k), None)
         figures = ", ".join(f"px {p}: {shown} {m[shown]:.4g}" for p, m in results.items()
