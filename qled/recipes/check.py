@@ -46,6 +46,20 @@ def _station_problem(proc, station: str, cache: dict) -> str | None:
     return problem
 
 
+def _cases(block, cond, pixels):
+    """(pixel, extra values) to validate: every pixel; for a channels block every channel a
+    pixel may become (channel k = the k-th pixel chosen, with ``per_channel[k - 1]``; each
+    validated as channel 1 of a station of its own)."""
+    if not block.channels:
+        return [(p, {}) for p in pixels]
+    if cond is None:
+        slots = [[k] for k in range(len(pixels))]          # pixel i is channel i + 1
+    else:
+        slots = [list(range(min(cond.count, len(pixels))))] * len(pixels)
+    return [(p, {**(block.per_channel[k] if k < len(block.per_channel) else {}), "channel": 1})
+            for p, ks in zip(pixels, slots) for k in ks]
+
+
 def _check_block(recipe: Recipe, block, index: int, problems: list[str], cache: dict) -> None:
     from qled.kinds import kinds
 
@@ -106,13 +120,10 @@ def _check_block(recipe: Recipe, block, index: int, problems: list[str], cache: 
         if block.channels and len(pixels) > 64:
             problems.append(f"{where}: substrate '{sub.name}': {len(pixels)} channels is out "
                             "of range: allowed 1 … 64")
-        for channel, pixel in enumerate(pixels, 1):
+        for pixel, extra in _cases(block, cond, pixels):
             count += 1
             values = step_values(recipe, sub, block, pixel, known)
-            if block.channels and channel <= len(block.per_channel):
-                values.update(block.per_channel[channel - 1])
-            if block.channels:
-                values["channel"] = 1      # each channel is validated as channel 1 of its own
+            values.update(extra)
             try:
                 from procedures.base import build_procedure
 
