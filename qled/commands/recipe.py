@@ -3,12 +3,15 @@
 ``check`` validates the whole recipe (one line per problem, exit 2, nothing written);
 ``run`` validates it, then runs every step into ``--out`` (one run file per measurement and
 the recipe record ``recipe.json``), writes the batch report and prints a summary; ``resume``
-continues a recipe output folder from its first unfinished step. Ctrl-C / SIGTERM stop after
+continues a recipe output folder from its first unfinished step; ``gui`` opens the recipe
+window (:mod:`qled.gui.recipe_window`). Ctrl-C / SIGTERM stop after
 the current point with outputs off (exit code 130).
 """
 from __future__ import annotations
 
+import argparse
 import datetime
+import os
 import sys
 from pathlib import Path
 
@@ -49,6 +52,16 @@ def register(subparsers) -> None:
                    help="longest time rows wait in memory before reaching the disk [s]")
     s.add_argument("--no-report", action="store_true", help="do not write the batch report")
     s.set_defaults(func=_resume)
+    g = sub.add_parser("gui", help="the recipe window: planned steps, run, live states, abort",
+                       description="Open a recipe in a window: its planned steps (or its "
+                       "problems), Run in the background with every step's state live, Abort "
+                       "after the current point (outputs off).")
+    g.add_argument("recipe", nargs="?", default=None, help="recipe file (.toml)")
+    g.add_argument("--out", default=None, metavar="DIR",
+                   help="output folder (default: the recipe's name next to it; a folder "
+                   "with a recipe record is resumed)")
+    g.add_argument("--exit-after", type=float, default=None, help=argparse.SUPPRESS)
+    g.set_defaults(func=_gui)
 
 
 def default_recipe_folder(name: str, now: datetime.datetime | None = None) -> Path:
@@ -160,3 +173,25 @@ def _run(args) -> int:
 def _resume(args) -> int:
     return resume_recipe(args.dir, flush_interval_s=args.flush_interval,
                          report=not args.no_report)
+
+
+def _gui(args) -> int:
+    from qled.commands.gui import check_display
+    from qled.errors import UserError
+
+    check_display()
+    try:
+        from pymeasure.display.Qt import QtCore, QtWidgets
+    except ImportError:
+        raise UserError("qled recipe gui needs a Qt binding, which is not installed: "
+                        "pip install 'qled-bench[gui]'") from None
+    from qled.gui.recipe_window import RecipeWindow
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    window = RecipeWindow(args.recipe, out_dir=args.out)
+    window.show()
+    exit_after = args.exit_after if args.exit_after is not None else \
+        float(os.environ.get("QLED_GUI_EXIT_AFTER_S", "0") or 0) or None
+    if exit_after:
+        QtCore.QTimer.singleShot(int(1000 * exit_after), app.quit)
+    return app.exec()
