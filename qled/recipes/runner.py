@@ -217,7 +217,10 @@ class RecipeRunner:
         name = Path(result.path).name if result.path is not None else None
         if result.status == "finished":
             return ("done", name, "")
-        if result.status == "aborted" and self.stop_event.is_set():
+        if result.status == "aborted":
+            # a recipe's run aborts only on a stop request (signal, GUI abort), also one its
+            # own engine received (a resumed lifetime): the recipe stops after it
+            self.stop_event.set()
             return ("interrupted", name, result.message or "stopped")
         return ("failed", name, result.message or result.status)
 

@@ -246,3 +246,35 @@ def test_recipe_command_is_registered_and_refuses_an_existing_record(tmp_path):
                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and "qled recipe resume" in res.stderr
     assert res.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="signals on Linux")
+def test_sigterm_stops_after_the_current_point_with_outputs_off(tmp_path):
+    """``qled recipe run`` gets SIGTERM during a sweep: that run ends aborted with the SMU
+    recorded off, the step ``interrupted``, exit code 130, one line saying how to resume."""
+    import os
+    import signal
+    import time
+
+    src = tmp_path / "small.toml"
+    src.write_text(SMALL.replace("step_voltage_V = 0.5", "step_voltage_V = 0.02"))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "qled", "recipe", "run", str(src), "--out",
+                             str(out), "--no-report"], cwd=ROOT, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(out.glob("*.h5")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "qled recipe resume" in stdout
+    record = json.loads((out / "recipe.json").read_text())
+    assert record["state"] == "interrupted" and record["sessions"][0]["exit"] == 130
+    assert [s["state"] for s in record["steps"]] == ["interrupted", "planned", "planned"]
+    (name,) = record["steps"][0]["run_files"]
+    run = load_run(out / name)
+    assert run.status == "aborted" and "SIGTERM" in record["steps"][0]["reason"]
+    assert last_output_states(run.events["message"])["smu"] == ("off", "off")
