@@ -321,7 +321,8 @@ class RecipeRunner:
                     continue
                 self.say(f"{self._label(step)}: continuing {path.name} in place")
                 result = kind.resume_command(path, flush_interval_s=self.flush_interval_s,
-                                             handle_signals=self._main)
+                                             handle_signals=self._main,
+                                             stop_event=self.stop_event)
                 if result.refused:          # e.g. killed before its first row
                     partial.append(path.name)
                     self.say(f"  not continued ({result.message}): measured again")

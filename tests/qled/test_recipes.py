@@ -278,3 +278,21 @@ def test_sigterm_stops_after_the_current_point_with_outputs_off(tmp_path):
     run = load_run(out / name)
     assert run.status == "aborted" and "SIGTERM" in record["steps"][0]["reason"]
     assert last_output_states(run.events["message"])["smu"] == ("off", "off")
+
+
+@pytest.mark.parametrize("pixels", [1, 3, 16])
+def test_the_demo_recipe_is_valid_one_substrate_per_device_type(pixels):
+    from qled.commands.demo import demo_recipe_text
+    from qled.recipes import DEMO_RECIPE
+
+    recipe = parse_recipe(demo_recipe_text(pixels), DEMO_RECIPE.name)
+    assert check_recipe(recipe) == []
+    assert [(s.name, s.station) for s in recipe.substrates] == \
+        [("pristine", "sim:pristine"), ("passivated", "sim:passivated")]
+    assert all(s.pixels == tuple(range(1, pixels + 1)) for s in recipe.substrates)
+    assert [b.kind for b in recipe.blocks] == ["jvl", "dlcp", "cv", "lifetime", "lifetime"]
+    steps = plan_steps(recipe, known_parameters)
+    assert sum(s["kind"] == "jvl" for s in steps) == 2 * pixels
+    assert [s["condition"] for s in steps if s["kind"] != "jvl"] == \
+        ["best 1 by max_eqe_percent from jvl"] * 2 + ["best 3 by max_eqe_percent from jvl"] \
+        + ["best 1 by max_eqe_percent from jvl"] * 2 + ["best 3 by max_eqe_percent from jvl"]
