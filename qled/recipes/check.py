@@ -41,7 +41,7 @@ def _station_problem(proc, station: str, cache: dict) -> str | None:
         try:
             load_config(station, roles=proc.required_roles())
         except StationConfigError as exc:
-            problem = "; ".join(exc.errors)
+            problem = f"{station}: " + "; ".join(exc.errors)
     cache[key] = problem
     return problem
 

@@ -296,3 +296,14 @@ def test_the_demo_recipe_is_valid_one_substrate_per_device_type(pixels):
     assert [s["condition"] for s in steps if s["kind"] != "jvl"] == \
         ["best 1 by max_eqe_percent from jvl"] * 2 + ["best 3 by max_eqe_percent from jvl"] \
         + ["best 1 by max_eqe_percent from jvl"] * 2 + ["best 3 by max_eqe_percent from jvl"]
+
+
+def test_station_files_and_channels_are_validated(tmp_path):
+    text = SMALL.replace('station = "sim:passivated"', 'station = "lab.toml"')
+    problems = _problems(text)
+    assert any("station: " in p and "lab.toml" in p for p in problems), problems
+    text = SMALL.replace('kind = "jvl"', 'kind = "jvl"\nchannels = true')
+    assert any("channels = true is for lifetime blocks" in p for p in _problems(text))
+    text = SMALL + '\n[[block]]\nname = "life"\nkind = "lifetime"\nchannels = true\n' \
+        'parameters = { channel = 2 }\n'
+    assert any("parameters.channel is set by channels = true" in p for p in _problems(text))
