@@ -192,6 +192,10 @@ class RecipeRunner:
                 if analysis is None:
                     analysis = analyze_file(self.out / name)
                 results[str(p)] = _finite_metrics(kind, analysis)
+                fault = _fault_stop(run)
+                if fault:                 # finished safely, but not as planned (as qled run)
+                    state, reason = "failed", fault
+                    outcomes[p] = (state, name, reason)
             if reason:
                 reasons.append(f"pixel {p}: {reason}")
         states = [outcomes.get(p, ("interrupted",))[0] for p in step["pixels"]]
@@ -334,6 +338,15 @@ class RecipeRunner:
         step["run_files"] = [n for n in step["run_files"] if n not in step["partial_files"]]
         self._save()
         return outcomes
+
+
+def _fault_stop(run) -> str:
+    """The reason a run stopped itself safely on a device fault (lifetime), or ''."""
+    messages = run.events["message"] if len(run.events) else []
+    for message in messages:
+        if "stopped safely:" in str(message):
+            return " ".join(str(message).split())
+    return ""
 
 
 def _parse_time(text):

@@ -307,3 +307,32 @@ def test_station_files_and_channels_are_validated(tmp_path):
     text = SMALL + '\n[[block]]\nname = "life"\nkind = "lifetime"\nchannels = true\n' \
         'parameters = { channel = 2 }\n'
     assert any("parameters.channel is set by channels = true" in p for p in _problems(text))
+
+
+def test_a_lifetime_that_stops_itself_on_a_fault_is_a_failed_step(tmp_path):
+    """The pristine device never reaches 100 000 cd/m²: its L0 search stops the channel
+    safely (status finished, as qled run lifetime, whose exit code is 1) — a failed step
+    with the reason; the recipe goes on."""
+    text = """
+[recipe]
+sim = { time_scale = 1000, noise = false }
+[[substrate]]
+name = "F"
+station = "sim:pristine"
+pixels = [1]
+[[block]]
+name = "life"
+kind = "lifetime"
+parameters = { l0_cd_m2 = 100000.0, max_hours = 0.01 }
+[[block]]
+name = "jvl"
+kind = "jvl"
+parameters = { start_voltage_V = 2.5, stop_voltage_V = 4.0, step_voltage_V = 0.5, dwell_s = 0.01 }
+"""
+    recipe = parse_recipe(text, "f.toml")
+    record = start_recipe(recipe, tmp_path / "out")
+    code = RecipeRunner(recipe, record, say=lambda _: None, progress=False).run()
+    life, jvl = record.steps
+    assert code == 1 and jvl["state"] == "done"
+    assert life["state"] == "failed" and "stopped safely" in life["reason"], life
+    assert len(life["run_files"]) == 1 and "safety" not in life
