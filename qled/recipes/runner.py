@@ -93,6 +93,14 @@ class RecipeRunner:
     # ---------------------------------------------------------------- run
     def run(self, command: str = "run") -> int:
         """Run every unfinished step → exit code (0 all done, 1 some failed, 130 stopped)."""
+        from acquisition.store import run_lock
+
+        # one recipe process per folder: a second run / resume / GUI is refused in one line
+        # naming the holder (RunLocked); the kernel frees the lock of a killed holder
+        with run_lock(self.record.path, f"qled recipe {command}"):
+            return self._run(command)
+
+    def _run(self, command: str) -> int:
         from qled.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 
         session = {"command": command, "started": now_utc(), "ended": None, "exit": None}

@@ -336,3 +336,21 @@ parameters = { start_voltage_V = 2.5, stop_voltage_V = 4.0, step_voltage_V = 0.5
     assert code == 1 and jvl["state"] == "done"
     assert life["state"] == "failed" and "stopped safely" in life["reason"], life
     assert len(life["run_files"]) == 1 and "safety" not in life
+
+
+def test_one_recipe_process_per_folder(tmp_path):
+    """While a recipe runs in a folder (its record's lock held), a resume of that folder is
+    refused in one line naming the holder, before it touches anything."""
+    from acquisition.store import run_lock
+
+    recipe = parse_recipe(SMALL, "r.toml")
+    out = tmp_path / "out"
+    record = start_recipe(recipe, out)
+    before = (out / "recipe.json").read_text()
+    with run_lock(out / "recipe.json", "qled recipe run"):
+        res = subprocess.run([sys.executable, "-m", "qled", "recipe", "resume", str(out)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert "qled recipe run" in res.stderr and "Traceback" not in res.stderr
+    assert (out / "recipe.json").read_text() == before and not list(out.glob("*.h5"))
+    assert record.first_unfinished() == 0
