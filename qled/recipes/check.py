@@ -89,9 +89,10 @@ def _check_block(recipe: Recipe, block, index: int, problems: list[str], cache: 
                             "run on every substrate this block runs on")
         if cond.source not in earlier:
             later = any(b.name == cond.source for b in recipe.blocks)
-            problems.append(f"{where}: pixels = '{cond.text}': block '{cond.source}' "
-                            + ("comes later: a condition uses an earlier block" if later else
-                               "does not exist: allowed " + (", ".join(earlier) or "none")))
+            how = ("is this block: a condition uses an earlier one" if cond.source == block.name
+                   else "comes later: a condition uses an earlier block" if later else
+                   "does not exist: allowed " + (", ".join(earlier) or "none"))
+            problems.append(f"{where}: pixels = '{cond.text}': block '{cond.source}' {how}")
         else:
             source_kind = kinds().get(earlier[cond.source].kind)
             metrics = source_kind.metric_keys if source_kind is not None else ()

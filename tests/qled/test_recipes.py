@@ -104,7 +104,7 @@ per_channel = [{ l0_cd_m2 = 1000.0 }, { l0_cd_m2 = 2000.0 }]
 @pytest.mark.parametrize("edit, expected", [
     (("kind = \"dlcp\"", "kind = \"dlcpx\""), "block 'dlcp': kind = 'dlcpx' is not known"),
     (("step_voltage_V = 0.5", "step_voltage_V = 50"), "block 'jvl': step_voltage_V = 50"),
-    (("from jvl", "from dlcp"), "block 'dlcp' comes later"),
+    (("from jvl", "from dlcp"), "block 'dlcp' is this block"),
     (("max_eqe_percent", "max_eqe"), "'max_eqe' is not a metric of kind 'jvl': allowed"),
     (("sim:passivated", "sim:nonsense"), "station = 'sim:nonsense' is not allowed"),
     (("pixels = [1, 2]", "pixels = [1, 99]"), "pixel 99 is out of range: allowed 1 … 64"),
