@@ -72,6 +72,7 @@ def demo(out_dir, *, progress=print):
 KIND = Kind(
     name="dlcp", procedure=DLCPProcedure, analyze=analyze_dlcp, report=report_dlcp,
     gui_preset=PRESETS["dlcp"], demo=demo,
+    metrics=("n_dl_cm3.0", "n_dl_cm3.-1", "trap_cutoff_frequency_Hz"),
     headlines=(("n_dl_cm3.0", "N_DL lowest f cm-3", ".3g"),
                ("n_dl_cm3.-1", "N_DL highest f cm-3", ".3g"),
                ("trap_cutoff_frequency_Hz", "trap cutoff Hz", ".0f")))

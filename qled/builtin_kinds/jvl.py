@@ -48,9 +48,18 @@ def demo(out_dir, *, progress=print, pixels: int = 3, time_scale: float = 300.0)
     return paths
 
 
+def _metrics() -> tuple:
+    """Every numeric figure of :class:`analysis.jvl.JVLSummary` (what a recipe ranks by)."""
+    import dataclasses
+
+    from analysis.jvl import JVLSummary
+
+    return tuple(f.name for f in dataclasses.fields(JVLSummary) if f.type in ("float", "int"))
+
+
 KIND = Kind(
     name="jvl", procedure=JVLProcedure, analyze=analyze, report=report,
-    gui_preset=PRESETS["jvl"], demo=demo,
+    gui_preset=PRESETS["jvl"], demo=demo, metrics=_metrics(),
     headlines=(("max_eqe_percent", "EQE_max %", ".2f"),
                ("eqe_at_1000_cd_m2_percent", "EQE at 1000 cd/m2 %", ".2f"),
                ("max_current_efficiency_cd_A", "CE_max cd/A", ".1f"),

@@ -172,14 +172,15 @@ def run_command(args, values) -> int:
 
 
 def resume_command(path, *, flush_interval_s: float = 1.0, handle_signals: bool = True,
-                   stream=None, accept_discontinuity: bool = False):
+                   stream=None, accept_discontinuity: bool = False, stop_event=None):
     """``qled resume FILE`` of a lifetime run → RunResult.
 
     :func:`acquisition.runner.resume_run` with the live status line of ``qled run lifetime``
     (:func:`status_lines`: state, stress time, L/L0, V, estimated time to the stop fraction)
     on ``stream`` (default stderr; redrawn on a terminal, printed once at the end otherwise).
     A run that cannot be resumed gets the engine's own one-line refusal; a pixel that does
-    not continue the stored run is refused unless ``accept_discontinuity``.
+    not continue the stored run is refused unless ``accept_discontinuity``. Setting
+    ``stop_event`` (a ``threading.Event``: a recipe's stop, the GUI's abort) stops it too.
     """
     from acquisition.runner import RunEngine, restore_procedure, resume_run
     from acquisition.store import load_run, run_lock
@@ -199,6 +200,8 @@ def resume_command(path, *, flush_interval_s: float = 1.0, handle_signals: bool 
         procedure.accept_discontinuity = bool(accept_discontinuity)
         board = _StatusBoard({int(procedure.channel): procedure}, stream=stream)
         engine = RunEngine(procedure, resume_path=path, flush_interval_s=flush_interval_s)
+        if stop_event is not None:
+            engine._stop = stop_event      # one stop flag with the caller (as run_channels)
         board.start()
         result = None
         try:
@@ -243,4 +246,6 @@ def demo(out_dir: Path, *, progress=print) -> list[Path]:
 KIND = Kind(
     name="lifetime", procedure=LifetimeProcedure, analyze=analyze, report=report,
     gui_preset=PRESETS["lifetime"], demo=demo, headlines=HEADLINES,
+    metrics=("l0_cd_m2", "l0_max_cd_m2", "t95_h", "t90_h", "t80_h", "t50_h", "tau_h", "beta",
+             "voltage_rise_at_t95_V", "voltage_rise_at_t50_V", "duration_h", "final_relative"),
     add_options=add_options, run_command=run_command, resume_command=resume_command)

@@ -61,6 +61,10 @@ class Kind:
     sim_devices : tuple of str
         The simulated devices this kind runs on (``--station sim:<device>``); the first is
         the default of ``--station sim``.
+    metrics : tuple of str
+        Keys of ``analyze``'s result a recipe condition may rank pixels by (``best 2 by
+        max_eqe_percent from jvl``; dotted keys index nested results); empty: the keys of
+        ``headlines``.
     add_options, run_command, resume_command : callable, optional
         Hooks for kinds whose ``qled run`` is more than one procedure run (lifetime channels):
         ``add_options(parser)``, ``run_command(args, values) -> int``,
@@ -80,6 +84,7 @@ class Kind:
     run_command: Optional[Callable] = None
     resume_command: Optional[Callable] = None
     report_options: dict = field(default_factory=dict)
+    metrics: tuple = ()
 
     @property
     def procedure_path(self) -> str:
@@ -90,6 +95,11 @@ class Kind:
     def key(self) -> str:
         """Key of this kind's results in ``/analysis`` and of its report folder."""
         return kind_key(self.procedure_path)
+
+    @property
+    def metric_keys(self) -> tuple:
+        """What a recipe condition may rank by: :attr:`metrics`, else the headline keys."""
+        return tuple(self.metrics) or tuple(key for key, _, _ in self.headlines)
 
     @property
     def summary(self) -> str:
