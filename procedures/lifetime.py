@@ -169,9 +169,10 @@ class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, LoggedEnvironment, Ql
     def simulated_bench_options(self, spec):
         from .sim_substrate import channels_bench_options   # as run_channels, this one last
 
+        others = iter(k for k in range(1, 66) if k != int(self.pixel))   # distinct pixels
         values = [{"station": spec, "area_cm2": float(self.area_cm2), "light_route":
-                   self.light_route, "pixel": int(self.pixel) if c == self.channel else c}
-                  for c in range(1, int(self.channel) + 1)]
+                   self.light_route, "pixel": int(self.pixel) if c == self.channel
+                   else next(others)} for c in range(1, int(self.channel) + 1)]
         options = channels_bench_options([self.sim_preset(spec)] * len(values), values, {
             "seed": int(self.channel), **self.sim_overrides}, float(self.area_cm2))
         return options

@@ -45,6 +45,9 @@ class ResumeContinuity:
         sim = ((run.attrs.get("station") or {}).get("station") or {})
         if sim.get("simulated") and "time_scale" in sim:   # continue at the stored pace
             self.sim_overrides = {**self.sim_overrides, "time_scale": float(sim["time_scale"])}
+        switch = ((run.attrs.get("station") or {}).get("switch") or {}).get("model")
+        if sim.get("simulated") and switch:                 # the same switched substrate
+            self.sim_overrides = {**self.sim_overrides, "switch": str(switch)}
         volts = d["voltage_V"].to_numpy(float)
         tail = slice(-3, None)                 # the last rows, noise averaged a little
         self._resume = {"current_A": float(d["source_current_A"].dropna().iloc[-1]),

@@ -51,7 +51,14 @@ def release_pixel(procedure) -> None:
     switch = getattr(station, "switch", None)
     if switch is None:
         return
-    switch.disconnect(procedure_bus(procedure))
+    bus = procedure_bus(procedure)
+    switch.disconnect(bus)
+    left = switch.connections()          # read back: the run file says the relays are open
+    if bus in left:
+        procedure.log_event("error", f"switch: bus {bus} opened (read back: pixel {left[bus]} "
+                            "still closed)")
+    else:
+        procedure.log_event("info", f"switch: bus {bus} opened (read back: open)")
 
 
 def bench_pixel_index(procedure) -> int:

@@ -51,7 +51,10 @@ __all__ = ["Recipe", "Substrate", "Block", "Condition", "RecipeError", "parse_re
 #: Pixel numbers a recipe may name (those of ``QledProcedure.pixel``).
 PIXEL_RANGE = (1, 64)
 #: Simulated-bench options a recipe may set (``sim = {…}`` in [recipe] or a block).
-SIM_KEYS = {"time_scale": "a number > 0", "noise": "true | false"}
+SIM_KEYS = {"time_scale": "a number > 0", "noise": "true | false",
+            "switch": "keithley7001 | relay_box (a switched substrate: each run wires its pixel)"}
+#: Pixel switches a simulated substrate may have (``simulators.bench.Bench(switch=…)``).
+SIM_SWITCHES = ("keithley7001", "relay_box")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _CONDITION = re.compile(r"^\s*(best|highest|lowest)\s+(\d+)\s+by\s+([A-Za-z0-9_.-]+)\s+"
@@ -200,6 +203,9 @@ def _sim(value, where: str, problems: list[str]) -> dict:
         elif key == "time_scale" and (isinstance(val, bool) or not isinstance(val, (int, float))
                                       or not 0 < val < float("inf")):
             problems.append(f"{where}: sim.time_scale = {val!r} is out of range: allowed > 0")
+        elif key == "switch" and val not in SIM_SWITCHES:
+            problems.append(f"{where}: sim.switch = {val!r} is not accepted: allowed "
+                            f"{' | '.join(SIM_SWITCHES)}")
         elif key == "noise" and not isinstance(val, bool):
             problems.append(f"{where}: sim.noise = {val!r} is not accepted: allowed true | false")
         else:

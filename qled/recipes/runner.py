@@ -28,14 +28,14 @@ from pathlib import Path
 from .model import Condition, Recipe
 from .plan import expand_step, select_pixels
 from .record import Record, now_utc
-from .safety import outputs_off_recorded
+from .safety import outputs_off_recorded, relays_open_recorded
 
 __all__ = ["RecipeRunner", "SAFE_STATE_CHECKS"]
 
 #: Called after every step as ``check(step, out_dir)``; each returns a problem line or None
 #: (recorded in the step's ``safety`` list and said). The place where "outputs off" (from
 #: the run files' output records) and, with the pixel switch, "relays open" are asserted.
-SAFE_STATE_CHECKS: list = [outputs_off_recorded]
+SAFE_STATE_CHECKS: list = [outputs_off_recorded, relays_open_recorded]
 
 
 def _finite_metrics(kind, analysis: dict | None) -> dict:
@@ -337,6 +337,8 @@ class RecipeRunner:
                                              stop_event=self.stop_event)
                 if result.refused:          # e.g. killed before its first row
                     partial.append(path.name)
+                    step.setdefault("partial_reasons", {})[path.name] = \
+                        f"not continued: {result.message}"
                     self.say(f"  not continued ({result.message}): measured again")
                 else:
                     outcomes[pixel] = self._outcome(result)

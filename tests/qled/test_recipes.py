@@ -16,7 +16,7 @@ from qled.recipes import (RecipeError, RecipeRunner, check_recipe, parse_conditi
                           parse_recipe, plan_steps, start_recipe, reopen_recipe)
 from qled.recipes.check import known_parameters
 from qled.recipes.plan import select_pixels
-from qled.recipes.safety import last_output_states
+from qled.recipes.safety import last_output_states, last_relay_states, relays_open_recorded
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -176,6 +176,43 @@ def test_last_output_states():
             "channel2.smu: output on (read back: on)", "smu: output off (read back: off)",
             "channel2.smu: output off (read back: on)"]
     assert last_output_states(msgs) == {"smu": ("off", "off"), "channel2.smu": ("off", "on")}
+
+
+def test_last_relay_states_and_the_relays_open_check(tmp_path):
+    msgs = ["pixel 2 connected to bus 1 (switch keithley7001, KEITHLEY)", "smu: output off",
+            "switch: bus 1 opened (read back: open)", "pixel 3 connected to bus 2 (switch …)"]
+    assert last_relay_states(msgs) == {1: "open", 2: "pixel 3"}
+    assert relays_open_recorded({"state": "planned", "run_files": ["x.h5"]}, tmp_path) is None
+
+
+@pytest.mark.parametrize("switch", ["keithley7001", "relay_box"])
+def test_a_switched_substrate_wires_each_pixel_and_ends_with_its_relays_open(tmp_path, switch):
+    """``sim.switch``: every run of the recipe wires its own pixel through the simulated switch
+    (an event naming pixel and bus) and ends with that bus opened and read back open; the
+    recipe's safe-state checks find nothing."""
+    text = SMALL.replace("noise = false }", f'noise = false, switch = "{switch}" }}')
+    src = tmp_path / "switched.toml"
+    src.write_text(text)
+    recipe = parse_recipe(text, "switched.toml", base_dir=tmp_path)
+    out = tmp_path / "out"
+    record = start_recipe(recipe, out, str(src))
+    assert RecipeRunner(recipe, record, say=lambda _: None, progress=False).run() == 0
+    assert [s["state"] for s in record.steps] == ["done", "done", "done"]
+    for s in record.steps:
+        assert "safety" not in s
+        for n in s["run_files"]:
+            run = load_run(out / n, spectra=False)
+            msgs = [str(m) for m in run.events["message"]]
+            pixel = int(run.attrs["pixel"])
+            assert any(m.startswith(f"pixel {pixel} connected to bus 1") for m in msgs), msgs
+            assert last_relay_states(msgs) == {1: "open"}
+            assert run.attrs["station"]["switch"]["model"] == switch
+
+
+def test_a_recipe_refuses_an_unknown_simulated_switch():
+    problems = _problems(SMALL.replace("noise = false }", 'noise = false, switch = "7002" }'))
+    assert len(problems) == 1 and "sim.switch = '7002'" in problems[0] \
+        and "keithley7001 | relay_box" in problems[0]
 
 
 def test_run_stop_in_the_middle_then_resume(tmp_path):

@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 
 from acquisition.store import load_run
-from qled.recipes.safety import last_output_states
+from qled.recipes.safety import last_output_states, last_relay_states
 
 pytestmark = [pytest.mark.reliability,
               pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL on Linux")]
@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RECIPE = """
 [recipe]
 name = "issue 19 done-when"
+sim = { switch = "keithley7001" }
 
 [defaults]
 operator = "done-when test"
@@ -186,6 +187,11 @@ def test_recipe_survives_two_sigkills_and_finishes_with_nothing_measured_twice(t
             measured[key] = run
             for inst, state in last_output_states(run.events["message"]).items():
                 assert state == ("off", "off"), (f.name, inst, state)
+            # the pixel was wired through the switch, and the run ended with its bus open
+            messages = [str(m) for m in run.events["message"]]
+            assert any(m.startswith(f"pixel {key[2]} connected to bus") for m in messages), f.name
+            relays = last_relay_states(messages)
+            assert relays and set(relays.values()) == {"open"}, (f.name, relays)
         assert "safety" not in s
     blocks = [k[1] for k in measured]
     assert (blocks.count("jvl"), blocks.count("dlcp"), blocks.count("life")) == (8, 2, 8)
