@@ -37,13 +37,16 @@ class DarkCurrentRoute:
     def dark_correction_on(self) -> bool:
         return self.light_route == "photodiode" and int(self.dark_current_readings) > 0
 
-    def measure_dark(self, smu, photodiode, label: str, time_s: float) -> float | None:
+    def measure_dark(self, smu, photodiode, label: str, time_s: float | None = None
+                     ) -> float | None:
         """Switch ``smu`` (the LED's source) off, read the dark current, record it as the
-        ``label`` (``start``, ``resume``, ``end``) reading at ``time_s`` [s]; it becomes the
-        live value. Returns the mean [A], or None when the correction is off."""
+        ``label`` (``start``, ``resume``, ``end``) reading at ``time_s`` [s] (None: the
+        middle of the readings on ``elapsed_s()``); it becomes the live value. Returns the
+        mean [A], or None when the correction is off."""
         if not self.dark_correction_on() or photodiode is None:
             return None
         smu.output_off()           # a dark current is only dark with the LED undriven
+        before = self.elapsed_s()
         try:
             dark = photodiode.measure_dark_current_A(int(self.dark_current_readings))
         except Exception as exc:   # noqa: BLE001 - the end reading must not lose the run
@@ -52,7 +55,9 @@ class DarkCurrentRoute:
             self.log_event("warning", f"{DARK_EVENT_PREFIX} end: not measured ({exc}); the "
                            "analysis holds the last reading")
             return None
-        t = float(time_s) if time_s is not None and math.isfinite(time_s) else math.nan
+        if time_s is None:
+            time_s = 0.5 * (before + self.elapsed_s())
+        t = float(time_s) if math.isfinite(time_s) else math.nan
         self.log_event("info", f"{DARK_EVENT_PREFIX} {label}: I_dark = {dark.current_A:+.6e} A, "
                        f"std {dark.std_A:.3g} A, n = {dark.n}, at time_s = {t:.9g} s "
                        "(source output off)")

@@ -271,7 +271,7 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
         n_total = len(forward) * (2 if self.directions == "forward+reverse" else 1)
         smu.configure_voltage_source(self.compliance_A, nplc=self.nplc)
         photodiode = getattr(self.instruments, "photodiode", None)
-        self.measure_dark(smu, photodiode, "start", self.elapsed_s())
+        self.measure_dark(smu, photodiode, "start")
         smu.set_voltage(float(forward[0]))
         smu.output_on()
         self.log_event("info", f"output on, {self.directions} sweep {forward[0]:g} → "
@@ -297,7 +297,7 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
             raise
         smu.output_off()
         self.record_error_queue(smu, "at the end of the sweep")
-        self.measure_dark(smu, photodiode, "end", self.elapsed_s())
+        self.measure_dark(smu, photodiode, "end")
 
     def expected_turn_on_V(self) -> float:
         """Expected turn-on voltage [V]: the photon energy of ``assumed_peak_nm`` over e

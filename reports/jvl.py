@@ -123,6 +123,7 @@ def run_curves(run, **kwargs) -> JVLCurves:
     a = _sweep_arrays(run)
     return jvl_curves(a["voltage_V"], a["current_density_mA_cm2"], a["luminance_cd_m2"],
                       wavelength_nm=a["wavelength_nm"], spectra=a["spectra"],
+                      reference_spectrum=a["reference_spectrum"],   # photodiode route's EQE
                       direction=a["direction"], **kwargs)
 
 
