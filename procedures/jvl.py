@@ -25,6 +25,8 @@ Light routes
     photocurrent of a calibrated photodiode; luminance from it through the calibration and a
     reference EL spectrum (a CSV file, or a Gaussian of the stated peak and FWHM, recorded
     as *assumed*) — Archer et al., Adv. Opt. Mater. 9, 2000838 (2021).
+    The dark current, read with the SMU output off before and after the sweep, is
+    subtracted (:mod:`procedures.dark_current`).
 ``none``
     J-V only; the SMU runs the sweep as hardware list sweeps of a few points each (one read
     per list). Between lists the procedure applies the stop rules of the point-by-point

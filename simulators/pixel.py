@@ -376,11 +376,12 @@ class PhotodiodeLoad:
     Connected cathode to HI so the photocurrent reads positive; I(V) = I_ph + I_dark(t) + V/R_sh
     with a 1 GΩ shunt. The dark current drifts linearly on the bench clock,
     I_dark(t) = ``dark_current_A`` + ``dark_drift_A_per_h``·t/3600 s (t: simulated seconds
-    since the bench started). Guess, documented in docs/instrument-fidelity.md: the default
-    20 pA is the order a large-area Si photodiode shows near 0 V bias with a picoammeter's
-    offset (Hamamatsu S1337-1010BR data sheet: dark current ≤ 0.2 nA at V_R = 10 mV;
-    Keithley 6485 spec: input voltage burden ≤ 200 µV), and 2 pA/h the slow drift of a
-    bench warming up; neither is a vendor figure.
+    since the bench started). Guess (docs/instrument-fidelity.md, "Photodiode dark
+    current"): the default 20 pA is the order of a Si photodiode's dark current (Hamamatsu
+    data sheets give tens of pA at small reverse bias, e.g. S1087/S1133 series, KSPD1039E)
+    plus the meter's input offset (6485 Instruction Manual 6485-901-01, Applications Guide
+    p. I-3: input bias current and voltage burden), and 2 pA/h the slow drift of a bench
+    warming up; neither is a vendor figure.
 
     Every reading is recorded (the last :attr:`HISTORY_ROWS`) in :attr:`history` as
     ``(time_s, pixel_driven, current_A)``, so a test can prove that a dark reading was taken
