@@ -75,32 +75,48 @@ def rescale_luminance_cd_m2(luminance_cd_m2, photocurrent_A, live_dark_A, correc
     return out
 
 
-def dark_drift(dark_time_s, dark_current_A, corrected_A, *,
+def dark_drift(dark_time_s, dark_current_A, corrected_A, *, dark_std_A=None, dark_n=None,
                warn_fraction: float = DRIFT_WARN_FRACTION) -> dict:
     """Drift of the dark current over the run, against the run's smallest signal.
 
     Returns ``dark_current_start_A`` and ``dark_current_end_A`` (first and last reading),
-    ``dark_current_drift_A`` (end − start), ``smallest_photocurrent_A`` (the smallest
-    positive corrected photocurrent of the run), ``dark_drift_fraction`` = |drift| /
-    smallest photocurrent, ``dark_readings`` (their number) and ``dark_drift_warning``
-    (a sentence when the fraction exceeds ``warn_fraction``, else None). NaN where a figure
-    is not defined (one reading: no drift; no positive photocurrent).
+    ``dark_current_drift_A`` (end − start) and ``dark_drift_uncertainty_A`` (its standard
+    error, √(σ_s²/n_s + σ_e²/n_e), from ``dark_std_A`` and ``dark_n`` of the readings),
+    ``smallest_photocurrent_A`` (the smallest corrected photocurrent above the noise of one
+    dark reading, 3·σ: points below it are not a signal), ``dark_drift_fraction`` = |drift| /
+    smallest photocurrent, ``dark_readings`` (their number) and ``dark_drift_warning`` (a
+    sentence when the fraction exceeds ``warn_fraction`` and the drift exceeds twice its
+    standard error, else None). NaN where a figure is not defined (one reading: no drift;
+    no photocurrent above the noise).
     """
     dt, di = _readings(dark_time_s, dark_current_A)
+    n_read = np.atleast_1d(np.asarray(dark_time_s, dtype=float)).size
+    std = np.zeros(n_read) if dark_std_A is None else np.atleast_1d(np.asarray(dark_std_A, float))
+    n = np.ones(n_read) if dark_n is None else np.atleast_1d(np.asarray(dark_n, float))
+    if std.shape != (n_read,) or n.shape != (n_read,):
+        raise ValueError("dark readings: dark_std_A and dark_n must have one value per reading")
+    keep = np.isfinite(np.asarray(dark_time_s, float)) & np.isfinite(np.asarray(dark_current_A,
+                                                                                 float))
+    order = np.argsort(np.asarray(dark_time_s, float)[keep], kind="stable")
+    std, n = std[keep][order], np.maximum(n[keep][order], 1.0)
     corr = np.asarray(corrected_A, dtype=float)
-    pos = corr[np.isfinite(corr) & (corr > 0)]
+    floor = 3.0 * float(np.nanmax(std)) if std.size else 0.0
+    pos = corr[np.isfinite(corr) & (corr > max(floor, 0.0))]
     smallest = float(pos.min()) if pos.size else math.nan
     start = float(di[0]) if di.size else math.nan
     end = float(di[-1]) if di.size else math.nan
     drift = end - start if di.size >= 2 else math.nan
+    error = float(math.sqrt(std[0] ** 2 / n[0] + std[-1] ** 2 / n[-1])) if di.size >= 2 \
+        else math.nan
     fraction = abs(drift) / smallest if math.isfinite(drift) and smallest > 0 else math.nan
     warning = None
-    if math.isfinite(fraction) and fraction > warn_fraction:
+    if math.isfinite(fraction) and fraction > warn_fraction and abs(drift) > 2.0 * error:
         warning = (f"photodiode dark current drifted by {drift:.3g} A during the run "
-                   f"({start:.3g} → {end:.3g} A), {100 * fraction:.3g} % of the smallest "
-                   f"photocurrent ({smallest:.3g} A; warning above {100 * warn_fraction:g} %): "
-                   "the dimmest points rest on the assumed linear drift")
+                   f"({start:.3g} → {end:.3g} A, ± {error:.2g} A), {100 * fraction:.3g} % of "
+                   f"the smallest photocurrent ({smallest:.3g} A; warning above "
+                   f"{100 * warn_fraction:g} %): the dimmest points rest on the assumed linear "
+                   "drift")
     return {"dark_current_start_A": start, "dark_current_end_A": end,
-            "dark_current_drift_A": drift, "smallest_photocurrent_A": smallest,
-            "dark_drift_fraction": fraction, "dark_readings": int(di.size),
-            "dark_drift_warning": warning}
+            "dark_current_drift_A": drift, "dark_drift_uncertainty_A": error,
+            "smallest_photocurrent_A": smallest, "dark_drift_fraction": fraction,
+            "dark_readings": int(di.size), "dark_drift_warning": warning}

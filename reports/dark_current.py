@@ -78,7 +78,8 @@ def dark_summary(run) -> dict:
     if got is None:
         return {}
     _, _, _, corr, readings = got
-    out = dc.dark_drift(readings["time_s"], readings["current_A"], corr)
+    out = dc.dark_drift(readings["time_s"], readings["current_A"], corr,
+                        dark_std_A=readings["std_A"], dark_n=readings["n"])
     out["dark_current_std_A"] = float(readings["std_A"][0])
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in out.items()}
@@ -95,8 +96,9 @@ def dark_paragraph(summary) -> str | None:
 
     text = (f"Photodiode dark current (LED source off, subtracted, interpolated in time): "
             f"start {g('dark_current_start_A')} A (σ {g('dark_current_std_A')} A), end "
-            f"{g('dark_current_end_A')} A, drift {g('dark_current_drift_A')} A = "
+            f"{g('dark_current_end_A')} A, drift {g('dark_current_drift_A')} ± "
+            f"{g('dark_drift_uncertainty_A', '.2g')} A = "
             f"{g('dark_drift_fraction')} of the smallest photocurrent "
-            f"({g('smallest_photocurrent_A')} A); {summary['dark_readings']} readings.")
+            f"({g('smallest_photocurrent_A')} A); {summary['dark_readings']} dark measurements.")
     warning = summary.get("dark_drift_warning")
     return f"**Warning:** {warning}. {text}" if warning else text

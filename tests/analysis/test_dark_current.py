@@ -65,3 +65,21 @@ def test_drift_figures_and_warning():
         quiet["dark_drift_warning"] is None
     one = dc.dark_drift([0.0], [2e-11], corr)               # one reading: no drift
     assert math.isnan(one["dark_current_drift_A"]) and one["dark_drift_warning"] is None
+
+
+def test_no_warning_for_a_drift_within_the_noise_or_against_noise_points():
+    """A drift below twice its standard error is noise, and corrected photocurrents within
+    3σ of one dark reading are not the run's smallest signal (a noise point would make any
+    drift look large)."""
+    corr = np.array([5.7e-14, -2e-12, 3e-11, 1e-8])        # the first two: noise points
+    d = dc.dark_drift([0.0, 40.0], [1.888e-11, 1.905e-11], corr, dark_std_A=[1.8e-12, 1.8e-12],
+                      dark_n=[10, 10])
+    assert d["smallest_photocurrent_A"] == pytest.approx(3e-11)
+    assert d["dark_drift_uncertainty_A"] == pytest.approx(math.sqrt(2 * 1.8e-12 ** 2 / 10))
+    assert d["dark_drift_fraction"] == pytest.approx(1.7e-13 / 3e-11, rel=1e-6)
+    assert d["dark_drift_warning"] is None                  # 0.17 pA ± 0.8 pA: noise
+    big = dc.dark_drift([0.0, 40.0], [1.888e-11, 2.5e-11], corr, dark_std_A=[1.8e-12, 1.8e-12],
+                        dark_n=[10, 10])
+    assert big["dark_drift_warning"] and "± 8e-13 A" in big["dark_drift_warning"]
+    with pytest.raises(ValueError, match="one value per reading"):
+        dc.dark_drift([0.0, 1.0], [1e-11, 1e-11], corr, dark_std_A=[1e-12])
