@@ -30,6 +30,7 @@ import numpy as np
 from scipy import constants
 
 from .resilience import EventCallback, ResilientLink
+from .roles import DarkCurrent
 from .validation import check_range
 
 SI_DEFAULT = "si_default"
@@ -199,7 +200,24 @@ def load_calibration(responsivity: str, *, radius_mm: float, distance_mm: float,
 
 # ------------------------------------------------------------------------------- readers
 
-class SMUPhotodiode:
+def dark_current_of(read_A: Callable[[], float], n: int) -> DarkCurrent:
+    """Mean and sample standard deviation of ``n`` readings of ``read_A()`` [A]."""
+    n = int(check_range("n", n, 1, 10_000))
+    values = np.array([read_A() for _ in range(n)], dtype=float)
+    std = float(np.std(values, ddof=1)) if n > 1 else 0.0
+    return DarkCurrent(float(np.mean(values)), std, n)
+
+
+class _DarkCurrentReader:
+    """``measure_dark_current_A`` of a photodiode reader (readings as the photocurrent)."""
+
+    def measure_dark_current_A(self, n: int = 10) -> DarkCurrent:
+        """Dark current: ``n`` photocurrent readings, their mean and standard deviation.
+        Only a dark current if the LED's source output is off (the procedure's job)."""
+        return dark_current_of(self.read_photocurrent_A, n)
+
+
+class SMUPhotodiode(_DarkCurrentReader):
     """:class:`~instruments.roles.PhotodiodeMeter` on an SMU channel held at 0 V.
 
     ``polarity`` = +1 (default) for the cathode on HI, where the photocurrent reads positive;
@@ -231,7 +249,7 @@ class SMUPhotodiode:
         self.close()
 
 
-class PicoammeterPhotodiode:
+class PicoammeterPhotodiode(_DarkCurrentReader):
     """:class:`~instruments.roles.PhotodiodeMeter` on a Keithley 6485 picoammeter."""
 
     def __init__(self, driver, calibration: PhotodiodeCalibration, *,

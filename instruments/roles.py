@@ -256,18 +256,42 @@ class LightMeter(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class DarkCurrent:
+    """A dark-current measurement of a photodiode: ``n`` readings with the LED's source off.
+
+    Attributes
+    ----------
+    current_A : float
+        Mean of the readings [A] (the dark current to subtract).
+    std_A : float
+        Their sample standard deviation [A] (0 for one reading).
+    n : int
+        Number of readings.
+    """
+
+    current_A: float
+    std_A: float
+    n: int
+
+
 @runtime_checkable
 class PhotodiodeMeter(Protocol):
     """The photodiode route: a calibrated Si photodiode read as a photocurrent.
 
     ``calibration`` is an :class:`instruments.photodiode.PhotodiodeCalibration` (responsivity
     table and geometry) that converts photocurrent to luminance / photon flux.
+    ``measure_dark_current_A(n)`` takes ``n`` readings and returns their mean and standard
+    deviation (:class:`DarkCurrent`); the caller has switched the source that drives the
+    LED off first (the reader cannot: it is another instrument).
     """
 
     idn: str
     calibration: "object"
 
     def read_photocurrent_A(self) -> float: ...
+
+    def measure_dark_current_A(self, n: int = 10) -> DarkCurrent: ...
 
     def close(self) -> None: ...
 

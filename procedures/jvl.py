@@ -25,6 +25,8 @@ Light routes
     photocurrent of a calibrated photodiode; luminance from it through the calibration and a
     reference EL spectrum (a CSV file, or a Gaussian of the stated peak and FWHM, recorded
     as *assumed*) — Archer et al., Adv. Opt. Mater. 9, 2000838 (2021).
+    The dark current, read with the SMU output off before and after the sweep, is
+    subtracted (:mod:`procedures.dark_current`).
 ``none``
     J-V only; the SMU runs the sweep as hardware list sweeps of a few points each (one read
     per list). Between lists the procedure applies the stop rules of the point-by-point
@@ -41,6 +43,7 @@ from pymeasure.experiment import (FloatParameter, IntegerParameter, ListParamete
 from .base import INSTRUMENTS, LIMITS, SAMPLE, SWEEP
 from .base import (OPEN_COLLAPSE_RATIO, OPEN_CONDUCTING_A, OPEN_FLOOR_A, QledProcedure,
                    first_current_collapse)
+from .dark_current import DarkCurrentRoute
 
 __all__ = ["JVLProcedure", "PhotodiodeRoute", "sweep_voltages_V", "checked_sweep_V",
            "gaussian_spectrum"]
@@ -104,10 +107,11 @@ def gaussian_spectrum(wavelength_nm: np.ndarray, peak_nm: float, fwhm_nm: float)
     return np.exp(-0.5 * ((np.asarray(wavelength_nm, float) - peak_nm) / sigma) ** 2)
 
 
-class PhotodiodeRoute:
+class PhotodiodeRoute(DarkCurrentRoute):
     """The photodiode light route of a procedure (J-V-L sweep, lifetime channel).
 
-    Luminance from the photocurrent through the photodiode's calibration and a reference
+    Luminance from the photocurrent, less the dark current measured with the LED off
+    (:mod:`procedures.dark_current`), through the photodiode's calibration and a reference
     EL spectrum: a CSV file, or a Gaussian of the stated peak and FWHM recorded as
     *assumed* (Archer et al., Adv. Opt. Mater. 9, 2000838 (2021)). The procedure has
     ``light_route`` and ``area_cm2`` parameters.
@@ -155,11 +159,12 @@ class PhotodiodeRoute:
 
     def _photodiode_reading(self, photodiode):
         """(luminance [cd/m²], photocurrent [A]) of one photodiode reading (needs
-        ``self.reference`` from :meth:`_photodiode_reference`)."""
+        ``self.reference`` from :meth:`_photodiode_reference`): the photocurrent as read,
+        the luminance of it less the live dark current."""
         i_pd = photodiode.read_photocurrent_A()
         wl, s, _ = self.reference
-        return photodiode.calibration.luminance_cd_m2(max(i_pd, 0.0), wl, s,
-                                                      area_cm2=self.area_cm2), i_pd
+        return photodiode.calibration.luminance_cd_m2(max(i_pd - self.live_dark_A(), 0.0), wl,
+                                                      s, area_cm2=self.area_cm2), i_pd
 
 
 class JVLProcedure(PhotodiodeRoute, QledProcedure):
@@ -199,10 +204,11 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
         "max_current_density_mA_cm2": LIMITS,
         "nplc": INSTRUMENTS, "light_route": INSTRUMENTS, "spectrum_every": INSTRUMENTS,
         "light_threshold_mA_cm2": INSTRUMENTS, "reference_spectrum": INSTRUMENTS,
-        "assumed_peak_nm": INSTRUMENTS, "assumed_fwhm_nm": INSTRUMENTS}
+        "assumed_peak_nm": INSTRUMENTS, "assumed_fwhm_nm": INSTRUMENTS,
+        "dark_current_readings": INSTRUMENTS}
     DATA_COLUMNS = ["time_s", "voltage_V", "current_A", "current_density_mA_cm2",
-                    "luminance_cd_m2", "cie_x", "cie_y", "photocurrent_A", "direction",
-                    "in_compliance"]
+                    "luminance_cd_m2", "cie_x", "cie_y", "photocurrent_A", "dark_current_A",
+                    "direction", "in_compliance"]
     COLUMN_UNITS = {"direction": "1 (+1 forward, -1 reverse)", "in_compliance": "1 (bool)"}
 
     # -- set-up ---------------------------------------------------------------------------
@@ -266,6 +272,8 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
                                    self.step_voltage_V)
         n_total = len(forward) * (2 if self.directions == "forward+reverse" else 1)
         smu.configure_voltage_source(self.compliance_A, nplc=self.nplc)
+        photodiode = getattr(self.instruments, "photodiode", None)
+        self.measure_dark(smu, photodiode, "start")
         smu.set_voltage(float(forward[0]))
         smu.output_on()
         self.log_event("info", f"output on, {self.directions} sweep {forward[0]:g} → "
@@ -291,6 +299,7 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
             raise
         smu.output_off()
         self.record_error_queue(smu, "at the end of the sweep")
+        self.measure_dark(smu, photodiode, "end")
 
     def expected_turn_on_V(self) -> float:
         """Expected turn-on voltage [V]: the photon energy of ``assumed_peak_nm`` over e
@@ -415,7 +424,8 @@ class JVLProcedure(PhotodiodeRoute, QledProcedure):
                 row["spectrum"] = np.asarray(lr.spectral_radiance_W_sr_m2_nm, float)
             return row
         lum, i_pd = self._photodiode_reading(self.instruments.photodiode)
-        return {"luminance_cd_m2": lum, "cie_x": nan, "cie_y": nan, "photocurrent_A": i_pd}
+        return {"luminance_cd_m2": lum, "cie_x": nan, "cie_y": nan, "photocurrent_A": i_pd,
+                **self.dark_field()}
 
     def _hardware_sweep(self, smu, forward):
         """Light route ``none``: the sweep as SMU hardware list sweeps of a few points.

@@ -125,11 +125,11 @@ class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, LoggedEnvironment, Ql
         "max_search_current_density_mA_cm2": LIMITS,
         "nplc": INSTRUMENTS, "light_route": INSTRUMENTS, "spectrum_every_min": INSTRUMENTS,
         "reference_spectrum": INSTRUMENTS, "assumed_peak_nm": INSTRUMENTS,
-        "assumed_fwhm_nm": INSTRUMENTS}
+        "assumed_fwhm_nm": INSTRUMENTS, "dark_current_readings": INSTRUMENTS}
     RECONNECT_POLICY = "unattended"
     DATA_COLUMNS = ["time_s", "voltage_V", "current_A", "source_current_A",
                     "current_density_mA_cm2", "luminance_cd_m2", "relative_luminance_fraction",
-                    "photocurrent_A", "cie_x", "cie_y", *ENVIRONMENT_COLUMNS]
+                    "photocurrent_A", "dark_current_A", "cie_x", "cie_y", *ENVIRONMENT_COLUMNS]
     PROCEDURE_VERSION = "1"
 
     def __init__(self, station_object=None, *, channel_station=None, start_gate=None,
@@ -167,15 +167,9 @@ class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, LoggedEnvironment, Ql
     SIM_DEVICES = ("passivated", "pristine")
 
     def simulated_bench_options(self, spec):
-        from .sim_substrate import channels_bench_options   # as run_channels, this one last
+        from .sim_substrate import one_channel_bench_options   # as run_channels, this one last
 
-        others = iter(k for k in range(1, 66) if k != int(self.pixel))   # distinct pixels
-        values = [{"station": spec, "area_cm2": float(self.area_cm2), "light_route":
-                   self.light_route, "pixel": int(self.pixel) if c == self.channel
-                   else next(others)} for c in range(1, int(self.channel) + 1)]
-        options = channels_bench_options([self.sim_preset(spec)] * len(values), values, {
-            "seed": int(self.channel), **self.sim_overrides}, float(self.area_cm2))
-        return options
+        return one_channel_bench_options(self, spec)
 
     def startup(self):
         super().startup()
@@ -286,14 +280,19 @@ class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, LoggedEnvironment, Ql
                 level = "warning" if self._continuity.startswith("discontinuity") else "info"
                 self.log_event(level, self._continuity)
             self._gate_leave()
-            self._stress(current, self._resume_offset(current), self._resume["l0_cd_m2"])
+            offset = self._resume_offset(current)
+            self.measure_dark(smu, self.photodiode, "resume", offset)   # LED off: dark reading
+            self._stress(current, offset, self._resume["l0_cd_m2"])
+            self.measure_dark(smu, self.photodiode, "end", self._stress_end_s)
             return
+        self.measure_dark(smu, self.photodiode, "start", 0.0)    # before the search's light
         # The search and the t = 0 reading run on real time (see the module docstring).
         self._fast_scale = self._sim_clock_real_time()
         try:
             current = self._stress_current_A()
             if current is not None:
                 self._stress(current, 0.0, None)
+                self.measure_dark(smu, self.photodiode, "end", self._stress_end_s)
         finally:
             self._release_clock()
 
@@ -416,7 +415,7 @@ class LifetimeProcedure(ResumeContinuity, PhotodiodeRoute, LoggedEnvironment, Ql
                 extra["spectrum"] = np.asarray(lr.spectral_radiance_W_sr_m2_nm, float)
             return float(lr.luminance_cd_m2), extra
         lum, i_pd = self._photodiode_reading(self.photodiode)
-        return float(lum), {"cie_x": nan, "cie_y": nan, "photocurrent_A": i_pd}
+        return float(lum), {"cie_x": nan, "cie_y": nan, "photocurrent_A": i_pd, **self.dark_field()}
 
     #: In voltage compliance, a current within this fraction of the set current means the
     #: current flows (the pixel needs more voltage than the compliance), far below it means

@@ -49,6 +49,7 @@ class ResumeContinuity:
         if sim.get("simulated") and switch:                 # the same switched substrate
             self.sim_overrides = {**self.sim_overrides, "switch": str(switch)}
         volts = d["voltage_V"].to_numpy(float)
+        self.dark_column = "dark_current_A" in d.columns    # older files have none
         tail = slice(-3, None)                 # the last rows, noise averaged a little
         self._resume = {"current_A": float(d["source_current_A"].dropna().iloc[-1]),
                         "l0_cd_m2": float(lum[ok][0]),

@@ -6,7 +6,7 @@ pixel k of a substrate is the same device for a J-V-L, a DLCP and a lifetime run
 """
 from __future__ import annotations
 
-__all__ = ["channels_bench_options"]
+__all__ = ["channels_bench_options", "one_channel_bench_options"]
 
 
 def channels_bench_options(presets: list[str], channel_values: list[dict], overrides: dict,
@@ -40,3 +40,16 @@ def channels_bench_options(presets: list[str], channel_values: list[dict], overr
                               for p, k, a in zip(presets, pixels, areas)]
     options.update(overrides)
     return options
+
+
+def one_channel_bench_options(procedure, spec: str) -> dict:
+    """Bench options of one lifetime channel run alone (``qled run lifetime --channel``,
+    a resume): channels 1 … ``channel``, this channel's pixel where it belongs, the channels
+    before it placeholders on other pixels (a switched substrate wires each pixel once)."""
+    pixel, channel = int(procedure.pixel), int(procedure.channel)
+    others = iter(k for k in range(1, 66) if k != pixel)
+    values = [{"station": spec, "area_cm2": float(procedure.area_cm2),
+               "light_route": procedure.light_route,
+               "pixel": pixel if c == channel else next(others)} for c in range(1, channel + 1)]
+    return channels_bench_options([procedure.sim_preset(spec)] * len(values), values, {
+        "seed": channel, **procedure.sim_overrides}, float(procedure.area_cm2))

@@ -21,6 +21,7 @@ from reports import figures
 from analysis.compare import TABLE_S1_METRICS, compare_samples, format_table_s1, pixel_table
 from analysis.jvl import JVLCurves, JVLSummary, jvl_curves, summarize_jvl
 
+from .dark_current import corrected_luminance, dark_paragraph, dark_summary
 from .page import (flatten_tree, fmt, run_label, Page, param_value, report_folder,
                    run_stem, truth_row)
 
@@ -97,7 +98,7 @@ def _sweep_arrays(run):
         if ref is not None:
             wl, reference = ref
     return dict(voltage_V=data["voltage_V"].to_numpy(float), current_density_mA_cm2=j,
-                luminance_cd_m2=data["luminance_cd_m2"].to_numpy(float),
+                luminance_cd_m2=corrected_luminance(run),     # dark current interpolated
                 direction=direction, spectra=spectra, wavelength_nm=wl,
                 reference_spectrum=reference)
 
@@ -122,6 +123,7 @@ def run_curves(run, **kwargs) -> JVLCurves:
     a = _sweep_arrays(run)
     return jvl_curves(a["voltage_V"], a["current_density_mA_cm2"], a["luminance_cd_m2"],
                       wavelength_nm=a["wavelength_nm"], spectra=a["spectra"],
+                      reference_spectrum=a["reference_spectrum"],   # photodiode route's EQE
                       direction=a["direction"], **kwargs)
 
 
@@ -206,6 +208,9 @@ def write_run_report(run, out_dir, *, html_too: bool = True, **summary_kwargs) -
         f"of {s.luminance_noise_floor_cd_m2:g} cd/m²; turn-on, maxima and roll-off are from the "
         f"forward sweep. Dominant wavelength relative to illuminant "
         f"{s.dominant_wavelength_white_point}.")
+    dark = dark_paragraph(dark_summary(run))
+    if dark:
+        page.para(dark)
     page.truth_table(truth_rows(d, getattr(run, "truth", None), pixel))
 
     page.heading("Figures")
@@ -331,5 +336,6 @@ def _num(x):
 
 
 def analyze_jvl_run(run, **summary_kwargs) -> dict:
-    """``qled analyze`` of a J-V-L run: :func:`run_summary` as a JSON-able dict."""
-    return run_summary(run, **summary_kwargs).to_dict()
+    """``qled analyze`` of a J-V-L run: :func:`run_summary` as a JSON-able dict, with the
+    photodiode dark-current figures (:func:`reports.dark_current.dark_summary`)."""
+    return {**run_summary(run, **summary_kwargs).to_dict(), **dark_summary(run)}

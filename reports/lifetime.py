@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from analysis import lifetime as lt
 from reports.environment import plot_temperature, run_environment
+from reports.dark_current import corrected_luminance, dark_paragraph, dark_summary
 from reports.page import fmt, run_label, run_page, truth_row
 
 __all__ = ["analyze_run", "write_run_report", "sample_acceleration", "plot_decay",
@@ -53,7 +54,7 @@ def _arrays(run):
     if missing:
         raise ValueError(f"run has no lifetime data: columns {list(d.columns)} lack {missing}")
     t = d["time_s"].to_numpy(float)
-    lum = d["luminance_cd_m2"].to_numpy(float)
+    lum = corrected_luminance(run)        # photodiode dark current interpolated in time
     v = d["voltage_V"].to_numpy(float) if "voltage_V" in d.columns else None
     order = np.argsort(t, kind="stable")
     return t[order], lum[order], None if v is None else v[order]
@@ -140,6 +141,7 @@ def analyze_run(run) -> dict:
                                "history with them")
     out.update(_truth(run))
     out["environment"] = run_environment(run)
+    out.update(dark_summary(run))
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in out.items()}
 
@@ -335,6 +337,8 @@ def write_run_report(run, out_dir, *, html_too: bool = True,
     env = a["environment"]
     if env.get("warning"):
         page.para(f"Warning: {env['warning']}.")
+    if dark_paragraph(a):
+        page.para(dark_paragraph(a))
     rows = []
     for x in ("95", "90", "80", "50"):
         err = a.get(f"t{x}_stderr_h")

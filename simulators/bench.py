@@ -132,6 +132,9 @@ class Bench:
     ambient, thermal : AmbientParameters / ThermalParameters, dict or None
         The room's drift and step, and every pixel's R_th and τ (defaults: see
         :mod:`simulators.thermal`).
+    photodiode_dark_current_A, photodiode_dark_drift_A_per_h : float
+        Dark current of every channel's photodiode at bench time 0 [A] and its linear
+        drift [A/h] (:class:`~simulators.pixel.PhotodiodeLoad`; in :meth:`truth`).
     """
 
     def __init__(self, devices: Sequence[Any] | None = None, *, channels: int = 1, seed: int = 0,
@@ -142,7 +145,9 @@ class Bench:
                  serial_restart_s: float | None = 0.1, smu_model: str = "2400",
                  smu2450_language: str = "SCPI", switch: str | None = None,
                  pixels: int | None = None, environment: bool = True,
-                 ambient: Any = None, thermal: Any = None):
+                 ambient: Any = None, thermal: Any = None,
+                 photodiode_dark_current_A: float = 20e-12,
+                 photodiode_dark_drift_A_per_h: float = 2e-12):
         if int(channels) != channels or channels < 1:
             raise ValueError(f"channels = {channels!r} is out of range: allowed integer >= 1")
         if photodiode not in ("smu", "6485"):
@@ -202,6 +207,9 @@ class Bench:
         self.thermals = [PixelThermal(self.clock, self.ambient, tparams) for _ in self.pixels]
         self._idle_thermal = PixelThermal(self.clock, self.ambient, tparams)
         self._geometry = (photodiode_radius_mm, photodiode_distance_mm)
+        self._dark = {"dark_current_A": photodiode_dark_current_A,
+                      "dark_drift_A_per_h": photodiode_dark_drift_A_per_h}
+        PhotodiodeLoad(lambda: None, *self._geometry, **self._dark)   # validates them now
         self._servers: list[Any] = []
         self._channels: list[_Channel] = []
         self._noise_count = 0
@@ -264,7 +272,8 @@ class Bench:
             for c in range(1, self.channels + 1):
                 ch = _Channel(c)
                 pixel = _RoutedPixel(self._pixel_for(c), self._heat)
-                pd_load = PhotodiodeLoad(self._pixel_for(c), *self._geometry)
+                pd_load = PhotodiodeLoad(self._pixel_for(c), *self._geometry, **self._dark,
+                                         clock=self.clock)
                 ch.photodiode_load = pd_load
                 if self.smu_model == "2450":
                     smu = Keithley2450(pixel, self.clock, self.faults.for_instrument("smu", c),
@@ -437,7 +446,7 @@ class Bench:
     def photodiode_calibration(self) -> dict[str, Any]:
         """Geometry and responsivity table R(λ) [A/W] of the photodiode (same on every channel)."""
         r, d = self._geometry
-        return PhotodiodeLoad(lambda: None, r, d).calibration()
+        return PhotodiodeLoad(lambda: None, r, d, **self._dark).calibration()
 
     def config(self) -> dict[str, Any]:
         return {"channels": self.channels, "seed": self.seed, "noise": self.noise,
@@ -446,6 +455,8 @@ class Bench:
                 "device_preset": self.device_preset, "smu_model": self.smu_model,
                 "smu2450_language": self.smu2450_language,
                 "serial_restart_s": self.serial_restart_s,
+                "photodiode_dark_current_A": self._dark["dark_current_A"],
+                "photodiode_dark_drift_A_per_h": self._dark["dark_drift_A_per_h"],
                 "selected_pixel": self._selected, "faults": self.faults.to_obj()["faults"],
                 **({} if self.matrix is None else {
                     "switch": self.switch, "pixels": len(self.pixels),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +127,11 @@ class Pixel:
         with self._lock:
             self._advance()
             return self._point.voltage_V
+
+    @property
+    def driven(self) -> bool:
+        """True while the source-measure unit's output is on into this pixel."""
+        return self._on
 
     def fault(self) -> str | None:
         """``"short"``, ``"open"`` or None at the present simulated time."""
@@ -386,8 +392,19 @@ class OpenCircuit(Pixel):
 class PhotodiodeLoad:
     """A Si photodiode facing a pixel, as seen by the SMU or picoammeter that reads it.
 
-    Connected cathode to HI so the photocurrent reads positive; I(V) = I_ph + V/R_sh
-    with a 1 GΩ shunt (zero dark current at 0 V bias).
+    Connected cathode to HI so the photocurrent reads positive; I(V) = I_ph + I_dark(t) + V/R_sh
+    with a 1 GΩ shunt. The dark current drifts linearly on the bench clock,
+    I_dark(t) = ``dark_current_A`` + ``dark_drift_A_per_h``·t/3600 s (t: simulated seconds
+    since the bench started). Guess (docs/instrument-fidelity.md, "Photodiode dark
+    current"): the default 20 pA is the order of a Si photodiode's dark current (Hamamatsu
+    data sheets give tens of pA at small reverse bias, e.g. S1087/S1133 series, KSPD1039E)
+    plus the meter's input offset (6485 Instruction Manual 6485-901-01, Applications Guide
+    p. I-3: input bias current and voltage burden), and 2 pA/h the slow drift of a bench
+    warming up; neither is a vendor figure.
+
+    Every reading is recorded (the last :attr:`HISTORY_ROWS`) in :attr:`history` as
+    ``(time_s, pixel_driven, current_A)``, so a test can prove that a dark reading was taken
+    with the pixel's source output off.
 
     Parameters
     ----------
@@ -395,19 +412,42 @@ class PhotodiodeLoad:
     radius_mm, distance_mm : float
         Detector radius and on-axis distance [mm]; collected fraction
         sin²α = r²/(d² + r²) of a Lambertian source's flux.
+    dark_current_A, dark_drift_A_per_h : float
+        Dark current at t = 0 [A] and its linear drift [A/h].
+    clock : ScaledClock or None
+        The bench clock the drift and the history run on (None: t = 0 always).
     """
 
     SHUNT_OHM = 1e9
+    #: Readings kept in :attr:`history`.
+    HISTORY_ROWS = 4096
 
     def __init__(self, pixel_getter, radius_mm: float = 5.0, distance_mm: float = 20.0,
-                 responsivity=si_photodiode_responsivity_A_W):
+                 responsivity=si_photodiode_responsivity_A_W, *,
+                 dark_current_A: float = 20e-12, dark_drift_A_per_h: float = 2e-12, clock=None):
         if not radius_mm > 0:
             raise ValueError(f"radius_mm = {radius_mm} is out of range: allowed > 0 mm")
         if not distance_mm > 0:
             raise ValueError(f"distance_mm = {distance_mm} is out of range: allowed > 0 mm")
+        for name, value in (("dark_current_A", dark_current_A),
+                            ("dark_drift_A_per_h", dark_drift_A_per_h)):
+            if not (math.isfinite(value) and abs(value) <= 1e-6):
+                raise ValueError(f"{name} = {value!r} is out of range: allowed -1e-06 … 1e-06")
         self._pixel = pixel_getter
         self.radius_mm, self.distance_mm = float(radius_mm), float(distance_mm)
         self.responsivity = responsivity
+        self.dark_current_A0 = float(dark_current_A)
+        self.dark_drift_A_per_h = float(dark_drift_A_per_h)
+        self.clock = clock
+        self.history: deque[tuple[float, bool, float]] = deque(maxlen=self.HISTORY_ROWS)
+
+    def _now(self) -> float:
+        return self.clock.time() if self.clock is not None else 0.0
+
+    def dark_current_A(self, time_s: float | None = None) -> float:
+        """True dark current [A] at bench time ``time_s`` (default: now)."""
+        t = self._now() if time_s is None else float(time_s)
+        return self.dark_current_A0 + self.dark_drift_A_per_h * t / 3600.0
 
     @property
     def sin2_alpha(self) -> float:
@@ -420,7 +460,11 @@ class PhotodiodeLoad:
     def apply(self, function: str, level: float, compliance: float, output_on: bool) -> OperatingPoint:
         if not output_on:
             return OperatingPoint(0.0, 0.0, False)
-        i_ph = self.photocurrent_A()
+        t = self._now()
+        pixel = self._pixel()
+        # Photocurrent plus dark current: the detector cannot tell them apart.
+        i_ph = pixel.photocurrent_A(self.sin2_alpha, self.responsivity) + self.dark_current_A(t)
+        self.history.append((t, bool(getattr(pixel, "driven", False)), i_ph))
         if function == "VOLT":
             i = i_ph + level / self.SHUNT_OHM
             if abs(i) > compliance:
@@ -437,6 +481,10 @@ class PhotodiodeLoad:
         wl = PHOTODIODE_GRID_NM
         return {"radius_mm": self.radius_mm, "distance_mm": self.distance_mm,
                 "sin2_alpha": self.sin2_alpha, "shunt_ohm": self.SHUNT_OHM,
+                "dark_current_A": self.dark_current_A0,
+                "dark_drift_A_per_h": self.dark_drift_A_per_h,
+                "dark_model": "I_dark(t) = dark_current_A + dark_drift_A_per_h * t / 3600 s, "
+                              "t = bench clock [s]",
                 "sign": "+1 (cathode to HI: photocurrent reads positive)",
                 "responsivity": "si_default",
                 "wavelength_nm": wl.tolist(),

@@ -20,7 +20,7 @@ import pytest
 
 from acquisition.runner import RunEngine
 from acquisition.store import load_run
-from instruments.roles import Reading
+from instruments.roles import DarkCurrent, Reading
 from procedures.base import build_procedure
 from procedures.lifetime import LifetimeProcedure
 
@@ -85,6 +85,9 @@ class InstantPhotodiode:
 
     def read_photocurrent_A(self):       # a slow decay: never reaches the stop fraction
         return 1e-6 * math.exp(-self.clock.t / 1e9)
+
+    def measure_dark_current_A(self, n=10):
+        return DarkCurrent(0.0, 0.0, n)
 
     def close(self):
         pass
