@@ -240,9 +240,13 @@ def test_hardware_sweep_compliance_stops_it(tmp_path, monkeypatch):
     assert (d["direction"] > 0).all()                    # no reverse sweep after compliance
     assert d["current_A"].abs().max() <= 0.5e-3 * 1.001
     compliance = [m for m in hw.events["message"] if "compliance" in m]
-    assert compliance == [m for m in pt.events["message"] if "compliance" in m] == [
-        "compliance 0.5 mA reached at 4.25 V: sweep stopped"]
-    assert len(d) == len(pt.data)
+    assert compliance == ["compliance 0.5 mA reached at 4.25 V: sweep stopped"]
+    # the point route is slower (photodiode readings, dark current): its pixel has aged a
+    # little more when it gets there, so it may reach the limit one 50 mV step later
+    (pt_message,) = [m for m in pt.events["message"] if "compliance" in m]
+    assert pt_message in ("compliance 0.5 mA reached at 4.25 V: sweep stopped",
+                          "compliance 0.5 mA reached at 4.3 V: sweep stopped")
+    assert abs(len(d) - len(pt.data)) <= 1
     assert max(max(lst) for lst in lists) == pytest.approx(4.25)   # nothing applied past it
 
 

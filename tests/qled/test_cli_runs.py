@@ -17,7 +17,7 @@ CASES = {
     "sclc": ["--station", "sim:electron_only", "--device-type", "electron-only",
              "--thickness-nm", "50", "--eps-r", "25", "--time-scale", "1000"],
     "pl-stability": ["--station", "sim:pl_pristine", "--interval-s", "300",
-                     "--duration-s", "14400", "--time-scale", "20000"],
+                     "--duration-s", "14400", "--time-scale", "5000"],
 }
 
 

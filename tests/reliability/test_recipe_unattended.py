@@ -32,6 +32,7 @@ import pytest
 
 from acquisition.store import load_run
 from qled.recipes.safety import last_output_states, last_relay_states
+from reports.page import measured_pixel_index, pixel_device_truth
 
 pytestmark = [pytest.mark.reliability,
               pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL on Linux")]
@@ -224,7 +225,9 @@ def test_recipe_survives_two_sigkills_and_finishes_with_nothing_measured_twice(t
     table = _report_rows(out / "report" / "jvl" / "batch_report.md")
     assert len(table) == 8
     for (sub, pixel), (v_on, eqe) in table.items():
-        truth = measured[(sub, "jvl", pixel)].truth["pixels"][0]["device"]
+        run = measured[(sub, "jvl", pixel)]
+        assert measured_pixel_index(run) == pixel - 1        # the switch wired this pixel
+        truth = pixel_device_truth(run, "led")               # the truth of that pixel
         assert eqe == pytest.approx(truth["eqe_max_percent"], rel=0.05), (sub, pixel)
         assert v_on == pytest.approx(truth["turn_on_voltage_V"], abs=0.06), (sub, pixel)
     for k, run in measured.items():
