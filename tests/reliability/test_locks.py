@@ -125,8 +125,15 @@ def test_stale_lock_of_a_killed_resume_is_taken_over(tmp_path):
     path = killed_lifetime(tmp_path)
     victim = qled("resume", path, "--flush-interval", "0.2")
     lock = Path(str(path) + ".lock")
+
+    def held_by_victim() -> bool:
+        # the killed lifetime left its own lock: wait for the resume's, not for any lock
+        try:
+            return json.loads(lock.read_text())["pid"] == victim.pid
+        except (OSError, ValueError, KeyError):
+            return False
     deadline = time.monotonic() + 60
-    while not lock.exists() and time.monotonic() < deadline:
+    while not held_by_victim() and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(1.0)
     victim.send_signal(signal.SIGKILL)
@@ -175,7 +182,9 @@ def served(tmp_path):
 def test_two_runs_on_one_resource(served, tmp_path):
     args = ["run", "lifetime", "--station", served, "--current-density-mA-cm2", "2",
             "--log-interval-s", "2", "--max-hours", "0.1", "--flush-interval", "0.2"]
-    first = qled(*args, "--out", tmp_path / "a", "--sample", "first")
+    # the first one runs long enough (2 h at 300×: 24 s) to still hold its SMU however slowly
+    # the second one starts on a loaded machine; it is stopped below
+    first = qled(*args, "--max-hours", "2", "--out", tmp_path / "a", "--sample", "first")
     deadline = time.monotonic() + 120
     while not list((tmp_path / "a").glob("*.h5")) and time.monotonic() < deadline:
         time.sleep(0.05)
