@@ -72,6 +72,7 @@ class RecipeWindow(QtWidgets.QMainWindow):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)     # the '#' column numbers the steps
         layout.addWidget(self.table, 3)
         self.messages = QtWidgets.QPlainTextEdit()
         self.messages.setReadOnly(True)
@@ -104,7 +105,11 @@ class RecipeWindow(QtWidgets.QMainWindow):
                      _pixels_text(step), step["state"], ", ".join(step["run_files"]),
                      step["reason"])
             for c, text in enumerate(cells):
-                self.table.setItem(r, c, QtWidgets.QTableWidgetItem(text))
+                item = QtWidgets.QTableWidgetItem(text)
+                item.setToolTip(text)           # long file names and conditions in full
+                self.table.setItem(r, c, item)
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setStretchLastSection(True)
 
     def _show_record(self, steps) -> None:
         self._fill(steps)
