@@ -84,6 +84,17 @@ def last_journal_record(path: Path) -> tuple[bytes, bytes] | None:
     return last
 
 
+def _rows_committed(out: Path) -> int:
+    """Rows the writer has committed to the run file in ``out`` (0 while none or unreadable)."""
+    for path in out.glob("*.h5"):
+        try:
+            with h5py.File(path, "r", locking=False) as f:
+                return int(f.attrs.get("rows_committed", 0))
+        except (OSError, KeyError):
+            return 0
+    return 0
+
+
 def plain(path: Path):
     try:
         with h5py.File(path, "r") as f:
@@ -113,6 +124,10 @@ def one_round(disk: Path, k: int, rng: random.Random) -> dict:
     try:
         deadline = time.monotonic() + 60
         while not list(out.glob("*.h5")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        # under a lifetime *log*: its first rows are committed (before them the run reads its
+        # dark current and environment, which take a loaded machine a while)
+        while not _rows_committed(out) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.02)
         time.sleep(rng.uniform(0.0, 1.5))
         th = threading.Thread(target=fill, args=(filler, stop), daemon=True)
