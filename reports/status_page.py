@@ -25,7 +25,8 @@ h1{font-size:1.3em;margin:0 0 .2em}
 p.meta{color:#57606a;margin:0 0 1em;font-size:.9em}
 table{border-collapse:collapse;width:100%;font-size:.9em}
 th,td{border-bottom:1px solid #d0d7de;padding:.35em .5em;text-align:left;vertical-align:middle}
-th{background:#f6f8fa;font-weight:600}
+th{background:#f6f8fa;font-weight:600;white-space:nowrap}
+td.run,td.who{white-space:nowrap}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.why{color:#57606a;font-size:.85em;max-width:28em}
 span.state{display:inline-block;padding:.1em .6em;border-radius:1em;color:#fff;
@@ -82,8 +83,8 @@ def _row(s: RunState) -> str:
     return (f'<tr class="{cls}" data-state="{e(s.state)}" data-run="{e(s.name)}">'
             f'<td><span class="state state-{e(s.state.replace(" ", "-"))}" '
             f'style="background:{colour}">{e(s.state)}</span></td>'
-            f'<td title="{e(str(s.path))}">{e(s.name)}<br><small>{e(s.kind)}</small></td>'
-            f'<td>{who}</td>'
+            f'<td class="run" title="{e(str(s.path))}">{e(s.name)}<br><small>{e(s.kind)}</small></td>'
+            f'<td class="who">{who}</td>'
             f'<td class="num" data-elapsed-s="{s.elapsed_s!r}">{format_duration(s.elapsed_s)}'
             f'</td><td class="num" data-l-l0="{s.relative_luminance!r}">{rel}</td>'
             f'<td class="num" data-age-s="{s.last_row_age_s!r}">{age}</td>'
@@ -115,5 +116,5 @@ def render_status_page(states: list[RunState], *, title: str = "qled-bench: run 
             f'{f" · refreshes every {max(1, round(refresh_s))} s" if refresh_s else ""}</p>'
             f'<p class="summary">{summary}</p>'
             f'<table><thead><tr><th>state</th><th>run</th><th>sample</th><th>elapsed</th>'
-            f'<th>L/L0</th><th>last row</th><th>L/L0 vs time</th><th>why / since</th></tr>'
+            f'<th>L/L0</th><th>last row</th><th>L/L0 vs time <small>(dashed: 0.5)</small></th><th>why / since</th></tr>'
             f'</thead><tbody>\n{rows}\n</tbody></table></body></html>\n')

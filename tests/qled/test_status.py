@@ -194,3 +194,31 @@ def test_missing_dir_one_line(tmp_path, capsys):
     assert main(["status", str(tmp_path / "nope")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert math.isfinite(2.0)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium "
+                    "(apt-get install chromium) to render the page headless")
+def test_page_in_headless_chromium(killed, tmp_path):
+    """The page as a real browser builds it: the killed run's row is marked stalled, its
+    sparkline is drawn, and a screenshot is taken."""
+    page = tmp_path / "status.html"
+    assert main(["status", str(killed["folder"]), "--html", str(page), "--flush-interval",
+                 str(FLUSH_S), "--watch", "30", "--passes", "1"]) == 0
+    base = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+            f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([*base, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=60).stdout
+    row = re.search(rf'<tr [^>]*data-state="([^"]+)" data-run="{re.escape(killed["path"].name)}"'
+                    r'>(.*?)</tr>', dom, re.S)
+    assert row is not None, dom[:2000]
+    assert row.group(1) == "stalled"
+    assert 'class="state state-stalled"' in row.group(2) and ">stalled</span>" in row.group(2)
+    assert "<polyline" in row.group(2)
+    assert '<meta http-equiv="refresh" content="30">' in dom
+    shot = tmp_path / "status.png"
+    subprocess.run([*base, f"--screenshot={shot}", "--window-size=1280,400",
+                    "--hide-scrollbars", page.as_uri()], capture_output=True, timeout=60)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
