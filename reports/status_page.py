@@ -27,8 +27,9 @@ table{border-collapse:collapse;width:100%;font-size:.9em}
 th,td{border-bottom:1px solid #d0d7de;padding:.35em .5em;text-align:left;vertical-align:middle}
 th{background:#f6f8fa;font-weight:600;white-space:nowrap}
 td.run,td.who{white-space:nowrap}
+td.run{font-size:.85em}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.why{color:#57606a;font-size:.85em;max-width:28em}
+td.why{color:#57606a;font-size:.85em;min-width:13em}
 span.state{display:inline-block;padding:.1em .6em;border-radius:1em;color:#fff;
  font-weight:600;white-space:nowrap}
 tr.alert{background:#fff8f0}
@@ -51,7 +52,7 @@ def format_duration(seconds: float) -> str:
     return f"{int(s // 86400)} d {int(s % 86400 // 3600):02d} h"
 
 
-def sparkline_svg(spark, width: int = 160, height: int = 40) -> str:
+def sparkline_svg(spark, width: int = 140, height: int = 36) -> str:
     """An inline SVG of L/L0 (0 … max(1, L/L0)) against time; empty text without data."""
     if spark is None or len(spark[0]) < 1:
         return ""
@@ -69,6 +70,11 @@ def sparkline_svg(spark, width: int = 160, height: int = 40) -> str:
             f'<line x1="0" x2="{width}" y1="{half:.1f}" y2="{half:.1f}" stroke="#d0d7de" '
             f'stroke-dasharray="3,3"/>'
             f'<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="{pts}"/></svg>')
+
+
+def _readable(stamp: str) -> str:
+    """``2026-12-08T00:51:26.021Z`` → ``2026-12-08 00:51:26 UTC``."""
+    return f"{stamp[:10]} {stamp[11:19]} UTC" if len(stamp) >= 19 else (stamp or "–")
 
 
 def _row(s: RunState) -> str:
@@ -90,7 +96,7 @@ def _row(s: RunState) -> str:
             f'<td class="num" data-age-s="{s.last_row_age_s!r}">{age}</td>'
             f'<td>{sparkline_svg(s.spark)}</td>'
             f'<td class="why">{e(s.reason)}{"<br>" if s.reason else ""}'
-            f'<small>since {e(s.since or "–")}</small></td></tr>')
+            f'<small>since {e(_readable(s.since))}</small></td></tr>')
 
 
 def render_status_page(states: list[RunState], *, title: str = "qled-bench: run status",

@@ -19,7 +19,7 @@ def _lifetime(out, sample, status, events=(), rel_end=0.4, interval_s=10.0, fini
                          parameters={"log_interval_s": (interval_s, "s"),
                                      "stop_fraction": (0.5, ""), "channel": (3, "")},
                          background_flush=False)
-    for k, rel in enumerate([1.0, 0.8, 0.6, rel_end]):
+    for k, rel in enumerate([1.0, 0.9, 0.8, rel_end]):
         w.append({"time_s": k * interval_s, "luminance_cd_m2": 1000.0 * rel,
                   "relative_luminance_fraction": rel})
     for level, message in events:
@@ -35,7 +35,7 @@ def test_states_from_files(tmp_path):
     done = _lifetime(tmp_path, "done", "finished", [("info", "L/L0 = 0.4 ≤ 0.5 for 3 rows at "
                                                      "t = 30 s: done")]).path
     fault = _lifetime(tmp_path, "fault", "finished", [
-        ("error", "channel 3 stopped safely: voltage at compliance")], rel_end=0.7).path
+        ("error", "channel 3 stopped safely: voltage at compliance")], rel_end=0.75).path
     short = _lifetime(tmp_path, "short", "finished", rel_end=0.7).path
     failed = _lifetime(tmp_path, "failed", "failed", [("error", "exception: disk full")]).path
     got = {s.sample: s for s in run_states([tmp_path])}
