@@ -222,3 +222,13 @@ def test_page_in_headless_chromium(killed, tmp_path):
     subprocess.run([*base, f"--screenshot={shot}", "--window-size=1280,400",
                     "--hide-scrollbars", page.as_uri()], capture_output=True, timeout=60)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
+
+
+def test_watch_rewrites_the_page(killed, tmp_path):
+    page = tmp_path / "w.html"
+    t0 = time.monotonic()
+    assert main(["status", str(killed["folder"]), "--html", str(page), "--watch", "0.5",
+                 "--passes", "2"]) == 0
+    assert time.monotonic() - t0 >= 0.5
+    assert '<meta http-equiv="refresh" content="1">' in page.read_text()
+    assert not list(tmp_path.glob(".*.tmp"))             # written through a rename
