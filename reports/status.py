@@ -10,8 +10,8 @@ never blocked) and classifies it:
     status ``running`` but no new row for ``k`` log intervals: a SIGKILLed or hung writer
     leaves its file ``running`` for ever, and only the age of its last commit
     (``last_flush_time``, wall clock) tells. The log interval is the run's own
-    (``/parameters/log_interval_s``, on the run's clock) divided by the simulated bench's
-    ``time_scale``; the limit is ``k × max(that, flush interval)`` because rows reach the
+    (``/parameters/log_interval_s``, on the run's clock; for kinds without one, the median
+    step of the last 20 rows) divided by the simulated bench's ``time_scale``; the limit is ``k × max(that, flush interval)`` because rows reach the
     file at most once per flush.
 ``finished`` / ``aborted`` / ``failed``
     as the file records.
@@ -180,6 +180,11 @@ def run_state(path, *, now: _dt.datetime | None = None, stall_intervals: int = 2
         s.last_row_age_s = (now - last).total_seconds()
     scale = _time_scale(run.attrs.get("station", {}))
     interval = params.get("log_interval_s")
+    if interval is None and "time_s" in data and len(data) >= 3:
+        # kinds without a log interval (sweeps): the typical recent step between rows
+        step = np.diff(data["time_s"].to_numpy(float)[-21:])
+        step = step[np.isfinite(step) & (step > 0)]
+        interval = float(np.median(step)) if len(step) else None
     if interval is not None:
         s.log_interval_wall_s = float(interval) / scale
     s.stall_after_s = int(stall_intervals) * max(

@@ -66,20 +66,24 @@ def killed(tmp_path_factory):
             seen_running.append(run_state(path, flush_interval_s=FLUSH_S).state)
             time.sleep(0.1)
         proc.send_signal(signal.SIGKILL)
-        t_kill = time.monotonic()
+        t_kill, kill_wall = time.monotonic(), _dt.datetime.now(_dt.timezone.utc)
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait(30)
+    # the page as it would be written two log intervals after the kill
+    at_two = run_state(path, flush_interval_s=FLUSH_S,
+                       now=kill_wall + _dt.timedelta(seconds=2 * WALL_INTERVAL_S + 0.02))
     first_stalled = None
     while time.monotonic() - t_kill < 10:
+        t_read = time.monotonic()         # run_state takes "now" when it is called
         s = run_state(path, flush_interval_s=FLUSH_S)
         if s.state == "stalled":
-            first_stalled = time.monotonic() - t_kill
+            first_stalled = t_read - t_kill
             break
         time.sleep(0.02)
     return {"path": path, "folder": out, "seen_running": seen_running,
-            "first_stalled_s": first_stalled, "state": s}
+            "first_stalled_s": first_stalled, "state": s, "at_two_intervals": at_two}
 
 
 def test_killed_run_is_stalled_within_two_intervals(killed):
@@ -88,9 +92,11 @@ def test_killed_run_is_stalled_within_two_intervals(killed):
     s = killed["state"]
     assert s.state == "stalled" and s.log_interval_wall_s == pytest.approx(WALL_INTERVAL_S)
     assert s.stall_after_s == pytest.approx(2 * WALL_INTERVAL_S)
-    # detected within 2 log intervals of the kill (+ one read of slack)
+    # two log intervals after the kill the page says stalled ...
+    assert killed["at_two_intervals"].state == "stalled"
+    # ... and polling in real time saw it then (slack: one poll on a loaded machine)
     assert killed["first_stalled_s"] is not None
-    assert killed["first_stalled_s"] <= 2 * WALL_INTERVAL_S + 0.25, killed["first_stalled_s"]
+    assert killed["first_stalled_s"] <= 2 * WALL_INTERVAL_S + 0.5, killed["first_stalled_s"]
     assert s.since and "no new row" in s.reason
 
 

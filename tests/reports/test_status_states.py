@@ -69,3 +69,22 @@ def test_live_writer_running_then_stalled(tmp_path):
         w.finish("aborted")
         w.close()
     assert run_state(w.path).state == "aborted"
+
+
+def test_sweep_without_log_interval_uses_its_row_step(tmp_path):
+    """A J-V-L sweep has no log interval: the stall limit is k × its typical row step."""
+    w = RunWriter.create(tmp_path, procedure="procedures.jvl:JVLProcedure", sample="jv",
+                         columns=["time_s", "voltage_V"], background_flush=False)
+    try:
+        for k in range(6):
+            w.append({"time_s": 3.0 * k, "voltage_V": 0.1 * k})
+        w.flush()
+        s = run_state(w.path, stall_intervals=2)
+        assert s.state == "running" and s.log_interval_wall_s == pytest.approx(3.0)
+        assert s.stall_after_s == pytest.approx(6.0) and math.isnan(s.relative_luminance)
+        later = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=7)
+        assert run_state(w.path, now=later).state == "stalled"
+    finally:
+        w.finish("finished")
+        w.close()
+    assert run_state(w.path).state == "finished"
