@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as _dt
 import http.server
 import json
-import math
 import os
 import re
 import signal
@@ -120,8 +119,9 @@ def test_page_figures_are_the_files(killed, tmp_path):
     assert "http" not in text.replace("http-equiv", "")        # no external asset
 
 
-def test_finished_failed_and_stopped_early(killed, tmp_path):
-    """States from the file: finished, failed, and a finished lifetime before its target."""
+def test_refresh_and_unreadable_file(killed, tmp_path):
+    """Long after the kill still stalled; the watch period is the page's meta refresh; a
+    file that is not a run is listed as unreadable with the reason, not a crash."""
     s = run_state(killed["path"], now=_dt.datetime(2099, 1, 1, tzinfo=_dt.timezone.utc))
     assert s.state == "stalled"
     html = render_status_page([s], refresh_s=5)
@@ -199,7 +199,6 @@ def test_bad_arguments_one_line_exit_2(tmp_path, capsys, args, word):
 def test_missing_dir_one_line(tmp_path, capsys):
     assert main(["status", str(tmp_path / "nope")]) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert math.isfinite(2.0)
 
 
 CHROMIUM = Path("/usr/bin/chromium")
