@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.store import load_run
+from acquisition.store import journal_path, load_run
 
 __all__ = ["RunState", "run_states", "run_state", "find_run_files", "STATES", "ALERT_STATES",
            "DEFAULT_FLUSH_INTERVAL_S"]
@@ -134,10 +134,18 @@ def run_states(paths, *, now: _dt.datetime | None = None, stall_intervals: int =
     """The state of the runs in ``paths`` (files or folders): every running one and the
     ``recent`` most recent others, running and stalled first."""
     now = now or _dt.datetime.now(_dt.timezone.utc)
-    states = [run_state(f, now=now, stall_intervals=stall_intervals,
-                        flush_interval_s=flush_interval_s) for f in find_run_files(paths)]
-    live = [s for s in states if s.status == "running"]
-    rest = [s for s in states if s.status != "running"][:max(0, int(recent))]
+    live, rest = [], []
+    for f in find_run_files(paths):
+        # a run that has not ended cleanly keeps its journal: only those and the `recent`
+        # newest others are read (a share of 10⁴ finished files costs a directory listing)
+        if len(rest) >= recent and not journal_path(f).exists():
+            continue
+        s = run_state(f, now=now, stall_intervals=stall_intervals,
+                      flush_interval_s=flush_interval_s)
+        if s.status == "running":
+            live.append(s)
+        elif len(rest) < recent:
+            rest.append(s)
     return live + rest
 
 

@@ -88,3 +88,16 @@ def test_sweep_without_log_interval_uses_its_row_step(tmp_path):
         w.finish("finished")
         w.close()
     assert run_state(w.path).state == "finished"
+
+
+def test_recent_limits_what_is_read_but_not_running_runs(tmp_path):
+    for k in range(4):
+        _lifetime(tmp_path, f"old{k}", "finished")
+    live = _lifetime(tmp_path, "live", "running", finish=False)
+    try:
+        got = run_states([tmp_path], recent=2)
+        assert [s.sample for s in got][0] == "live" and len(got) == 3
+        assert [s.state for s in run_states([tmp_path], recent=0)] == ["running"]
+    finally:
+        live.finish("finished")
+        live.close()
