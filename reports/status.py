@@ -195,9 +195,12 @@ def run_state(path, *, now: _dt.datetime | None = None, stall_intervals: int = 2
         interval = float(np.median(step)) if len(step) else None
     if interval is not None:
         s.log_interval_wall_s = float(interval) / scale
+    # the writer's own flush interval when the file records it (files of 2026-12-08 on)
+    flush_s = a.get("flush_interval_s")
+    flush_s = float(flush_s) if isinstance(flush_s, (int, float)) and flush_s > 0 else \
+        float(flush_interval_s)
     s.stall_after_s = int(stall_intervals) * max(
-        s.log_interval_wall_s if math.isfinite(s.log_interval_wall_s) else 0.0,
-        float(flush_interval_s))
+        s.log_interval_wall_s if math.isfinite(s.log_interval_wall_s) else 0.0, flush_s)
     _classify(s, run, params, last)
     return s
 

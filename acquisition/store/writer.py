@@ -217,6 +217,8 @@ class RunWriter(_RowBuffer, _JournalWriter, _Finisher):
                                 operator=operator, params=params, columns=columns,
                                 col_units=col_units, wl=wl, metadata=metadata, truth=truth,
                                 start=start, spectrum_units=spectrum_units)
+                # how stale a running file may look before it is stalled (qled status)
+                f.attrs["flush_interval_s"] = float(flush_interval_s)
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
             path, lock = _link_unique(tmp, out, sample, procedure, local_start, file_tag,
@@ -282,6 +284,7 @@ class RunWriter(_RowBuffer, _JournalWriter, _Finisher):
             with _locked(path, True, lock_timeout_s) as fd:
                 with _open_h5(path, "r+") as f:
                     _check_schema(f, path)
+                    f.attrs["flush_interval_s"] = float(flush_interval_s)   # this writer's
                     n = int(f.attrs["rows_committed"])
                     for name in f["data"]:
                         ds = f["data"][name]

@@ -36,8 +36,8 @@ def register(subparsers) -> None:
     p.add_argument("--recent", type=int, default=20, metavar="N",
                    help="how many runs that are not running to list (0 … 10000; default 20)")
     p.add_argument("--flush-interval", type=float, default=1.0, metavar="S",
-                   help="the writers' flush interval [s] (rows reach the file this late; "
-                   "default 1)")
+                   help="the writers' flush interval [s] for files that do not record it "
+                   "(rows reach the file this late; default 1)")
     p.add_argument("--alert-command", default=None, metavar="CMD",
                    help="command run per alert (the alert as JSON on stdin and QLED_ALERT_* "
                    "environment variables)")
