@@ -60,6 +60,15 @@ def _warm_worker(sources: list[str]) -> int:
     return len(sources)
 
 
+def _cpu_s() -> float:
+    return time.process_time()
+
+
+def _worker_cpu_s(client) -> float:
+    """CPU seconds the workers have used so far (user + system, summed over workers)."""
+    return sum(client.run(_cpu_s).values())
+
+
 def _one_per_kind(sources: list[Path]) -> list[str]:
     seen = {}
     for p in sources:
@@ -95,13 +104,17 @@ def measure(n: int = 10_000, workers: int = 2, source: Path | None = None,
         serial_s = batch_s = 0.0
         try:
             step = -(-n // pairs)
+            serial_cpu_s = worker_cpu_s = 0.0
             for k in range(0, n, step):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 serial += [analyze_one(str(p)) for p in serial_set[k:k + step]]
                 ts = time.perf_counter() - t0
+                serial_cpu_s += time.process_time() - c0
+                w0 = _worker_cpu_s(client)
                 t0 = time.perf_counter()
                 outcome = analyze_many(batch_set[k:k + step], client=client)
                 tb = time.perf_counter() - t0
+                worker_cpu_s += _worker_cpu_s(client) - w0
                 results.update(outcome.results)
                 failures += outcome.failures
                 serial_s, batch_s = serial_s + ts, batch_s + tb
@@ -122,6 +135,10 @@ def measure(n: int = 10_000, workers: int = 2, source: Path | None = None,
             "speedup": serial_s / total_s, "pair_speedups": pair_ratios,
             "median_pair_speedup": statistics.median(pair_ratios),
             "identical_results": n - len(mismatched),
+            # CPU per file on each side: equal means the workers add no per-file work, and on
+            # an idle machine the speed-up tends to the number of workers.
+            "serial_cpu_ms_per_file": 1e3 * serial_cpu_s / n,
+            "worker_cpu_ms_per_file": 1e3 * worker_cpu_s / n,
             "cpu_count": os.cpu_count(), "loadavg_before": load_before,
             "loadavg_after": load_after}
 
@@ -140,7 +157,9 @@ def main(argv=None) -> dict:
           f"{r['batch_s']:.1f} s incl. {r['startup_s']:.1f} s start-up "
           f"({r['batch_files_per_s']:.1f}/s): speed-up {r['speedup']:.2f}× (pairs: "
           f"{', '.join(f'{x:.2f}' for x in r['pair_speedups'])}), "
-          f"{r['identical_results']:,} identical results; load "
+          f"{r['identical_results']:,} identical results; CPU per file serial "
+          f"{r['serial_cpu_ms_per_file']:.0f} ms, on a worker {r['worker_cpu_ms_per_file']:.0f} "
+          "ms; load "
           f"{r['loadavg_before'][0]:.2f} → {r['loadavg_after'][0]:.2f} on {r['cpu_count']} CPUs")
     return r
 

@@ -124,14 +124,22 @@ def _chunks(paths: list[str], workers: int) -> list[list[str]]:
     return [paths[i:i + size] for i in range(0, len(paths), size)]
 
 
+#: Worker settings of the local cluster: no statistical profiler (it samples every thread's
+#: stack every 10 ms: measured here +25 % CPU per file) and no disk-I/O monitor.
+_QUIET_WORKERS = {"distributed.worker.profile.enabled": False,
+                  "distributed.admin.system-monitor.disk": False}
+
+
 def _local_cluster(workers: int):
     import logging
 
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
-                        protocol="tcp")
+    with dask.config.set(_QUIET_WORKERS):     # the nannies hand this config to the workers
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            host="127.0.0.1", dashboard_address=None,
+                            silence_logs=logging.ERROR, protocol="tcp")
 
 
 def local_client(workers: int = 2):

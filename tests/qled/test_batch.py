@@ -1,6 +1,6 @@
 """``qled batch analyze``: run files of every kind analysed on dask.distributed workers on
 loopback end exactly as ``qled analyze FILE`` leaves them (result JSON and stored
-``/analysis``); damaged, foreign and running files end in the failure list; bad arguments
+``/analysis``); damaged, foreign, running and locked files end in the failure list; bad arguments
 are one line, exit code 2; an existing scheduler is used when given."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from acquisition.runner import run_procedure  # noqa: E402
-from acquisition.store import load_run  # noqa: E402
+from acquisition.store import load_run, run_lock  # noqa: E402
 from procedures.base import build_procedure  # noqa: E402
 from procedures.jvl import JVLProcedure  # noqa: E402
 from procedures.lifetime import LifetimeProcedure  # noqa: E402
@@ -96,18 +96,20 @@ def _copy_with_bad_files(runs, folder):
     shutil.copy2(runs[-1], running)
     with h5py.File(running, "r+") as f:
         f.attrs["status"] = "running"
-    return {"foreign.h5", "damaged.h5", "running.h5"}
+    shutil.copy2(runs[0], folder / "locked.h5")     # another writer holds it (below)
+    return {"foreign.h5", "damaged.h5", "running.h5", "locked.h5"}
 
 
 def test_batch_on_two_local_workers_matches_qled_analyze(runs, reference, tmp_path, capsys):
     bad = _copy_with_bad_files(runs, tmp_path)
     failures_csv = tmp_path / "failures.csv"
-    code = main(["batch", "analyze", str(tmp_path), "--workers", "2",
-                 "--failures-csv", str(failures_csv)])
+    with run_lock(tmp_path / "locked.h5", "qled resume (test)"):
+        code = main(["batch", "analyze", str(tmp_path), "--workers", "2",
+                     "--failures-csv", str(failures_csv)])
     out, err = capsys.readouterr()
     assert code == 1, err                       # some failed: exit code 1, no crash
     assert "Traceback" not in out + err
-    assert f"analysed {len(runs)} of {len(runs) + len(bad)} run files; 3 failed:" in out
+    assert f"analysed {len(runs)} of {len(runs) + len(bad)} run files; 4 failed:" in out
     listed = {line.split(":")[0].strip().rsplit("/", 1)[-1]
               for line in out.splitlines() if line.startswith("  ")}
     assert listed == bad
@@ -117,10 +119,13 @@ def test_batch_on_two_local_workers_matches_qled_analyze(runs, reference, tmp_pa
     assert "cannot be opened as HDF5" in reasons["foreign.h5"]
     assert "not a readable run file" in reasons["damaged.h5"]
     assert "interrupted" in reasons["running.h5"] and "not stored" in reasons["running.h5"]
+    assert "is being written by pid" in reasons["locked.h5"]          # one writer per file
+    assert "qled resume (test)" in reasons["locked.h5"]
     for path in runs:                           # the stored /analysis, as `qled analyze` left it
         stored = load_run(tmp_path / path.name).analysis
         assert result_json(stored) == reference[path.name][1], path.name
     assert load_run(tmp_path / "running.h5").analysis == {}
+    assert load_run(tmp_path / "locked.h5").analysis == {}
 
 
 def test_existing_scheduler_is_used_and_results_equal_qled_analyze_json(runs, reference,
