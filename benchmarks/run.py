@@ -17,14 +17,16 @@ Lines (each from the module named, which also runs on its own):
 - RSS growth of ``qled run lifetime`` on the simulated bench (fast clock, a row every 0.1 s)
   over 10^6 rows: what the whole run keeps per row, not only the store (``cli_memory.py``;
   about 30 minutes);
-- wall time of ``qled demo`` (every procedure, analysis and reports) in a subprocess.
+- wall time of ``qled demo`` (every procedure, analysis and reports) in a subprocess;
+- ``qled batch analyze`` of 10^4 run files (copies of the demo's) on 2 local dask workers vs
+  a serial loop, results identical (``batch_analysis.py``).
 
 The machine may be shared: the rate and store figures alternate ours and the baseline in
 pairs and report medians; BLAS runs on one thread (the analysis ratios measure
 vectorisation, not parallelism). Usage::
 
     python benchmarks/run.py [--quick] [--json]
-        [--only simulator,point_rate,store,live_plot,analysis,demo,cli_memory]
+        [--only simulator,point_rate,store,live_plot,analysis,demo,batch,cli_memory]
 
 Exit status 0 when every target is met, 1 otherwise.
 """
@@ -51,7 +53,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, Figure, failed_figure, format_table, load  # noqa: E402
 
-SECTIONS = ("simulator", "point_rate", "store", "live_plot", "analysis", "demo", "cli_memory")
+SECTIONS = ("simulator", "point_rate", "store", "live_plot", "analysis", "demo", "batch",
+            "cli_memory")
 
 
 def simulator(quick: bool) -> list[Figure]:
@@ -127,6 +130,15 @@ def demo(quick: bool) -> list[Figure]:
         raise RuntimeError(f"qled demo exited with {proc.returncode}: {tail}")
     return [Figure(f"qled demo wall time ({pixels} J-V-L px/device)", "s", wall, None, None,
                    "ours ≤ 60 s", lambda o, x: o <= 60.0, {"run_files": runs})]
+
+
+def batch(quick: bool) -> list[Figure]:
+    """``qled batch analyze`` on 2 local workers vs a serial loop (10^4 files; --quick 10^3)."""
+    n = 1_000 if quick else 10_000
+    r = load("batch_analysis").measure(n, 2)
+    return [Figure(f"batch analysis, {n:,} run files, 2 workers vs serial", "files/s",
+                   r["batch_files_per_s"], r["serial_files_per_s"], r["speedup"],
+                   "ratio ≥ 1.7", lambda o, x: x >= 1.7, r)]
 
 
 def cli_memory(quick: bool) -> list[Figure]:

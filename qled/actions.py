@@ -50,21 +50,24 @@ def after_store_failure(result, stream=None) -> None:
         print(f"qled: {result.note}", file=stream or sys.stderr)
 
 
-def analyze_file(path) -> dict | None:
+def analyze_file(path, *, stream=None) -> dict | None:
     """Analyse a stored run and record the result in its ``/analysis`` group.
 
     A run whose status is still ``running`` (interrupted: killed, power cut) is analysed as
     far as it got, but the result is not stored (only finished runs carry an analysis): one
     line on stderr says so and suggests ``qled resume``. Returns the result, or None (with
-    the reason on stderr) when the analysis is not possible.
+    the reason on stderr) when the analysis is not possible. ``stream``: where those lines
+    go instead of stderr (``qled batch`` collects them per file).
     """
     from acquisition.store import StoreBusy, StoreError, load_run, write_analysis
+
+    stream = stream or sys.stderr
 
     try:
         run = load_run(path)
     except (StoreError, StoreBusy) as exc:     # not a run file, or damaged beyond its journal
         reason = " ".join(str(getattr(exc, "strerror", None) or exc).split())
-        print(f"qled: not a readable run file: {reason}", file=sys.stderr)
+        print(f"qled: not a readable run file: {reason}", file=stream)
         return None
     try:
         kind = kind_of_run(run)
@@ -72,7 +75,7 @@ def analyze_file(path) -> dict | None:
             raise ValueError(f"runs of kind '{kind.name}' have no analysis")
         result = kind.analyze(run)
     except ValueError as exc:
-        print(f"qled: analysis of {Path(path).name} not possible: {exc}", file=sys.stderr)
+        print(f"qled: analysis of {Path(path).name} not possible: {exc}", file=stream)
         return None
     running = run.status == "running"
     if not running:
@@ -80,7 +83,7 @@ def analyze_file(path) -> dict | None:
             write_analysis(path, kind.key, result)
         except StoreError as exc:      # disk full, or resumed since: analysed, not stored
             reason = " ".join(str(exc.strerror or exc).split())
-            print(f"qled: {reason}", file=sys.stderr)
+            print(f"qled: {reason}", file=stream)
             return result
         except ValueError:
             # resumed since it was loaded? write_analysis refuses running files
@@ -91,7 +94,7 @@ def analyze_file(path) -> dict | None:
         print(f"qled: {Path(path).name} was interrupted (status running, {len(run.data)} rows): "
               "analysed as far as it got, analysis not stored; unless it is still being "
               f"recorded, continue it with: qled resume {shlex.quote(str(path))}",
-              file=sys.stderr)
+              file=stream)
     return result
 
 

@@ -36,7 +36,7 @@ def test_without_qt_every_command_is_still_there_and_gui_names_the_extra(tmp_pat
     listing = run_qled(NO_QT, "--help")
     assert listing.returncode == 0, listing.stderr
     for command in ("run", "gui", "demo", "analyze", "report", "resume", "inspect", "export",
-                    "trpl", "sim", "completion"):
+                    "trpl", "sim", "completion", "batch"):
         assert f"    {command}" in listing.stdout, command
     done = run_qled(NO_QT, "gui", "jvl", "--out", tmp_path, env={"QT_QPA_PLATFORM": "offscreen"})
     assert done.returncode == 2
