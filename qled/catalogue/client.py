@@ -43,9 +43,23 @@ def api_key(key_file: str | os.PathLike | None = None) -> str | None:
 
 def connect(url: str, key: str | None = None):
     """A Tiled client of the catalogue at ``url`` (a node of it)."""
+    import httpx
     from tiled.client import from_uri
 
-    return from_uri(url, api_key=key)
+    from qled.errors import UserError
+
+    try:
+        return from_uri(url, api_key=key)
+    except httpx.TransportError as exc:
+        raise UserError(f"the catalogue at {url} cannot be reached: {exc}") from None
+    except httpx.HTTPStatusError as exc:
+        raise UserError(f"the catalogue at {url} refused the connection: HTTP "
+                        f"{exc.response.status_code} (is the API key right?)") from None
+    except RuntimeError as exc:
+        if "API key" not in str(exc):
+            raise
+        raise UserError(f"the catalogue at {url} requires an API key: pass --api-key-file F "
+                        f"or set {API_KEY_ENV}") from None
 
 
 def copy_to_share(path: Path, share: str | os.PathLike) -> Path:
@@ -118,7 +132,8 @@ def publish(paths: Iterable[str | os.PathLike], url: str, *, key: str | None = N
     paths = [Path(p) for p in paths]
     lifted = [(p, lift_metadata(p)) for p in paths]          # refuses before registering
     if copy_to is not None:
-        lifted = [(copy_to_share(p, copy_to), md) for p, md in lifted]
+        lifted = [(c, {**md, "path": str(c.resolve())})
+                  for c, md in ((copy_to_share(p, copy_to), md) for p, md in lifted)]
     client = connect(url, key)
 
     def one(item):
@@ -179,10 +194,15 @@ def find(url: str, *, key: str | None = None, sample: str | None = None,
     if since is not None:
         node = node.search(Key("start_unix_s") >= _since_unix_s(since))
     rows = [dict(meta) for _, meta in _metadata_items(node)]
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=None if rows else list(_EMPTY_COLUMNS))
     if "start_unix_s" in table:
         table = table.sort_values("start_unix_s", kind="stable").reset_index(drop=True)
     return table
+
+
+#: The columns of a query that matched nothing.
+_EMPTY_COLUMNS = ("run_id", "file", "path", "kind", "sample", "pixel", "station", "status",
+                  "start_time", "end_time", "start_unix_s")
 
 
 def _metadata_items(node):

@@ -59,7 +59,7 @@ def _flatten(tree: dict, prefix: str, out: dict) -> None:
 def lift_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """The catalogue metadata of a finished run file (``RunNotFinished`` otherwise).
 
-    Keys: ``run_id``, ``file`` (its name), ``station`` (the station's name or ``sim``),
+    Keys: ``run_id``, ``file`` (its name), ``path`` (absolute, as registered), ``station`` (the station's name or ``sim``),
     ``kind`` (``qled run NAME``, or the procedure's key if no installed kind wrote it),
     ``procedure``, ``sample``, ``pixel``, ``operator``, ``status``, ``start_time``,
     ``end_time`` (ISO 8601 UTC), ``start_unix_s`` (for ``--since``), and the figures of merit.
@@ -85,7 +85,8 @@ def lift_metadata(path: str | os.PathLike) -> dict[str, Any]:
     import json
 
     station = json.loads(attrs.pop("station_json", "") or "{}")
-    md: dict[str, Any] = {"run_id": run_id(path), "file": path.name}
+    md: dict[str, Any] = {"run_id": run_id(path), "file": path.name,
+                          "path": str(path.resolve())}
     md.update(attrs)
     table = station.get("station", station) if isinstance(station, dict) else {}
     md["station"] = str((table.get("name") if isinstance(table, dict) else None) or
