@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterable
@@ -110,17 +111,30 @@ def _register(client, path: Path, metadata: dict) -> None:
     prefix = "/".join(parts)
     body = _body(path, metadata)
     body["ancestors"] = list(parts)
-    url = f"{base}/register/{prefix}".rstrip("/")
-    for attempt in (1, 2):
+    url = f"{base}/register/{prefix}"     # (the root's trailing / avoids a 307 round trip)
+    replaced = False
+    for attempt in range(_ATTEMPTS):
         response = http.post(url, json=body, headers={"Accept": "application/json"})
-        if response.status_code == httpx.codes.CONFLICT and attempt == 1:
+        if response.status_code == httpx.codes.CONFLICT and not replaced:
             key = f"{prefix}/{metadata['run_id']}".strip("/")
             http.delete(f"{base}/metadata/{key}", params={"recursive": True}).raise_for_status()
+            replaced = True
             continue
+        if response.status_code >= 500 and attempt + 1 < _ATTEMPTS:
+            # a sqlite catalogue answers 500 ("database is locked") to concurrent writers:
+            # the key makes the retry idempotent (a 409 then means our own earlier post)
+            time.sleep(0.05 * 2 ** attempt)
+            continue
+        if response.status_code == httpx.codes.CONFLICT and replaced:
+            return                   # our own retried post went through
         if response.is_error:
             raise OSError(f"catalogue refused {path.name}: HTTP {response.status_code} "
                           f"{response.text[:200]}")
         return
+
+
+#: Attempts at one registration (5xx answers are retried with exponential back-off).
+_ATTEMPTS = 8
 
 
 def publish(paths: Iterable[str | os.PathLike], url: str, *, key: str | None = None,

@@ -41,8 +41,8 @@ def register(subparsers) -> None:
     p.add_argument("--copy-to", default=None, metavar="SHARE",
                    help="copy each file to this lab share first (atomic, never overwriting "
                    "a different file) and register the copy")
-    p.add_argument("--workers", type=int, default=4, metavar="N",
-                   help="concurrent registrations (1 … 32, default 4)")
+    p.add_argument("--workers", type=int, default=2, metavar="N",
+                   help="concurrent registrations (1 … 32, default 2; a sqlite catalogue serialises writers)")
     p.set_defaults(func=_publish)
     f = subparsers.add_parser("find", help="query the run catalogue",
                               description="Find runs in the Tiled catalogue at --from; prints "
