@@ -10,19 +10,22 @@ import argparse
 import sys
 
 from acquisition.store import StoreBusy, StoreError
-from qled.commands import (analyze, batch, completion, demo, gui, recipe, run, sim, status, store,
-                           trpl)
+from qled.commands import (analyze, batch, catalogue, completion, demo, gui, recipe, run, sim,
+                           status, store, trpl)
 from qled.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
 from qled.kinds import load_problems
 
 __all__ = ["build_parser", "main", "one_line"]
 
 #: Command groups in the order ``qled --help`` lists them.
-COMMAND_GROUPS = (run, recipe, gui, demo, analyze, batch, store, status, trpl, sim, completion)
+COMMAND_GROUPS = (run, recipe, gui, demo, analyze, batch, catalogue, store, status, trpl, sim,
+                  completion)
 
 #: Optional dependencies → the extra that installs them.
 EXTRAS = {"PyQt5": "gui", "PySide6": "gui", "qtpy": "gui", "pyqtgraph": "gui",
-          "shtab": "completion", "distributed": "batch", "dask": "batch"}
+          "shtab": "completion", "distributed": "batch", "dask": "batch",
+          "tiled": "catalogue", "httpx": "catalogue", "pyarrow": "catalogue",
+          "h5netcdf": "catalogue"}
 
 #: Exceptions that are the user's to fix: one line, exit code 2 (a run file that is damaged,
 #: busy or not a run file is one too: the message says what to do).

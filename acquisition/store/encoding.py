@@ -1,7 +1,11 @@
 """Python values in a run file: attributes, nested trees and parameters, both ways.
 
-Scalars (``None``, bool, int, float, str) become HDF5 attributes (:func:`_encode_scalar`,
-:func:`_decode_scalar`); JSON-like nested mappings (the truth of a simulated device,
+Scalars (bool, int, float, str) become HDF5 attributes (:func:`_encode_scalar`,
+:func:`_decode_scalar`); ``None`` is not an attribute (an empty HDF5 attribute makes the
+stock Tiled HDF5 adapter answer HTTP 500, and xarray cannot serve it): a tree's ``None``
+keys are listed in its group's :data:`NULL_ATTRS` attribute (a JSON list) and a ``None``
+parameter is the JSON dataset ``null``; empty attributes of older files still read as
+``None``; JSON-like nested mappings (the truth of a simulated device,
 analysis results) become groups of attributes and datasets (:func:`_write_tree`,
 :func:`_read_tree`); a parameter is one dataset with ``units`` and ``label``
 (:func:`_write_parameter`, :func:`_read_parameter`, :func:`_normalise_parameters`).
@@ -17,6 +21,10 @@ import h5py
 import numpy as np
 
 
+#: Attribute of a tree group naming (as a JSON list) its keys whose value is ``None``.
+NULL_ATTRS = "null_attrs"
+
+
 def _validate_key(key: Any, where: str) -> str:
     key = str(key)
     if not key or "/" in key or key in (".", ".."):
@@ -25,9 +33,7 @@ def _validate_key(key: Any, where: str) -> str:
 
 
 def _encode_scalar(value: Any) -> Any:
-    """Python/numpy scalar → HDF5 attribute value, or ``None`` if not a scalar."""
-    if value is None:
-        return h5py.Empty("f")
+    """Python/numpy scalar (not ``None``) → HDF5 attribute value, or ``None`` if not one."""
     if isinstance(value, (bool, np.bool_)):
         return np.bool_(value)
     if isinstance(value, (int, np.integer)):
@@ -55,8 +61,14 @@ def _decode_scalar(value: Any) -> Any:
 
 def _write_tree(group: h5py.Group, mapping: Mapping[str, Any], where: str) -> None:
     """Store a JSON-like nested mapping: scalars as attributes, sequences as datasets."""
+    nulls = []
     for raw_key, value in mapping.items():
         key = _validate_key(raw_key, where)
+        if key == NULL_ATTRS:
+            raise ValueError(f"{where} key {key!r} is reserved: use another name")
+        if value is None:
+            nulls.append(key)
+            continue
         if isinstance(value, Mapping):
             _write_tree(group.create_group(key, track_order=True), value, f"{where}/{key}")
             continue
@@ -81,6 +93,8 @@ def _write_tree(group: h5py.Group, mapping: Mapping[str, Any], where: str) -> No
         else:
             raise ValueError(f"{where}/{key} has type {type(value).__name__}: allowed are "
                              "dict, str, int, float, bool, None, lists and numeric arrays")
+    if nulls:
+        group.attrs[NULL_ATTRS] = json.dumps(nulls)
 
 
 def _is_rectangular(value: Sequence) -> bool:
@@ -91,8 +105,16 @@ def _is_rectangular(value: Sequence) -> bool:
     return arr.dtype != object
 
 
+def _decode_attrs(attrs) -> dict[str, Any]:
+    """A group's attributes as Python values, its :data:`NULL_ATTRS` keys as ``None``."""
+    out = {k: _decode_scalar(v) for k, v in attrs.items() if k != NULL_ATTRS}
+    if NULL_ATTRS in attrs:
+        out.update(dict.fromkeys(json.loads(_decode_scalar(attrs[NULL_ATTRS]))))
+    return out
+
+
 def _read_tree(group: h5py.Group) -> dict[str, Any]:
-    out: dict[str, Any] = {k: _decode_scalar(v) for k, v in group.attrs.items()}
+    out: dict[str, Any] = _decode_attrs(group.attrs)
     for key, item in group.items():
         if isinstance(item, h5py.Group):
             out[key] = _read_tree(item)
@@ -111,8 +133,8 @@ def _read_tree(group: h5py.Group) -> dict[str, Any]:
 
 def _write_parameter(group: h5py.Group, name: str, value: Any, units: str, label: str) -> None:
     name = _validate_key(name, "parameter")
-    scalar = _encode_scalar(value)
-    if scalar is None:
+    scalar = None if value is None else _encode_scalar(value)
+    if scalar is None:   # None, sequences, anything else: JSON (None → "null")
         if isinstance(value, (list, tuple, np.ndarray)) and _is_rectangular(value) \
                 and np.asarray(value).dtype.kind in "biuf":
             ds = group.create_dataset(name, data=np.asarray(value))

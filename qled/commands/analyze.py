@@ -22,7 +22,14 @@ def register(subparsers) -> None:
     r = subparsers.add_parser("report", help="write reports for every run in a folder",
                               description="Write a report per run and a batch comparison of "
                               "the J-V-L runs (Table S1 style) for every run file in DIR.")
-    r.add_argument("dir", help="folder holding run files (.h5)")
+    r.add_argument("dir", nargs="?", default=None,
+                   help="folder holding run files (.h5); or use --from-catalogue")
+    r.add_argument("--from-catalogue", default=None, metavar="URL",
+                   help="report on the runs of a catalogue query instead of a folder "
+                   "(with --sample/--kind/--where/--since/--station; --out required)")
+    from qled.commands.catalogue import add_query_options
+
+    add_query_options(r)
     r.add_argument("--out", default=None, metavar="DIR",
                    help="folder for the reports (default DIR/report)")
     r.add_argument("--assumed-acceleration-n", type=float, default=None, metavar="N",
@@ -74,6 +81,10 @@ def _report(args) -> int:
 
         options["lifetime"] = {"assumed_acceleration_n":
                                check_assumed_n(args.assumed_acceleration_n)}
+    if args.from_catalogue is not None:
+        return _report_from_catalogue(args, options)
+    if args.dir is None:
+        raise ValueError("dir is missing: name a folder of run files or use --from-catalogue")
     folder = Path(args.dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"dir = {args.dir!r} is not a folder")
@@ -82,4 +93,22 @@ def _report(args) -> int:
     out = Path(args.out) if args.out else folder / "report"
     page = write_index_report(sorted(folder.glob("*.h5")), out, options=options)
     print(page)
+    return EXIT_OK
+
+
+def _report_from_catalogue(args, options: dict) -> int:
+    """The batch page of the runs a catalogue query selects (their registered paths)."""
+    from qled.commands.catalogue import query_from_args
+
+    if args.out is None:
+        raise ValueError("--out is missing: --from-catalogue needs a folder for the reports")
+    table = query_from_args(args, args.from_catalogue)
+    if table.empty:
+        raise FileNotFoundError("no runs match the catalogue query: nothing to report on")
+    paths = [Path(p) for p in table["path"]]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} catalogued run file(s) are not readable "
+                                f"here, e.g. {missing[0]}")
+    print(write_index_report(paths, Path(args.out), options=options))
     return EXIT_OK
