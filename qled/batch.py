@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["BatchOutcome", "analyze_one", "analyze_chunk", "analyze_many", "collect_paths",
-           "paths_from_catalogue", "check_scheduler_address", "write_failures_csv",
+           "check_scheduler_address", "write_failures_csv",
            "MAX_WORKERS", "result_json", "local_client"]
 
 #: Upper bound of ``--workers`` (a LocalCluster on one computer).
@@ -95,18 +95,6 @@ def collect_paths(sources) -> list[Path]:
                 seen.add(key)
                 paths.append(p)
     return paths
-
-
-def paths_from_catalogue(query: str) -> list[Path]:
-    """The run files a catalogue query finds (``qled batch analyze --from-catalogue QUERY``).
-
-    The hook for ``qled find`` (issue 20, item 2): wire it to the catalogue's query function
-    so that it returns local paths of the matching runs. Until then it refuses in one line.
-    """
-    from qled.errors import UserError
-
-    raise UserError(f"--from-catalogue {query!r}: the run catalogue is not available in this "
-                    "build (qled find); pass DIR or FILES")
 
 
 def check_scheduler_address(address: str) -> str:

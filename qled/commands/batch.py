@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from qled.commands.catalogue import add_query_options, catalogue_paths
+
 from qled.errors import EXIT_FAILED, EXIT_OK
 
 __all__ = ["register"]
@@ -32,16 +34,17 @@ def register(subparsers) -> None:
     a.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="use an existing dask scheduler, e.g. tcp://10.0.0.5:8786 (its "
                    "workers need qled-bench and the same paths)")
-    a.add_argument("--from-catalogue", default=None, metavar="QUERY",
-                   help="analyse the runs a catalogue query finds (as 'qled find')")
+    a.add_argument("--from-catalogue", default=None, metavar="URL",
+                   help="also analyse the runs the catalogue at URL finds with the query "
+                   "options below (as 'qled find')")
+    add_query_options(a)
     a.add_argument("--failures-csv", default=None, metavar="PATH",
                    help="also write the failure list as CSV (file,reason)")
     a.set_defaults(func=_analyze)
 
 
 def _check(args) -> list[Path]:
-    from qled.batch import MAX_WORKERS, check_scheduler_address, collect_paths, \
-        paths_from_catalogue
+    from qled.batch import MAX_WORKERS, check_scheduler_address, collect_paths
 
     if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
         raise ValueError(f"--workers = {args.workers} is out of range (1 … {MAX_WORKERS})")
@@ -51,14 +54,14 @@ def _check(args) -> list[Path]:
     if args.scheduler is not None:
         check_scheduler_address(args.scheduler)
     if not args.paths and args.from_catalogue is None:
-        raise ValueError("DIR|FILE: give run files or folders (or --from-catalogue QUERY)")
+        raise ValueError("DIR|FILE: give run files or folders (or --from-catalogue URL)")
     if args.failures_csv is not None and not Path(args.failures_csv).parent.is_dir():
         raise FileNotFoundError(f"--failures-csv = {args.failures_csv!r}: its folder does "
                                 "not exist")
     paths = collect_paths(args.paths) if args.paths else []
     if args.from_catalogue is not None:
         seen = {p.resolve() for p in paths}
-        paths += [p for p in paths_from_catalogue(args.from_catalogue)
+        paths += [p for p in catalogue_paths(args, args.from_catalogue)
                   if Path(p).resolve() not in seen]
     return paths
 

@@ -85,6 +85,21 @@ def query_from_args(args, url: str):
                 station=args.station, where=args.where, since=args.since)
 
 
+def catalogue_paths(args, url: str) -> list[Path]:
+    """The registered run files a parsed query selects, readable here (``qled batch analyze
+    --from-catalogue``, ``qled status --from-catalogue``); one line when none match or some
+    cannot be read from this machine."""
+    table = query_from_args(args, url)
+    if table.empty:
+        raise FileNotFoundError(f"no runs match the query in the catalogue at {url}")
+    paths = [Path(p) for p in table["path"]]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} catalogued run file(s) are not readable "
+                                f"here, e.g. {missing[0]}")
+    return paths
+
+
 _SHOWN = ("run_id", "kind", "sample", "pixel", "station", "status", "start_time")
 
 

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from qled.commands.catalogue import add_query_options
 from qled.errors import EXIT_OK, UserError
 
 __all__ = ["register", "status_pass", "run_paths"]
@@ -26,7 +27,11 @@ def register(subparsers) -> None:
         description="Show running and recent runs (running / stalled / finished / aborted / "
         "failed / channel stopped early) with elapsed time, L/L0, last row age and a small "
         "plot; write a self-contained HTML page; alert through a command or a webhook.")
-    p.add_argument("dirs", nargs="+", metavar="DIR", help="folder(s) or run file(s)")
+    p.add_argument("dirs", nargs="*", metavar="DIR", help="folder(s) or run file(s)")
+    p.add_argument("--from-catalogue", default=None, metavar="URL",
+                   help="also show the runs the catalogue at URL finds with the query options "
+                   "below (as 'qled find'; finished runs only: running ones are not registered)")
+    add_query_options(p)
     p.add_argument("--html", default=None, metavar="OUT", help="write the page to OUT (.html)")
     p.add_argument("--watch", type=float, default=None, metavar="SECONDS",
                    help="rewrite the page every SECONDS (0.5 … 86400); the page reloads itself")
@@ -64,6 +69,8 @@ def _check(args) -> None:
     if not 0 <= args.alert_min_interval_s <= 1e7:
         raise UserError(f"--alert-min-interval-s = {args.alert_min_interval_s:g} is out of "
                         "range: allowed 0 … 1e7 s")
+    if not args.dirs and not args.from_catalogue:
+        raise UserError("DIR: give folder(s) or run file(s) (or --from-catalogue URL)")
     for d in args.dirs:
         if not Path(d).exists():
             raise FileNotFoundError(f"DIR = {d!r} does not exist")
@@ -71,10 +78,15 @@ def _check(args) -> None:
         raise FileNotFoundError(f"--html = {args.html!r}: its folder does not exist")
 
 
-def run_paths(dirs) -> list:
-    """The inputs whose runs are shown (folders or files); a catalogue query can be turned
-    into paths by the caller and given here."""
-    return [Path(d) for d in dirs]
+def run_paths(dirs, args=None) -> list:
+    """The inputs whose runs are shown: folders or files, and the run files a catalogue
+    query finds (``--from-catalogue URL`` with the query options)."""
+    paths = [Path(d) for d in dirs]
+    if args is not None and getattr(args, "from_catalogue", None):
+        from qled.commands.catalogue import catalogue_paths
+
+        paths += catalogue_paths(args, args.from_catalogue)
+    return paths
 
 
 def status_pass(args, hook=None) -> list:
@@ -83,11 +95,12 @@ def status_pass(args, hook=None) -> list:
     from reports.status import ALERT_STATES, atomic_write_text, run_states
     from reports.status_page import render_status_page
 
-    states = run_states(run_paths(args.dirs), stall_intervals=args.stall_intervals,
+    states = run_states(run_paths(args.dirs, args), stall_intervals=args.stall_intervals,
                         flush_interval_s=args.flush_interval, recent=args.recent)
     if args.html:
         atomic_write_text(args.html, render_status_page(
-            states, refresh_s=args.watch, source=", ".join(map(str, args.dirs))))
+            states, refresh_s=args.watch, source=", ".join(
+                [*map(str, args.dirs), *([args.from_catalogue] if args.from_catalogue else [])])))
     else:
         _print_table(states)
     if hook:
@@ -106,6 +119,8 @@ def _state_path(args) -> Path:
     if args.html:
         out = Path(args.html)
         return out.with_name(out.name + ".alerts.json")
+    if not args.dirs:                      # a catalogue query only: beside nothing else
+        return Path.cwd() / ".qled-status.alerts.json"
     base = Path(args.dirs[0])
     return (base if base.is_dir() else base.parent) / ".qled-status.alerts.json"
 

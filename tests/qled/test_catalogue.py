@@ -209,3 +209,20 @@ def test_copy_to_share_is_atomic_and_never_overwrites(lab, tmp_path):
     with pytest.raises(FileExistsError, match="not overwritten"):
         copy_to_share(path, other)
     assert (other / path.name).read_bytes() == b"a different file"
+
+
+def test_batch_and_status_take_their_runs_from_a_catalogue_query(lab, tmp_path):
+    """``qled batch analyze --from-catalogue URL`` and ``qled status --from-catalogue URL``
+    work on exactly the run files the query selects (the registered paths)."""
+    url, _, _ = lab
+    out = qled("batch", "analyze", "--from-catalogue", url, "--kind", "jvl", "--workers", "1",
+               "--failures-csv", tmp_path / "failed.csv")
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "failed.csv").read_text().strip() in ("", "file,reason")
+    page = tmp_path / "status.html"
+    out = qled("status", "--from-catalogue", url, "--kind", "jvl", "--html", page)
+    assert out.returncode == 0, out.stderr
+    html = page.read_text(encoding="utf-8")
+    assert html.count('data-state="finished"') == len(JVL) and "sclc" not in html.lower()
+    none = qled("batch", "analyze", "--from-catalogue", url, "--sample", "no-such-sample")
+    assert none.returncode == 2 and none.stderr.count("\n") == 1 and "no runs match" in none.stderr
