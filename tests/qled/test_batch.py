@@ -153,7 +153,7 @@ def test_existing_scheduler_is_used_and_results_equal_qled_analyze_json(runs, re
     (["--scheduler", "127.0.0.1", "."], "is not a scheduler address"),
     (["/nonexistent/folder"], "does not exist"),
     ([], "give run files or folders"),
-    (["--from-catalogue", "sample=QD-7"], "catalogue is not available"),
+    (["--from-catalogue", "sample=QD-7"], "cannot be reached"),     # not a URL
 ])
 def test_bad_arguments_are_one_line_exit_2(args, words, capsys):
     code = main(["batch", "analyze", *args])
