@@ -163,7 +163,9 @@ def test_lifetime_memory_per_row_is_flat(tmp_path):
     assert m["status"] == "aborted" and m["rows"] >= ROWS
     # Before the fix the stress loop kept every row's time and L/L0 and the procedure every
     # event (~108 bytes/row here; one float kept in a list per row is 32 bytes).
-    assert m["heap_slope_B_per_row"] < 10, f"{m['heap_slope_B_per_row']:.1f} bytes/row kept"
+    # 24, not 10: fresh-clone CI runs saw 14.0 bytes/row now and then (allocator and cache
+    # noise over 4·10⁴ rows); a float kept per row (32) or the old leak (~108) still fails
+    assert m["heap_slope_B_per_row"] < 24, f"{m['heap_slope_B_per_row']:.1f} bytes/row kept"
     assert m["growth_MB"] < 8                 # RSS, loosely: 10^6 rows in benchmarks/
     assert len(load_run(m["path"], spectra=False).data) == m["rows"]
 
