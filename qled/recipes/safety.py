@@ -31,20 +31,26 @@ def last_output_states(events_messages) -> dict[str, tuple[str, str]]:
     return last
 
 
-def outputs_off_recorded(step: dict, out_dir) -> str | None:
-    """A problem line when a run file of ``step`` ends with an output not read back off."""
+def _ended_run_events(step: dict, out_dir):
+    """(file name, event messages) of each run file of an ended ``step`` whose session ended
+    (a killed one, still ``running``, is ended by the next session's resume)."""
     from acquisition.store import load_run
 
     if step.get("state") not in ("done", "failed", "interrupted"):
-        return None
+        return
     for name in step.get("run_files") or []:
         path = Path(out_dir) / name
         if not path.is_file():
             continue
         run = load_run(path, spectra=False)
-        if run.status == "running":       # killed: the next session's resume ends it
-            continue
-        for inst, (state, back) in last_output_states(run.events["message"]).items():
+        if run.status != "running":
+            yield name, run.events["message"]
+
+
+def outputs_off_recorded(step: dict, out_dir) -> str | None:
+    """A problem line when a run file of ``step`` ends with an output not read back off."""
+    for name, messages in _ended_run_events(step, out_dir):
+        for inst, (state, back) in last_output_states(messages).items():
             if state != "off" or back != "off":
                 return f"{name}: {inst} output last recorded {state} (read back {back})"
     return None
@@ -69,18 +75,8 @@ def last_relay_states(events_messages) -> dict[int, str]:
 def relays_open_recorded(step: dict, out_dir) -> str | None:
     """A problem line when a run file of ``step`` wired a pixel through the switch and does not
     end with that bus opened and read back open."""
-    from acquisition.store import load_run
-
-    if step.get("state") not in ("done", "failed", "interrupted"):
-        return None
-    for name in step.get("run_files") or []:
-        path = Path(out_dir) / name
-        if not path.is_file():
-            continue
-        run = load_run(path, spectra=False)
-        if run.status == "running":       # killed: the next session's resume ends it
-            continue
-        for bus, state in last_relay_states(run.events["message"]).items():
+    for name, messages in _ended_run_events(step, out_dir):
+        for bus, state in last_relay_states(messages).items():
             if state != "open":
                 return f"{name}: switch bus {bus} last recorded {state}, not read back open"
     return None
